@@ -1,0 +1,109 @@
+"""The Starlette application: /graphql, /health, /ready, and the lifespan that owns resources."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from config import Settings, load_settings
+from schema import build_schema
+from schema.context import GraphQLApp
+from services import db
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger("qikink_graphql")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Tags each request with an id (the caller's `X-Request-Id` when sane) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = sent if _REQUEST_ID.match(sent) else secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> JSONResponse:
+    if await db.ping():
+        return JSONResponse({"status": "ready", "database": "ok"})
+    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
+    """Build the app; `settings` (or `overrides` on top of the environment) configure it.
+
+    The database must be migrated already (`qikink-graphql migrate`; `serve` does it).
+    """
+    if settings is None:
+        settings = load_settings(**overrides)
+    elif overrides:
+        settings = settings.model_copy(update=overrides)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect_db(settings.database_url)
+        try:
+            yield
+        finally:
+            await db.close_db()
+
+    graphql = GraphQLApp(
+        build_schema(introspection=settings.introspection),
+        settings=settings,
+        graphql_ide="graphiql" if settings.graphiql else None,
+    )
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type", "x-publishable-api-key"],
+            )
+        )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/ready", ready),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,144 @@
+"""The `qikink-graphql` command: serve, migrate, export-schema and the admin API keys."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from config import ConfigError, Settings, load_settings
+from services import auth, db
+from services.errors import ServiceError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "schema.graphql"
+
+app = typer.Typer(
+    help="qikink-graphql: store orders to Qikink print-on-demand, over one GraphQL API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` with a migrated, connected database; domain errors exit non-zero."""
+
+    async def main() -> T:
+        await db.migrate(settings.database_url)
+        await db.connect_db(settings.database_url)
+        try:
+            return await work()
+        finally:
+            await db.close_db()
+
+    try:
+        return asyncio.run(main())
+    except ServiceError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings()
+    applied = asyncio.run(db.migrate(settings.database_url))
+    out.print(f"Applied {len(applied)} migration(s)." if applied else "Database is up to date.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Apply pending migrations, then serve GraphQL on http://HOST:PORT/graphql."""
+    import uvicorn
+
+    settings = _settings()
+    _configure_logging(settings)
+    applied = asyncio.run(db.migrate(settings.database_url))
+    if applied:
+        out.print(f"Applied {len(applied)} migration(s).")
+    out.print(f"GraphQL on http://{host}:{port}/graphql")
+    if workers == 1:
+        from app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    else:
+        uvicorn.run(
+            "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        )
+
+
+@app.command("export-schema")
+def export_schema(
+    path: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_PATH,
+) -> None:
+    """Write the GraphQL schema (SDL) to schema/schema.graphql."""
+    from schema import build_schema
+
+    path.write_text(build_schema().as_str() + "\n")
+    out.print(f"Wrote {path}")
+
+
+@app.command("create-api-key")
+def create_api_key(name: Annotated[str, typer.Argument(help="Who the key is for.")]) -> None:
+    """Make an admin API key; it is printed once, on the last line, and stored hashed."""
+    row, key = _run(_settings(), lambda: auth.create_api_key(name))
+    out.print(f"Created API key {row.name!r}. Keep it now: it cannot be shown again.")
+    print(key)
+
+
+@app.command("list-api-keys")
+def list_api_keys() -> None:
+    """List admin API keys (names and prefixes, never the keys)."""
+    rows = _run(_settings(), auth.list_api_keys)
+    table = Table("name", "prefix", "created", "revoked")
+    for row in rows:
+        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "-"
+        table.add_row(
+            row.name, row.prefix + "…", row.created_at.isoformat(timespec="seconds"), revoked
+        )
+    out.print(table)
+
+
+@app.command("revoke-api-key")
+def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke an admin API key at once."""
+    row = _run(_settings(), lambda: auth.revoke_api_key(name))
+    out.print(f"Revoked API key {row.name!r}.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Settings: the only place that reads the environment (and the `.env` file).
+
+Every value is typed and validated once, at start-up. A bad value stops the process with a
+`ConfigError` whose message names the environment variable to fix. Explicit values passed to
+`load_settings(...)` (and so to `create_app`) win over the environment.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["DEFAULT_JWT_SECRET", "AppEnv", "ConfigError", "Settings", "load_settings"]
+
+# Medusa's own fallback secret: a token signed with it proves nothing, so production refuses it.
+DEFAULT_JWT_SECRET = "supersecret"
+MIN_PRODUCTION_SECRET_LENGTH = 32
+DEFAULT_SQLITE_PATH = Path("data") / "qikink.db"
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class AppEnv(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Typed service settings; field `foo_bar` is read from the variable `FOO_BAR`."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", validate_default=True
+    )
+
+    app_env: AppEnv = AppEnv.DEVELOPMENT
+    database_url: str = ""
+    jwt_secret: SecretStr = SecretStr(DEFAULT_JWT_SECRET)
+
+    qikink_api_url: str = "https://sandbox.qikink.com"
+    qikink_client_id: str | None = None
+    qikink_client_secret: SecretStr | None = None
+    qikink_rate_limit_requests_per_minute: int = Field(default=30, ge=0, le=10_000)
+    qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    graphiql_enabled: bool | None = None
+    introspection_enabled: bool | None = None
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return f"sqlite://{DEFAULT_SQLITE_PATH.resolve()}"
+        if value.startswith("postgresql://"):
+            value = "postgres://" + value.removeprefix("postgresql://")
+        if not re.match(r"^(sqlite|postgres|asyncpg|psycopg)://", value):
+            raise ValueError(
+                "must be a Tortoise URL such as sqlite:///abs/path.db or "
+                "postgres://user@host:5432/db"
+            )
+        return value
+
+    @field_validator("qikink_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        # Qikink's paths start at /api; a pasted base URL ending in /v1 is a known mistake.
+        value = re.sub(r"/v1$", "", value).rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as https://sandbox.qikink.com")
+        return value
+
+    @field_validator("qikink_client_id")
+    @classmethod
+    def _client_id(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        return value or None
+
+    @field_validator("qikink_client_secret")
+    @classmethod
+    def _client_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return value
+
+    @field_validator("qikink_publishable_keys", "cors_origins", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.app_env is not AppEnv.PRODUCTION:
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise _FieldError(
+                "jwt_secret",
+                f"must be set to a secret of at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
+                "(not the default) when APP_ENV=production",
+            )
+        if not self.qikink_client_id:
+            raise _FieldError("qikink_client_id", "is required when APP_ENV=production")
+        if self.qikink_client_secret is None:
+            raise _FieldError("qikink_client_secret", "is required when APP_ENV=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def has_qikink_credentials(self) -> bool:
+        return bool(self.qikink_client_id and self.qikink_client_secret)
+
+    @property
+    def graphiql(self) -> bool:
+        if self.graphiql_enabled is not None:
+            return self.graphiql_enabled
+        return not self.is_production
+
+    @property
+    def introspection(self) -> bool:
+        if self.introspection_enabled is not None:
+            return self.introspection_enabled
+        return not self.is_production
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite://")
+
+
+class _FieldError(ValueError):
+    """Raised by cross-field rules so the message can still name one variable."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    return str(loc[0]).upper() if loc else "settings"
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Read settings from the environment and `env_file`; `overrides` win over both."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            cause = (error.get("ctx") or {}).get("error")
+            if isinstance(cause, _FieldError):
+                problems.append(f"{cause.field.upper()} {cause.message}")
+                continue
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{_variable(error['loc'])}: {message}")
+        raise ConfigError("Invalid configuration: " + "; ".join(problems)) from None

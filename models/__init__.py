@@ -1,0 +1,21 @@
+"""Tortoise models; aerich migrations live in `models/migrations/`."""
+
+from __future__ import annotations
+
+from models.api_key import ApiKey
+from models.job_state import JobState
+from models.order_mapping import FINAL_STATUSES, OrderMapping, OrderMappingStatus, SubmitState
+from models.product_mapping import ProductMapping
+from models.qikink import QikinkCall, QikinkToken
+
+__all__ = [
+    "FINAL_STATUSES",
+    "ApiKey",
+    "JobState",
+    "OrderMapping",
+    "OrderMappingStatus",
+    "ProductMapping",
+    "QikinkCall",
+    "QikinkToken",
+    "SubmitState",
+]

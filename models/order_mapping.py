@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+from models.ids import new_order_mapping_id
+
+__all__ = ["FINAL_STATUSES", "OrderMapping", "OrderMappingStatus", "SubmitState"]
+
+
+class OrderMappingStatus(StrEnum):
+    PENDING = "PENDING"
+    SUBMITTED = "SUBMITTED"
+    IN_PRODUCTION = "IN_PRODUCTION"
+    SHIPPED = "SHIPPED"
+    COMPLETED = "COMPLETED"
+    CANCELED = "CANCELED"
+    RETURNED = "RETURNED"
+    FAILED = "FAILED"
+
+
+# The status sync never moves a mapping out of these.
+FINAL_STATUSES = frozenset(
+    {
+        OrderMappingStatus.COMPLETED,
+        OrderMappingStatus.CANCELED,
+        OrderMappingStatus.RETURNED,
+        OrderMappingStatus.FAILED,
+    }
+)
+
+
+class SubmitState(StrEnum):
+    """Where the outbox stands with this mapping's create call."""
+
+    QUEUED = "queued"  # due at next_attempt_at
+    IN_FLIGHT = "in_flight"  # claimed by a worker until lease_expires_at
+    UNKNOWN = "unknown"  # a create may have reached Qikink: look it up before sending again
+    DONE = "done"  # Qikink accepted it; qikink_order_id is set
+    FAILED = "failed"  # Qikink refused it for good; retryOrderSubmission puts it back
+
+
+class OrderMapping(Model):
+    """One store order and the one Qikink order made for it, with status and tracking."""
+
+    id = fields.CharField(primary_key=True, max_length=32, default=new_order_mapping_id)
+    medusa_order_id = fields.CharField(max_length=255, unique=True)
+    qikink_order_id = fields.CharField(max_length=64, null=True, unique=True)
+    qikink_order_number = fields.CharField(max_length=15, null=True, unique=True)
+    status = fields.CharEnumField(
+        OrderMappingStatus, max_length=16, default=OrderMappingStatus.PENDING
+    )
+    qikink_status = fields.CharField(max_length=64, null=True)
+    tracking_number = fields.CharField(max_length=64, null=True)
+    courier = fields.CharField(max_length=128, null=True)
+    tracking_url = fields.CharField(max_length=512, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    last_synced_at = fields.DatetimeField(null=True)
+
+    # The outbox: the exact Qikink payload is stored before Qikink is ever called.
+    payload = fields.JSONField(null=True)
+    submit_state = fields.CharEnumField(SubmitState, max_length=16, default=SubmitState.QUEUED)
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
+    next_attempt_at = fields.DatetimeField(null=True)
+    lease_owner = fields.CharField(max_length=64, null=True)
+    lease_expires_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "order_mappings"
+        indexes = (
+            Index(fields=("status", "created_at"), name="order_mappings_status_created"),
+            Index(fields=("created_at", "id"), name="order_mappings_created_id"),
+            Index(fields=("updated_at", "id"), name="order_mappings_updated_id"),
+            Index(fields=("submit_state", "next_attempt_at"), name="order_mappings_due"),
+        )

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.ids import new_product_mapping_id
+
+__all__ = ["SKU_MAX_LENGTH", "VARIANT_ID_MAX_LENGTH", "ProductMapping"]
+
+# Qikink refuses SKUs over 50 characters; Medusa ids are ~30 characters, other stores' longer.
+SKU_MAX_LENGTH = 50
+VARIANT_ID_MAX_LENGTH = 255
+
+
+class ProductMapping(Model):
+    """A store product variant printed as one Qikink SKU."""
+
+    id = fields.CharField(primary_key=True, max_length=32, default=new_product_mapping_id)
+    qikink_sku_id = fields.CharField(max_length=SKU_MAX_LENGTH, unique=True)
+    variant_id = fields.CharField(max_length=VARIANT_ID_MAX_LENGTH, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        table = "product_mappings"

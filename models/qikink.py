@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+__all__ = ["QikinkCall", "QikinkToken"]
+
+
+class QikinkToken(Model):
+    """The one Qikink access token of an (API URL, client id), shared by every process."""
+
+    # sha256 of "<api url>\n<client id>": Qikink kills a token whenever another is minted.
+    key = fields.CharField(primary_key=True, max_length=64)
+    access_token = fields.TextField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+    # Counts mints, so a process that saw a token rejected replaces only that token.
+    generation = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "qikink_tokens"
+
+
+class QikinkCall(Model):
+    """One request sent to Qikink, kept a little over a minute to share the rate budget."""
+
+    id = fields.BigIntField(primary_key=True)
+    budget_key = fields.CharField(max_length=64)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "qikink_calls"
+        indexes = (Index(fields=("budget_key", "at"), name="qikink_calls_budget_at"),)

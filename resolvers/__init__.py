@@ -1,0 +1,3 @@
+"""Thin functions between the schema and the services: check input, call, return rows."""
+
+__all__: list[str] = []

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services import product_mappings as service
+from services.paging import Page, check_page
+from services.validation import check_id
+
+if TYPE_CHECKING:
+    from models import ProductMapping
+
+__all__ = [
+    "create_product_mapping",
+    "delete_product_mapping",
+    "product_mapping",
+    "product_mappings",
+    "update_product_mapping",
+]
+
+
+async def product_mappings(
+    query: service.ProductMappingQuery, *, limit: int, offset: int
+) -> tuple[list[ProductMapping], int, Page]:
+    page = check_page(limit, offset)
+    nodes, count = await service.list_product_mappings(query, page)
+    return nodes, count, page
+
+
+async def product_mapping(mapping_id: str) -> ProductMapping | None:
+    return await service.get_product_mapping(check_id(mapping_id))
+
+
+async def create_product_mapping(qikink_sku_id: str, variant_id: str) -> ProductMapping:
+    return await service.create_product_mapping(qikink_sku_id, variant_id)
+
+
+async def update_product_mapping(
+    mapping_id: str, *, qikink_sku_id: str | None, variant_id: str | None
+) -> ProductMapping:
+    return await service.update_product_mapping(
+        check_id(mapping_id), qikink_sku_id=qikink_sku_id, variant_id=variant_id
+    )
+
+
+async def delete_product_mapping(mapping_id: str) -> str:
+    return await service.delete_product_mapping(check_id(mapping_id))

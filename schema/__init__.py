@@ -1,0 +1,57 @@
+"""Assembles the root types and builds the one `strawberry.Schema` with its extensions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from schema.errors import ErrorCodes
+from schema.order_mappings import OrderMappingQueries
+from schema.product_mappings import ProductMappingMutation, ProductMappingQueries
+
+if TYPE_CHECKING:
+    from graphql.error import GraphQLError
+    from strawberry.types import ExecutionContext
+
+__all__ = ["Mutation", "Query", "build_schema"]
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 1000
+CACHE_SIZE = 512
+
+Query = merge_types("Query", (ProductMappingQueries, OrderMappingQueries))
+Mutation = merge_types("Mutation", (ProductMappingMutation,))
+
+
+class Schema(strawberry.Schema):
+    """Errors are logged once, by `ErrorCodes`, with the request id; not again here."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ParserCache(maxsize=CACHE_SIZE),
+        ValidationCache(maxsize=CACHE_SIZE),
+        ErrorCodes,
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return Schema(query=Query, mutation=Mutation, extensions=extensions)

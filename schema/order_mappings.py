@@ -1,0 +1,128 @@
+"""Order mappings: a store order, its Qikink order, status and tracking."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Self
+
+import strawberry
+
+from models import OrderMappingStatus as StatusValue
+from resolvers import order_mappings as resolve
+from schema.common import SortDirection
+from schema.permissions import IsAdmin, IsStorefront
+from services.order_mappings import OrderMappingOrder, OrderMappingQuery
+
+if TYPE_CHECKING:
+    from models import OrderMapping as OrderMappingRow
+
+__all__ = ["OrderMapping", "OrderMappingQueries", "OrderMappingStatus"]
+
+OrderMappingStatus = strawberry.enum(
+    StatusValue,
+    description=(
+        "PENDING: not yet accepted by Qikink. SUBMITTED: accepted (On Hold). IN_PRODUCTION: "
+        "Live to Printed. SHIPPED: with the courier. COMPLETED: delivered. CANCELED. "
+        "RETURNED. FAILED: refused by Qikink."
+    ),
+)
+
+
+@strawberry.type(description="A store order and the Qikink order made for it.")
+class OrderMapping:
+    id: strawberry.ID
+    medusa_order_id: str
+    qikink_order_id: str | None
+    qikink_order_number: str | None
+    status: OrderMappingStatus  # type: ignore[valid-type]
+    qikink_status: str | None = strawberry.field(description="Qikink's status text, as given.")
+    tracking_number: str | None
+    courier: str | None
+    tracking_url: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_synced_at: datetime | None
+    attempts: int | None = strawberry.field(
+        permission_classes=[IsAdmin], description="Admin only: create calls made so far."
+    )
+    last_error: str | None = strawberry.field(
+        permission_classes=[IsAdmin], description="Admin only: why the last attempt failed."
+    )
+    next_attempt_at: datetime | None = strawberry.field(
+        permission_classes=[IsAdmin], description="Admin only: when the next attempt is due."
+    )
+
+    @classmethod
+    def from_model(cls, row: OrderMappingRow) -> Self:
+        return cls(
+            id=strawberry.ID(row.id),
+            medusa_order_id=row.medusa_order_id,
+            qikink_order_id=row.qikink_order_id,
+            qikink_order_number=row.qikink_order_number,
+            status=row.status,
+            qikink_status=row.qikink_status,
+            tracking_number=row.tracking_number,
+            courier=row.courier,
+            tracking_url=row.tracking_url,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            last_synced_at=row.last_synced_at,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            next_attempt_at=row.next_attempt_at,
+        )
+
+
+@strawberry.type(description="One page of order mappings.")
+class OrderMappingList:
+    nodes: list[OrderMapping]
+    count: int = strawberry.field(description="How many mappings match the filter in all.")
+    limit: int
+    offset: int
+
+
+@strawberry.enum(description="What order mappings can be ordered by.")
+class OrderMappingOrderField(Enum):
+    CREATED_AT = OrderMappingOrder.CREATED_AT
+    UPDATED_AT = OrderMappingOrder.UPDATED_AT
+    STATUS = OrderMappingOrder.STATUS
+
+
+@strawberry.input(description="Exact-match filters; all given ones must match.")
+class OrderMappingFilter:
+    qikink_order_id: str | None = None
+    medusa_order_id: str | None = None
+    status: OrderMappingStatus | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class OrderMappingQueries:
+    @strawberry.field(permission_classes=[IsStorefront], description="Order mappings, paged.")
+    async def qikink_order_mappings(
+        self,
+        filter: OrderMappingFilter | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        order: OrderMappingOrderField = OrderMappingOrderField.CREATED_AT,
+        order_direction: SortDirection = SortDirection.DESC,
+    ) -> OrderMappingList:
+        query = OrderMappingQuery(
+            qikink_order_id=filter.qikink_order_id if filter else None,
+            medusa_order_id=filter.medusa_order_id if filter else None,
+            status=filter.status if filter else None,
+            order=order.value,
+            descending=order_direction.descending,
+        )
+        rows, count, page = await resolve.order_mappings(query, limit=limit, offset=offset)
+        return OrderMappingList(
+            nodes=[OrderMapping.from_model(row) for row in rows],
+            count=count,
+            limit=page.limit,
+            offset=page.offset,
+        )
+
+    @strawberry.field(permission_classes=[IsStorefront], description="One mapping, or null.")
+    async def qikink_order_mapping(self, id: strawberry.ID) -> OrderMapping | None:
+        row = await resolve.order_mapping(id)
+        return OrderMapping.from_model(row) if row else None

@@ -1,0 +1,151 @@
+"""Who is calling: Medusa-compatible admin JWTs, admin API keys, storefront publishable keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import jwt
+from tortoise.exceptions import IntegrityError
+
+from models import ApiKey
+from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from services.validation import clean_text
+
+__all__ = [
+    "API_KEY_PREFIX",
+    "Caller",
+    "CallerKind",
+    "authenticate",
+    "create_api_key",
+    "hash_api_key",
+    "list_api_keys",
+    "revoke_api_key",
+]
+
+API_KEY_PREFIX = "qkg_"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+
+
+class CallerKind(StrEnum):
+    ANONYMOUS = "anonymous"
+    STOREFRONT = "storefront"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller of one request."""
+
+    kind: CallerKind
+    # "user:<actor_id>" for a JWT, "api_key:<name>" for a key; None when not an admin.
+    admin: str | None = None
+    # Why the admin credentials that were sent were refused, reported by admin-only fields.
+    auth_error: Unauthenticated | Forbidden | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.kind is CallerKind.ADMIN
+
+    @property
+    def may_use_storefront(self) -> bool:
+        return self.kind is not CallerKind.ANONYMOUS
+
+
+def hash_api_key(key: str) -> str:
+    # Keys carry 256 random bits, so a plain SHA-256 is enough to make the stored value useless.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _decode_jwt(token: str, secret: str) -> str:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp"], "verify_aud": False}
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthenticated("The admin token has expired.") from None
+    except jwt.InvalidTokenError:
+        raise Unauthenticated("The admin token is invalid.") from None
+    actor_type = claims.get("actor_type")
+    if actor_type != "user":
+        raise Forbidden(
+            f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
+        )
+    actor_id = claims.get("actor_id")
+    if not isinstance(actor_id, str) or not actor_id.strip():
+        raise Unauthenticated("The admin token has no actor_id.")
+    return f"user:{actor_id}"
+
+
+async def _check_api_key(key: str) -> str:
+    row = await ApiKey.get_or_none(key_hash=hash_api_key(key)).only("name", "revoked_at")
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("The API key is invalid or has been revoked.")
+    return f"api_key:{row.name}"
+
+
+async def authenticate(
+    *,
+    authorization: str | None,
+    publishable_key: str | None,
+    jwt_secret: str,
+    publishable_keys: list[str],
+) -> Caller:
+    """Work out who is calling from the request's headers; never raises."""
+    auth_error: Unauthenticated | Forbidden | None = None
+    if authorization:
+        scheme, _, credential = authorization.strip().partition(" ")
+        credential = credential.strip()
+        try:
+            if scheme.lower() != "bearer" or not credential:
+                raise Unauthenticated("Send admin credentials as 'Authorization: Bearer <token>'.")
+            if credential.startswith(API_KEY_PREFIX):
+                admin = await _check_api_key(credential)
+            else:
+                admin = _decode_jwt(credential, jwt_secret)
+            return Caller(kind=CallerKind.ADMIN, admin=admin)
+        except (Unauthenticated, Forbidden) as exc:
+            auth_error = exc
+    storefront = not publishable_keys or any(
+        publishable_key is not None and hmac.compare_digest(publishable_key, key)
+        for key in publishable_keys
+    )
+    kind = CallerKind.STOREFRONT if storefront else CallerKind.ANONYMOUS
+    return Caller(kind=kind, auth_error=auth_error)
+
+
+def _check_name(name: str) -> str:
+    name = clean_text(name, field="name", label="API key name", max_length=100)
+    if not _NAME_PATTERN.match(name):
+        raise InvalidInput("API key names use letters, digits, spaces, '.', '_' and '-'.")
+    return name
+
+
+async def create_api_key(name: str) -> tuple[ApiKey, str]:
+    """Store a new key under `name`; returns the row and the key, which is never stored."""
+    name = _check_name(name)
+    key = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    try:
+        row = await ApiKey.create(name=name, key_hash=hash_api_key(key), prefix=key[:12])
+    except IntegrityError:
+        raise Conflict(f"An API key named {name!r} already exists.") from None
+    return row, key
+
+
+async def list_api_keys() -> list[ApiKey]:
+    return await ApiKey.all().order_by("created_at", "id")
+
+
+async def revoke_api_key(name: str) -> ApiKey:
+    row = await ApiKey.get_or_none(name=name.strip())
+    if row is None:
+        raise NotFound(f"No API key is named {name!r}.")
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        await row.save(update_fields=["revoked_at"])
+    return row

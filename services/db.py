@@ -1,0 +1,124 @@
+"""Database lifecycle: Tortoise configuration, migrations (aerich), connect, ping, close."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aerich import Command
+from tortoise import Tortoise, connections
+
+__all__ = [
+    "MIGRATIONS_LOCATION",
+    "close_db",
+    "connect_db",
+    "is_postgres",
+    "migrate",
+    "ping",
+    "tortoise_config",
+]
+
+APP_LABEL = "models"
+MIGRATIONS_LOCATION = Path(__file__).resolve().parent.parent / "models" / "migrations"
+# Several processes write one SQLite file: wait for a lock instead of failing at once.
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+# One key for "someone is migrating this database": two `serve` processes never run it twice.
+_MIGRATION_LOCK_KEY = int.from_bytes(hashlib.sha256(b"qikink-graphql:migrate").digest()[:7])
+
+
+def is_postgres(database_url: str) -> bool:
+    return database_url.split("://", 1)[0] in {"postgres", "asyncpg", "psycopg"}
+
+
+def _with_sqlite_options(database_url: str) -> str:
+    parts = urlsplit(database_url)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("busy_timeout", str(SQLITE_BUSY_TIMEOUT_MS))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if path in {":memory:", ""} else Path(path)
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise configuration for one database; aerich's own table lives beside ours."""
+    url = database_url
+    if url.startswith("sqlite://"):
+        url = _with_sqlite_options(url)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {"models": ["models", "aerich.models"], "default_connection": "default"}
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _ensure_sqlite_dir(database_url: str) -> None:
+    path = sqlite_path(database_url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply every pending migration; returns the names applied (empty when up to date)."""
+    # aerich sets up Tortoise in the current context; a fresh one keeps that (and its closing)
+    # apart from the caller's own connection.
+    return await asyncio.create_task(_migrate(database_url), context=contextvars.Context())
+
+
+async def _migrate(database_url: str) -> list[str]:
+    _ensure_sqlite_dir(database_url)
+    async with Command(
+        tortoise_config=tortoise_config(database_url),
+        app=APP_LABEL,
+        location=str(MIGRATIONS_LOCATION),
+    ) as command:
+        if not is_postgres(database_url):
+            # SQLite serialises writers itself; the first migration's DDL takes the lock.
+            return await command.upgrade(run_in_transaction=True)
+        conn = connections.get("default")
+        async with conn.acquire_connection() as raw:
+            await raw.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+            try:
+                return await command.upgrade(run_in_transaction=True)
+            finally:
+                await raw.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+
+
+async def connect_db(database_url: str) -> None:
+    """Connect for the life of the process; usable from every task (requests, workers)."""
+    _ensure_sqlite_dir(database_url)
+    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def ping() -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
+def __getattr__(name: str) -> Any:
+    # For `aerich -c aerich.ini ...` only: built on first access so importing this module
+    # never reads the environment.
+    if name == "TORTOISE_ORM":
+        from config import load_settings
+
+        return tortoise_config(load_settings().database_url)
+    raise AttributeError(name)

@@ -1,0 +1,44 @@
+"""Reading order mappings: the store order, its Qikink order, status and tracking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from models import OrderMapping, OrderMappingStatus
+from services.paging import Page, fetch_page
+
+__all__ = ["OrderMappingOrder", "OrderMappingQuery", "get_order_mapping", "list_order_mappings"]
+
+
+class OrderMappingOrder(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    STATUS = "status"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderMappingQuery:
+    qikink_order_id: str | None = None
+    medusa_order_id: str | None = None
+    status: OrderMappingStatus | None = None
+    order: OrderMappingOrder = OrderMappingOrder.CREATED_AT
+    descending: bool = True
+
+
+async def list_order_mappings(
+    query: OrderMappingQuery, page: Page
+) -> tuple[list[OrderMapping], int]:
+    """One page of mappings in a stable order (ties broken by id), and the total matching."""
+    rows = OrderMapping.all()
+    if query.qikink_order_id is not None:
+        rows = rows.filter(qikink_order_id=query.qikink_order_id)
+    if query.medusa_order_id is not None:
+        rows = rows.filter(medusa_order_id=query.medusa_order_id)
+    if query.status is not None:
+        rows = rows.filter(status=query.status)
+    return await fetch_page(rows, query.order.value, descending=query.descending, page=page)
+
+
+async def get_order_mapping(mapping_id: str) -> OrderMapping | None:
+    return await OrderMapping.get_or_none(id=mapping_id)

@@ -1,0 +1,43 @@
+"""Offset paging shared by every list: bounds, a stable order, and the total count."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from tortoise.models import Model
+
+from services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
+
+__all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_page"]
+
+MAX_PAGE_SIZE = 200
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> Page:
+    if not 1 <= limit <= max_limit:
+        raise InvalidInput(f"limit must be between 1 and {max_limit}.", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset must be 0 or more.", field="offset")
+    return Page(limit=limit, offset=offset)
+
+
+async def fetch_page(
+    rows: QuerySet[M], order_by: str, *, descending: bool, page: Page
+) -> tuple[list[M], int]:
+    """One page of `rows` ordered by `order_by` then id (so pages never overlap), and the count."""
+    sign = "-" if descending else ""
+    ordered = rows.order_by(f"{sign}{order_by}", f"{sign}id")
+    nodes, count = await asyncio.gather(ordered.offset(page.offset).limit(page.limit), rows.count())
+    return list(nodes), count
