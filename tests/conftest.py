@@ -1,0 +1,185 @@
+"""Test harness: one database backend per pytest run (`--db sqlite` or `--db postgres`).
+
+Tortoise binds its model classes to one SQL dialect per process, so `make test` runs the suite
+once per backend. On the PostgreSQL run only the tests that use a database are collected. When
+PostgreSQL is unreachable those tests are skipped with the reason, unless
+`QKG_REQUIRE_POSTGRES=1` (set by `.ci/run`), which turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app import create_app
+from config import Settings, load_settings
+from services import auth, db
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from starlette.applications import Starlette
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 60
+DB_FIXTURES = {"database_url", "settings", "app", "client", "admin_headers", "admin_key"}
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db", choices=["sqlite", "postgres"], default="sqlite", help="database backend"
+    )
+    parser.addoption(
+        "--postgres-url",
+        default=os.environ.get("QKG_TEST_POSTGRES_URL", DEFAULT_POSTGRES),
+        help="a PostgreSQL URL whose user may create databases",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") != "postgres":
+        return
+    keep = [item for item in items if DB_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    deselected = [item for item in items if item not in keep]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+def _postgres_reachable(url: str) -> str | None:
+    async def probe() -> None:
+        conn = await asyncpg.connect(url, timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"PostgreSQL at {url} is unreachable: {exc}"
+    return None
+
+
+async def _admin_execute(admin_url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--db"))
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(request: pytest.FixtureRequest) -> str:
+    url = str(request.config.getoption("--postgres-url"))
+    problem = _postgres_reachable(url)
+    if problem:
+        if os.environ.get("QKG_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"{problem} (QKG_REQUIRE_POSTGRES=1 forbids skipping)")
+        pytest.skip(problem)
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_database(
+    backend: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A database built by the migrations once per run: a SQLite file or a PG database."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        url = f"sqlite://{path}"
+        asyncio.run(db.migrate(url))
+        yield url
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"qkg_test_{secrets.token_hex(4)}"
+    asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
+    url = _with_database(admin_url, name)
+    try:
+        asyncio.run(db.migrate(url))
+        yield url
+    finally:
+        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+TABLES = ("product_mappings", "order_mappings", "api_keys", "qikink_tokens", "qikink_calls")
+
+
+@pytest.fixture
+async def database_url(backend: str, migrated_database: str, tmp_path: Path) -> str:
+    """A migrated, empty database for this test alone."""
+    if backend == "sqlite":
+        template = migrated_database.removeprefix("sqlite://")
+        target = tmp_path / "test.db"
+        shutil.copyfile(template, target)
+        return f"sqlite://{target}"
+    conn = await asyncpg.connect(migrated_database)
+    try:
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)}, job_state")
+    finally:
+        await conn.close()
+    return migrated_database
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "app_env": "test",
+        "database_url": database_url,
+        "jwt_secret": TEST_JWT_SECRET,
+        "qikink_api_url": "http://qikink.invalid",
+        "qikink_client_id": None,
+        "qikink_client_secret": None,
+        "qikink_publishable_keys": [],
+        "graphiql_enabled": None,
+        "introspection_enabled": None,
+        "cors_origins": [],
+        "log_level": "INFO",
+    }
+    values.update(overrides)
+    return load_settings(env_file=None, **values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def admin_key(app: Starlette) -> str:
+    _, key = await auth.create_api_key("tests")
+    return key
+
+
+@pytest.fixture
+def admin_headers(admin_key: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {admin_key}"}

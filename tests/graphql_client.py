@@ -1,0 +1,50 @@
+"""Small helpers for talking GraphQL over HTTP in tests."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["codes", "gql", "make_jwt"]
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [error.get("extensions", {}).get("code") for error in body.get("errors") or []]
+
+
+def make_jwt(
+    secret: str,
+    *,
+    actor_type: str = "user",
+    actor_id: str = "user_01",
+    expires_in: int = 3600,
+    algorithm: str = "HS256",
+) -> str:
+    now = int(time.time())
+    claims = {
+        "actor_id": actor_id,
+        "actor_type": actor_type,
+        "auth_identity_id": "authid_01",
+        "app_metadata": {},
+        "iat": now,
+        "exp": now + expires_in,
+    }
+    return jwt.encode(claims, secret, algorithm=algorithm)

@@ -1,0 +1,97 @@
+"""The HTTP surface: /graphql as a Route, GraphiQL, /health, /ready, request ids."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+from asgi_lifespan import LifespanManager
+
+from app import create_app
+from tests.conftest import make_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from config import Settings
+
+BROWSER = {"accept": "text/html,application/xhtml+xml"}
+
+
+async def _client_for(settings: Settings) -> tuple[LifespanManager, httpx.AsyncClient]:
+    application = create_app(settings)
+    manager = LifespanManager(application)
+    await manager.__aenter__()
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t")
+    return manager, http
+
+
+async def test_health_answers_while_the_process_lives(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_ready_checks_the_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+    assert (response.status_code, response.json()["database"]) == (200, "ok")
+
+
+async def test_ready_is_503_when_the_database_cannot_be_reached(
+    backend: str, database_url: str, tmp_path: Path
+) -> None:
+    if backend == "sqlite":
+        # A directory where the database file should be: SQLite cannot open it.
+        (tmp_path / "db-is-a-dir").mkdir()
+        broken = f"sqlite://{tmp_path / 'db-is-a-dir'}"
+    else:
+        broken = "postgres://postgres@127.0.0.1:1/nothing"
+    manager, http = await _client_for(make_settings(broken))
+    try:
+        response = await http.get("/ready")
+        assert (response.status_code, response.json()["status"]) == (503, "unavailable")
+        assert (await http.get("/health")).status_code == 200
+    finally:
+        await http.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+async def test_a_post_to_graphql_is_answered_without_a_redirect(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert (response.status_code, response.json()) == (200, {"data": {"__typename": "Query"}})
+
+
+async def test_a_browser_gets_graphiql_in_development(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers=BROWSER)
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+
+
+async def test_production_serves_no_graphiql_and_no_introspection(database_url: str) -> None:
+    settings = make_settings(
+        database_url,
+        app_env="production",
+        jwt_secret="p" * 48,
+        qikink_client_id="123456789012345",
+        qikink_client_secret="live",
+    )
+    manager, http = await _client_for(settings)
+    try:
+        page = await http.get("/graphql", headers=BROWSER)
+        assert "graphiql" not in page.text.lower()
+        body = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        assert "errors" in body.json()
+        assert body.json().get("data") is None
+    finally:
+        await http.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    generated = await client.get("/health")
+    assert len(generated.headers["x-request-id"]) == 16
+    echoed = await client.get("/health", headers={"x-request-id": "req-abc.123"})
+    assert echoed.headers["x-request-id"] == "req-abc.123"
+    unsafe = await client.get("/health", headers={"x-request-id": "bad id\twith spaces"})
+    assert unsafe.headers["x-request-id"] != "bad id\twith spaces"

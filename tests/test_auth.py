@@ -1,0 +1,143 @@
+"""Admin auth (Medusa JWTs and API keys) and storefront publishable keys, over HTTP."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import jwt
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app import create_app
+from models import ProductMapping
+from services import auth
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.graphql_client import codes, gql, make_jwt
+
+if TYPE_CHECKING:
+    import httpx
+
+ADMIN_OPERATIONS = {
+    "productMappings": "{ productMappings { count } }",
+    "productMapping": '{ productMapping(id: "pm_x") { id } }',
+    "createProductMapping": """mutation { createProductMapping(
+        input: {qikinkSkuId: "SKU-1", variantId: "variant_1"}) { id } }""",
+    "updateProductMapping": """mutation { updateProductMapping(
+        id: "pm_x", input: {variantId: "variant_2"}) { id } }""",
+    "deleteProductMapping": 'mutation { deleteProductMapping(id: "pm_x") { id } }',
+}
+
+
+async def _revoked_key() -> str:
+    _, key = await auth.create_api_key("revoked")
+    await auth.revoke_api_key("revoked")
+    return key
+
+
+def _unsigned_token() -> str:
+    claims = {"actor_id": "user_01", "actor_type": "user", "exp": 4_102_444_800}
+    return jwt.encode(claims, None, algorithm="none")
+
+
+CREDENTIALS = {
+    "none": (lambda: None, "UNAUTHENTICATED"),
+    "wrong_secret_jwt": (lambda: make_jwt("not-the-secret-" + "y" * 30), "UNAUTHENTICATED"),
+    "expired_jwt": (lambda: make_jwt(TEST_JWT_SECRET, expires_in=-60), "UNAUTHENTICATED"),
+    "customer_jwt": (lambda: make_jwt(TEST_JWT_SECRET, actor_type="customer"), "FORBIDDEN"),
+    "unsigned_jwt": (_unsigned_token, "UNAUTHENTICATED"),
+    "hs512_jwt": (lambda: make_jwt(TEST_JWT_SECRET, algorithm="HS512"), "UNAUTHENTICATED"),
+    "no_actor_id": (lambda: make_jwt(TEST_JWT_SECRET, actor_id=""), "UNAUTHENTICATED"),
+    "unknown_api_key": (lambda: "qkg_" + "A" * 43, "UNAUTHENTICATED"),
+    "garbage": (lambda: "not a token", "UNAUTHENTICATED"),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(ADMIN_OPERATIONS))
+@pytest.mark.parametrize("credential", [*sorted(CREDENTIALS), "revoked_api_key"])
+async def test_every_admin_field_refuses_callers_without_valid_admin_credentials(
+    client: httpx.AsyncClient, operation: str, credential: str
+) -> None:
+    if credential == "revoked_api_key":
+        token, expected = await _revoked_key(), "UNAUTHENTICATED"
+    else:
+        make, expected = CREDENTIALS[credential]
+        token = make()
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    body = await gql(client, ADMIN_OPERATIONS[operation], headers=headers)
+    assert not any((body["data"] or {}).values())
+    assert codes(body) == [expected]
+    assert await ProductMapping.all().count() == 0
+
+
+async def test_a_basic_authorization_header_is_refused(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client, ADMIN_OPERATIONS["productMappings"], headers={"authorization": "Basic eDp5"}
+    )
+    assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_a_medusa_admin_user_token_is_an_admin(client: httpx.AsyncClient) -> None:
+    headers = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
+    body = await gql(client, ADMIN_OPERATIONS["createProductMapping"], headers=headers)
+    assert "errors" not in body
+    assert await ProductMapping.all().count() == 1
+
+
+async def test_an_api_key_is_an_admin_until_it_is_revoked(client: httpx.AsyncClient) -> None:
+    _, key = await auth.create_api_key("medusa")
+    headers = {"authorization": f"Bearer {key}"}
+    assert "errors" not in await gql(client, ADMIN_OPERATIONS["productMappings"], headers=headers)
+    await auth.revoke_api_key("medusa")
+    body = await gql(client, ADMIN_OPERATIONS["productMappings"], headers=headers)
+    assert codes(body) == ["UNAUTHENTICATED"]
+
+
+async def test_api_keys_are_stored_only_as_hashes(client: httpx.AsyncClient) -> None:
+    row, key = await auth.create_api_key("medusa")
+    assert key.startswith("qkg_")
+    assert len(key) > 40
+    assert key not in (row.key_hash, row.prefix)
+    assert row.key_hash == auth.hash_api_key(key)
+
+
+ORDER_MAPPINGS = "{ qikinkOrderMappings { count } }"
+
+
+@pytest.fixture
+async def keyed_client(database_url: str) -> httpx.AsyncClient:
+    import httpx
+
+    settings = make_settings(database_url, qikink_publishable_keys=["pk_live_1", "pk_live_2"])
+    application = create_app(settings)
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as http,
+    ):
+        yield http
+
+
+async def test_storefront_fields_need_a_configured_publishable_key(
+    keyed_client: httpx.AsyncClient,
+) -> None:
+    missing = await gql(keyed_client, ORDER_MAPPINGS)
+    assert codes(missing) == ["UNAUTHENTICATED"]
+    wrong = await gql(keyed_client, ORDER_MAPPINGS, headers={"x-publishable-api-key": "pk_bad"})
+    assert codes(wrong) == ["UNAUTHENTICATED"]
+    right = await gql(keyed_client, ORDER_MAPPINGS, headers={"x-publishable-api-key": "pk_live_2"})
+    assert right == {"data": {"qikinkOrderMappings": {"count": 0}}}
+
+
+async def test_admins_may_use_storefront_fields_without_a_publishable_key(
+    keyed_client: httpx.AsyncClient,
+) -> None:
+    headers = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
+    body = await gql(keyed_client, ORDER_MAPPINGS, headers=headers)
+    assert body == {"data": {"qikinkOrderMappings": {"count": 0}}}
+
+
+async def test_storefront_fields_are_open_when_no_publishable_keys_are_configured(
+    client: httpx.AsyncClient,
+) -> None:
+    assert await gql(client, ORDER_MAPPINGS) == {"data": {"qikinkOrderMappings": {"count": 0}}}

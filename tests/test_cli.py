@@ -1,0 +1,80 @@
+"""The `qikink-graphql` command, run as a merchant runs it: a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models import ApiKey
+from services import auth
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"}
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_create_api_key_prints_the_key_alone_on_its_last_line(
+    database_url: str, app: object
+) -> None:
+    done = run_cli(database_url, "create-api-key", "medusa-backend")
+    assert done.returncode == 0, done.stderr
+    key = done.stdout.strip().splitlines()[-1]
+    assert key.startswith("qkg_")
+    row = await ApiKey.get(name="medusa-backend")
+    assert row.key_hash == auth.hash_api_key(key)
+
+    listed = run_cli(database_url, "list-api-keys")
+    assert "medusa-backend" in listed.stdout
+    assert key not in listed.stdout
+
+    again = run_cli(database_url, "create-api-key", "medusa-backend")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    revoked = run_cli(database_url, "revoke-api-key", "medusa-backend")
+    assert revoked.returncode == 0
+    await row.refresh_from_db()
+    assert row.revoked_at is not None
+
+
+async def test_revoking_an_unknown_key_fails_plainly(database_url: str) -> None:
+    done = run_cli(database_url, "revoke-api-key", "nobody")
+    assert done.returncode == 1
+    assert "No API key is named 'nobody'" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["", "bad/name"])
+async def test_a_bad_key_name_is_refused(database_url: str, name: str) -> None:
+    done = run_cli(database_url, "create-api-key", name)
+    assert done.returncode == 1
+    assert "API key name" in done.stderr
+
+
+def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE": "-3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "cli", "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE" in done.stderr

@@ -1,0 +1,153 @@
+"""Settings: environment, .env file, explicit overrides, validation and production rules."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from config import DEFAULT_JWT_SECRET, AppEnv, ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+STRONG_SECRET = "s" * 48
+ENV_VARS = (
+    "APP_ENV",
+    "DATABASE_URL",
+    "JWT_SECRET",
+    "QIKINK_API_URL",
+    "QIKINK_CLIENT_ID",
+    "QIKINK_CLIENT_SECRET",
+    "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE",
+    "QIKINK_PUBLISHABLE_KEYS",
+    "GRAPHIQL_ENABLED",
+    "INTROSPECTION_ENABLED",
+    "LOG_LEVEL",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_run_on_sqlite_under_data_with_the_sandbox_and_thirty_calls_a_minute() -> None:
+    settings = load_settings(env_file=None)
+    assert settings.app_env is AppEnv.DEVELOPMENT
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("/data/qikink.db")
+    assert settings.qikink_api_url == "https://sandbox.qikink.com"
+    assert settings.qikink_rate_limit_requests_per_minute == 30
+    assert settings.has_qikink_credentials is False
+    assert settings.graphiql is True
+    assert settings.introspection is True
+
+
+def test_the_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QIKINK_CLIENT_ID", "123456789012345")
+    monkeypatch.setenv("QIKINK_CLIENT_SECRET", "s3cret")
+    monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setenv("QIKINK_PUBLISHABLE_KEYS", "pk_1, pk_2,,")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/qikink")
+    settings = load_settings(env_file=None)
+    assert settings.qikink_client_id == "123456789012345"
+    assert settings.qikink_client_secret is not None
+    assert settings.qikink_client_secret.get_secret_value() == "s3cret"
+    assert settings.qikink_rate_limit_requests_per_minute == 0
+    assert settings.qikink_publishable_keys == ["pk_1", "pk_2"]
+    assert settings.database_url == "postgres://postgres@127.0.0.1:5432/qikink"
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins_over_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("QIKINK_CLIENT_ID=from-file\nLOG_LEVEL=debug\n")
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    settings = load_settings(env_file=env_file)
+    assert settings.qikink_client_id == "from-file"
+    assert settings.log_level == "WARNING"
+
+
+def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "10")
+    settings = load_settings(env_file=None, qikink_rate_limit_requests_per_minute=5)
+    assert settings.qikink_rate_limit_requests_per_minute == 5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sandbox.qikink.com/v1",
+        "https://sandbox.qikink.com/v1/",
+        "https://sandbox.qikink.com/",
+    ],
+)
+def test_a_trailing_v1_or_slash_is_stripped_from_the_api_url(url: str) -> None:
+    assert load_settings(env_file=None, qikink_api_url=url).qikink_api_url == (
+        "https://sandbox.qikink.com"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "-1"),
+        ("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "thirty"),
+        ("QIKINK_API_URL", "ftp://qikink.com"),
+        ("DATABASE_URL", "mysql://root@localhost/db"),
+        ("APP_ENV", "staging"),
+        ("LOG_LEVEL", "LOUD"),
+        ("GRAPHIQL_ENABLED", "perhaps"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(env_file=None)
+
+
+def _production(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "app_env": "production",
+        "jwt_secret": STRONG_SECRET,
+        "qikink_client_id": "123456789012345",
+        "qikink_client_secret": "live-secret",
+    }
+    values.update(overrides)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"jwt_secret": DEFAULT_JWT_SECRET}, "JWT_SECRET"),
+        ({"jwt_secret": "short-secret"}, "JWT_SECRET"),
+        ({"qikink_client_id": None}, "QIKINK_CLIENT_ID"),
+        ({"qikink_client_secret": ""}, "QIKINK_CLIENT_SECRET"),
+    ],
+)
+def test_production_refuses_to_start_without_a_real_secret_and_credentials(
+    overrides: dict[str, object], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(env_file=None, **_production(**overrides))
+
+
+def test_production_turns_graphiql_and_introspection_off_unless_asked() -> None:
+    settings = load_settings(env_file=None, **_production())
+    assert (settings.graphiql, settings.introspection) == (False, False)
+    opted_in = load_settings(
+        env_file=None, **_production(graphiql_enabled=True, introspection_enabled=True)
+    )
+    assert (opted_in.graphiql, opted_in.introspection) == (True, True)
+
+
+def test_the_client_secret_never_shows_in_the_settings_repr() -> None:
+    settings = load_settings(env_file=None, **_production())
+    assert "live-secret" not in repr(settings)
+    assert STRONG_SECRET not in repr(settings)

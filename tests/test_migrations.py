@@ -1,0 +1,68 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+import asyncpg
+from tortoise.context import TortoiseContext
+
+from services import db
+from tests.dbschema import describe
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+
+EXPECTED_TABLES = {
+    "api_keys",
+    "job_state",
+    "order_mappings",
+    "product_mappings",
+    "qikink_calls",
+    "qikink_tokens",
+}
+
+
+async def _schema_from_models(url: str) -> None:
+    async with TortoiseContext() as ctx:
+        await ctx.init(config=db.tortoise_config(url))
+        await ctx.generate_schemas(safe=False)
+
+
+async def test_migrations_build_the_schema_the_models_describe(
+    backend: str, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        models_url = f"sqlite://{tmp_path / 'from_models.db'}"
+        await _schema_from_models(models_url)
+        migrated = await describe(database_url)
+        assert set(migrated) == EXPECTED_TABLES
+        assert migrated == await describe(models_url)
+        return
+    admin_url = request.getfixturevalue("postgres_admin_url")
+    name = f"qkg_models_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        models_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+        await _schema_from_models(models_url)
+        migrated = await describe(database_url)
+        assert set(migrated) == EXPECTED_TABLES
+        assert migrated == await describe(models_url)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_migrating_an_up_to_date_database_applies_nothing(database_url: str) -> None:
+    assert await db.migrate(database_url) == []
+
+
+async def test_a_new_sqlite_database_and_its_folder_are_created(tmp_path: Path) -> None:
+    applied = await db.migrate(f"sqlite://{tmp_path / 'nested' / 'fresh.db'}")
+    assert applied
+    assert all(name.endswith(".py") for name in applied)
