@@ -16,6 +16,9 @@ class QikinkToken(Model):
     expires_at = fields.DatetimeField(null=True)
     # Counts mints, so a process that saw a token rejected replaces only that token.
     generation = fields.IntField(default=0)
+    # Whoever holds this lease is minting; everyone else waits for the new generation.
+    mint_owner = fields.CharField(max_length=64, null=True)
+    mint_lease_until = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:

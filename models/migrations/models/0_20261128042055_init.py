@@ -94,6 +94,8 @@ _UPGRADE = {'postgres': 'CREATE TABLE IF NOT EXISTS "api_keys" (\n'
              '    "access_token" TEXT,\n'
              '    "expires_at" TIMESTAMPTZ,\n'
              '    "generation" INT NOT NULL,\n'
+             '    "mint_owner" VARCHAR(64),\n'
+             '    "mint_lease_until" TIMESTAMPTZ,\n'
              '    "updated_at" TIMESTAMPTZ NOT NULL\n'
              ');\n'
              'COMMENT ON TABLE "qikink_tokens" IS \'The one Qikink access token of an (API '
@@ -185,6 +187,8 @@ _UPGRADE = {'postgres': 'CREATE TABLE IF NOT EXISTS "api_keys" (\n'
            '    "access_token" TEXT,\n'
            '    "expires_at" TIMESTAMP,\n'
            '    "generation" INT NOT NULL,\n'
+           '    "mint_owner" VARCHAR(64),\n'
+           '    "mint_lease_until" TIMESTAMP,\n'
            '    "updated_at" TIMESTAMP NOT NULL\n'
            ') /* The one Qikink access token of an (API URL, client id), shared by every '
            'process. */;\n'
@@ -211,44 +215,45 @@ async def downgrade(db: BaseDBAsyncClient) -> str:
 
 
 MODELS_STATE = (
-    "eJztXG1T2zgQ/iuafDk6wzEQCHDczc0ESEtaSFJwrp0eNx7FVhJdbMm1ZSDT638/Sbbj9x"
-    "CHhDpuPmFLu5LyrKR9tFrzrWZSHRnOXtPCH9C0dga+1Qg0EX9I1OyCGrSssFwUMDgwpCi0"
-    "sDpBU1kIBw6zocZ4+RAaDuJFOnI0G1sMUyKkmwRA3cQENHttwNXAkNoAAodRG4EB1CaI6L"
-    "8DSowpwMwBd1fNX+uNYzCGzhhgx5PT90RfOtV4Z5iMVtusS/BXF6mMjhAbI5s3/vc/vBgT"
-    "HT0hJ3i1JuoQI0OPgYZ10YAsV9nUkmUXY2i/lZJiyANVo4ZrklDamrIxJTNx/otE6QgRZE"
-    "OG9AiQxDUMH/OgyBsrL2C2i2aD1MMCHQ2hawhz1P4YukQTVgC+bbHu7BH0qPr2U7H+pz/G"
-    "iJaqdrqKetdSVLWWMqYYUcIQfpFGiZgImDBHImTCJ9VAZMTG/PWw/t3rJ0TKkxId/tW8vb"
-    "hq3u4c1t+IDimfTd406/g1dVn1XTYBGfQakXYJDSH/FjBFIP9axgiAWzvUB/v7C2DNpXLB"
-    "lnUC7RBdMVnEwimCcFSncigfHy0A8vFRLsaiKg6xZaMhfioCcKixGniDghDfcEN//Wl8vM"
-    "gsPs6fxMdJgDUbCTBUyNIgX/Iahk2UDXRcMwG27qvuBQ+bCD3/gXqXe0p/Tc2BXmnftO6U"
-    "5k1PdGc6zldD4tdUWqKmLkunidKdpJlmjYBPbeUKiFfwpdtpSXipw0a27DGUU77UxJigy6"
-    "hKKHdgemT5B6UBajGr2+iBTpayelxzBVb3h1sWo2+IkQNMUlYWnGw4iZABUSB43yO0dTVV"
-    "Q+s0TzZdZdbNZAkkcCSNJNAU4/Q51Xs6uGPc6FlcelY3l03/SweqMxN7nk5LcjuyqUt0wH"
-    "V/4VyW+wikA9nIGXgcUzCmfOyS9xoIilYgFxavlk0F8A4woT1BdgatXnnzL6DXW1a3Yr6R"
-    "T6ClIVX6yCEqgnhCbSngS7YxrpvpeZChJwvzlbKEY8rS37qnsrmnqMUfoOFm7GPv77qdbB"
-    "PPFJJ2xRoD/wEDO6xSFhVIxIwZrJ+dm+bn5NK6uO6eJ60kGjhPrDPX0pck/HHNLeEv8WKT"
-    "oy8JFezaOrJvONHzoE/RwVj9XEpIhaRqeqILhlm7BPnBT6ktKRnnW4Dy8o94gsnErzChjm"
-    "SwFLNd8IjZWDI71/E0eCdcdpQmhmto/3lm+K0WYl/zmhGKkRO5UOC+UJBODsTMSAH0cSRV"
-    "rwnV15eY+8u6Jtvhw5MvciOJdB0PAWC9YLeBOi7QZXwTKtxloF6kS8cdmJiFhxHCRXn/DJ"
-    "kWK4617rmwnK4rFlKP/fYqBdZNpLsO9H9fMdtkqFbuYFZvNBawAJfKNYGsizOXr3I7XQrz"
-    "DNWVnMlKBPnqT2Qx0IhrDoqdgXPUq4b7wSIz/SB/oh+k5nno0NNQtziQEu42HxIkGkrBHm"
-    "q/3v1HrdfqXLY77wru7oHaGfAf7sld//ymrSityzMwe7wn7Y7au+1e9i+UdrdzBmKvXOeq"
-    "3etJDe/hnlx0b3rXLdnK7JGXNjsXrWtZ6D/dk9uW0r/tiLLg6Z68bballPc3yfh+zDWNv5"
-    "jmTY25q/CFs6JkZ+Z173wBHV9i18tQ3SL+POIadW1cDOmISvUQPqifLrKF1E/z9xBRlzOt"
-    "XdtYak77etWDu3GwyImBS+XCLeu2V+vVjrQtcrW+ja9Wzep58dXY7RV0mOpMOSFfxvJp7e"
-    "3NVXmMnV7jFpwaFGZEIPLvriIq29ur5W+vkrHYpU7IiTZe8ZzMRV0UTI6Fj8kf+62+OJB6"
-    "2vI4/Pa6/e5KOQOYqEMDj8bsnvQ7HzrdT/x47JIJn7jknlzy6X8GdEpQeKgdQmz4I/jhh1"
-    "o/hp5xnm0Tlr2MoioJu/FRr8tu++tyiCMxgl/rB0cnR6eHx0enuyKPgRfNSk7mYN7uKMkc"
-    "CuFHkG3TjIOUgp5yMI1rVYHcz/M1rc/K/F1p5mquu513gXhyq4rjnrwRKuj+M9S3/r/M/n"
-    "+bFbbNCiuTFTZ9bZUkU6VnU93V2JxclYTE7rxsFcuTLZiv0vSzSXxt8ABtDAnj79zYSAfQ"
-    "iaaW3H3oZ+UqL9PET/e5X8I+VcpOCC59Ju5y9+ShYuUyExqLfAfYyP8MsJH6CtBfXgWRjm"
-    "tVDua1JIBsVkD9VcHfzMhq9eLpW6NverqyR4suoGFkEcBI7Vzy5ztSjQsWSFS2EZ9XDgMO"
-    "4nSNUZ+i7YIJshiAwMCMGQjQB5FnDExMXIaEmPwSTWYdi8kLBq7OOVx2qvLKeyiYrOxpin"
-    "+zIFF5Nnk2iqPqK3vreRUJtOd4lBtpzHTMGTFGf8WX1y97Mcbf6vXDw5P6/uHxaePo5KRx"
-    "uj8LNqar5kUdz9vvROAxtjMEkch8Rhq3+6IkKa5Vwe/5Vx8wKe4mK3vdvLn+sFRREc9FKH"
-    "SCSL5H9KoXcYlMSC7oE5X4hzRQ08RH1LIFQIcAErAj/s1R//Z6F2gGFj4N6292g0+zB1OA"
-    "uCebikiI0Ey7xHV08IJASsHtcaX7YokOj+v/rNsztDcXi1yVJfWqEMJ/7cuy5YP52zB+uR"
-    "1W1Mo+8gKBlJVzOXdcaXu/n7zf36xYyDa3cOODIU1kY22cRfv8mrmMD4Yyz1G9fDuv+F7q"
-    "Zznvv3DPyadOnO86mbv6nLuOUKWCZ/i1XHWIRVUAYV+8guiu5R938h4ZIhlOND9/N6Lyov"
-    "zdsqH9Ggm8P9SZff8fHzvMFQ=="
+    "eJztXG1z2jgQ/isavlw6w2USEkgud3MzJKENbQI0MddOLzceYQvQYUvUlpMwvf73k2Qbv2"
+    "ATTCA1rj/FXu1KyrOS9kVrvlVMqiPD3m9O8Qc0q5yBbxUCTcQfYi1VUIHTaUAXBAYHhmSF"
+    "U6xO0EwS4cBmFtQYpw+hYSNO0pGtWXjKMCWCu0kA1E1MQLPXBlwMDKkFILAZtRAYQG2CiP"
+    "47oMSYAcxscHfV/LVWb4AxtMcA2y6fvi/G0qnGB8NktNluHYK/OkhldITYGFm887//4WRM"
+    "dPSEbP91OlGHGBl6BDSsiw4kXWWzqaRdjKH1VnKKKQ9UjRqOSQLu6YyNKZmz8/9IUEeIIA"
+    "sypIeAJI5heJj7JHeunMAsB80nqQcEHQ2hYwh1VP4YOkQTWgCebrFu7xP0qHr6U7H+pzfH"
+    "kJSqdrqKetdSVLWyoEwxo5giPJJGiVgImDBbImTCJ9VAZMTG/PWo9t0dJ0DK5RID/tW8vb"
+    "hq3u4d1d6IASlfTe4y63gtNdn0XXYBGXQ7kXoJFCH/ZlCFz/9ayvCB2zrUhwcHK2DNuVLB"
+    "lm0C7QBdsVjExsmCcFimcCg3jlcAuXGcirFoikI8tdAQP2UBOJDYDLw+IcA3ONBffxk3Vl"
+    "nFjfRF3IgDrFlIgKFCtgjyJW9h2ETJQEclY2Drnui+/7CL0PN/UO9yS+ntqSXQK+2b1p3S"
+    "vOmJ4Uzb/mpI/JpKS7TUJHUWo+7F1TTvBHxqK1dAvIIv3U5LwkttNrLkiAGf8qUi5gQdRl"
+    "VCuQHTQ9vfp/qoRbRuoQc6WUvrUckNaN2bbl6UviNK9jFZ0LLwyYaTkDMgCMLve4SWri60"
+    "0BpN411sMmtmnAIJHEklCTTFPD2f6j0d3DGu9CRfet621Jv+lw5Ue872vDstnduRRR2iAy"
+    "77C/dluY1AOpCdnIHHMQVjyucu/V4DQdEL5MzidWpRAbwNTGhNkJXgVm+8+xe416VXt2F/"
+    "I92BlopU6SOHKAviMbG1gM/ZwbhtT8+FDD1NMd8paximJPnSPOXNPIU1/gANJ+Ece3/X7S"
+    "SreC4Q1yvWGPgPGNhmhdKoQCKiTH//7N00P8e31sV19zyuJdHBeWyfOVN9TYc/Klk6/Dne"
+    "bHL2OXEFu5aOrBvu6LnQL7iDkfalLiEVnKrpsq6YZu0S5CU/pbR0ybi/BSinf8QTTCZegw"
+    "l1JJOlmFXBI2Zj6dk5tivBB+G8o0XHcAv9P+8ZfqsE2FfcboRgKCIXAtwWCqeTAzFXkg99"
+    "FEnV7UL15CXm3rauyH749OSLPEhCQ0dTAFjPOKwvjjMMGT2EMg/pi2cZ0nYGJmZBMEI4Kx"
+    "+fIXPKsmOtuyYsZeiCpdQj/3uREusm0h0bev9fNt0kiBYuMKvV6ytogHOlqkC2RT2Xr/I4"
+    "XQvzBNGNxGQ5gnzzEVkENOKYg2wxcIp40XA/XGWlH6Yv9MOFdR4Y9EWoWxxICXebTwkSDS"
+    "3AHki/3v1HpdfqXLY77zKe7r7YGfAe7sld//ymrSityzMwf7wn7Y7au+1e9i+UdrdzBiKv"
+    "XOaq3etJCffhnlx0b3rXLdnL/JFTm52L1rUkek/35Lal9G87guY/3ZO3zbbkcv/GPb4fc0"
+    "3jbaZlS2PpLnzhqshZzLztk893x9c49RJES8SfR1yjjoWzIR0SKR7Ch7XTVY6Q2mn6GSLa"
+    "Upa1YxlrrWlPrnhw1w9XiRg4Vyrcsq28Wi92pm2Vq/Uyv1o0raflVyO3V9Bmqj3jDvk6ml"
+    "+ULm+u8qPsxT0+hTODwoQMRPrdVUikvL1a//YqnotdK0KO9fGKcTJndZC/OFYOkz/2W30R"
+    "kLrSMhx+e91+d6WcAUzUoYFHY3ZP+p0Pne4nHh47ZMIXLrknl3z5nwGdEhQEtUOIDW8GPz"
+    "yo9XLoCfFsm7DkbRQWiemNz3pbejvYlkEciRn8Wjs8Pjk+PWocn1ZFHQMnzSknSzBvd5R4"
+    "DYWwI8iyaEIgpaCnFEyjUkVw7pfZmtZnZfmpNDc1193OO589flRFcY/fCGU0/wnipf3Ps/"
+    "0vq8LKqrA8aWHX91ZOKlV6FtUdjS2pVYlxVJdVq0xd3oz1Kk2vmsSTBg/QwpAw/s6VjXQA"
+    "7XBpyd2HflKt8jpd/HSf+8X0U6TqBP/SZ+Ksd08eCBauMqG+yneA9fTPAOsLXwF62ysj0l"
+    "GpwsG8lQKQ3Uqovyr4u5lZLV4+vVT6rpcru27RBTSMJAcw1LrU+fMMqcYZMxQqW4ivK5sB"
+    "G3F3jVHPRauCCZoyAIGBGTMQoA+izhiYmDgMCTb5JZqsOhaLFwwcnftwyaXKGx8hY7GyKy"
+    "l+ZkGi8mzxbBhH1RN29/MmCmjP8Sg105homBNyjN6Oz69ddnOMv9VqR0cntYOjxmn9+OSk"
+    "fnowTzYuNi3LOp6334nEY+Rk8DOR6R5pVO+rOklRqQJ+z7/5hEl2M1nY6+bdtYe5yoq4Jk"
+    "KhE0TSLaLbvIpJZIJzRZuoRD+kgZomPqKWPQA6BJCAPfEzR/3b6yrQDCxsGtbfVP1Pswcz"
+    "gLglm4lMiJBcNInbGOAFiZSMx+NGz8UcBY/b/6zbVbS7FrNclcXlipDCf+3LsvWT+WUaP9"
+    "8GK6xlD3mBwIKWU33uqFB5vx+/3+cBGct+7RiVKsKRtW0nWiLmXh06hOGEYunlB1WSfHlc"
+    "5fm42q0sY1m1u/NpxiaysDauJP3UrNtSXfpTswHPc0FUup43fOP7s2TSXmjN04MSHknaif"
+    "7SklvEQKSA2bGtXCKKTZUBYY+9gOhu5Sdx+YgMkQQjml4ZHxJ5UWV83tB+jdL4H2rMvv8P"
+    "w/DfWg=="
 )
