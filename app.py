@@ -12,12 +12,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from config import Settings, load_settings
 from schema import build_schema
 from schema.context import GraphQLApp
 from services import db
+from services.runtime import Runtime
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -73,17 +74,21 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     elif overrides:
         settings = settings.model_copy(update=overrides)
 
+    runtime = Runtime.for_settings(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect_db(settings.database_url)
+        await runtime.open()
         try:
             yield
         finally:
+            await runtime.close()
             await db.close_db()
 
     graphql = GraphQLApp(
         build_schema(introspection=settings.introspection),
-        settings=settings,
+        runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
     middleware = [Middleware(RequestIdMiddleware)]
@@ -96,14 +101,19 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
                 allow_headers=["authorization", "content-type", "x-publishable-api-key"],
             )
         )
+    routes: list[BaseRoute] = [
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/health", health),
+        Route("/ready", ready),
+    ]
+    if runtime.simulator_app is not None:
+        # The built-in fake Qikink's control API, to advance order statuses by hand.
+        routes.append(Mount("/simulator", app=runtime.simulator_app))
     app = Starlette(
-        routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health),
-            Route("/ready", ready),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.runtime = runtime
     return app

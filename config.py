@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     qikink_client_secret: SecretStr | None = None
     qikink_rate_limit_requests_per_minute: int = Field(default=30, ge=0, le=10_000)
     qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    qikink_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     graphiql_enabled: bool | None = None
     introspection_enabled: bool | None = None
@@ -148,6 +149,11 @@ class Settings(BaseSettings):
         if self.introspection_enabled is not None:
             return self.introspection_enabled
         return not self.is_production
+
+    @property
+    def uses_simulator(self) -> bool:
+        """No Qikink credentials outside production: run against the built-in simulator."""
+        return not self.has_qikink_credentials and not self.is_production
 
     @property
     def is_sqlite(self) -> bool:

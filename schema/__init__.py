@@ -18,6 +18,7 @@ from strawberry.tools import merge_types
 from schema.errors import ErrorCodes
 from schema.order_mappings import OrderMappingQueries
 from schema.product_mappings import ProductMappingMutation, ProductMappingQueries
+from schema.qikink import QikinkMutation, QikinkQueries
 
 if TYPE_CHECKING:
     from graphql.error import GraphQLError
@@ -30,8 +31,8 @@ MAX_ALIASES = 15
 MAX_TOKENS = 1000
 CACHE_SIZE = 512
 
-Query = merge_types("Query", (ProductMappingQueries, OrderMappingQueries))
-Mutation = merge_types("Mutation", (ProductMappingMutation,))
+Query = merge_types("Query", (QikinkQueries, OrderMappingQueries, ProductMappingQueries))
+Mutation = merge_types("Mutation", (QikinkMutation, ProductMappingMutation))
 
 
 class Schema(strawberry.Schema):

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
 
     from config import Settings
+    from services.qikink_client import QikinkClient
+    from services.runtime import Runtime
 
 __all__ = ["Context", "GraphQLApp"]
 
@@ -28,14 +30,20 @@ class Context:
     settings: Settings
     caller: Caller
     request_id: str
+    runtime: Runtime
+
+    @property
+    def qikink(self) -> QikinkClient:
+        return self.runtime.qikink
 
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context."""
 
-    def __init__(self, *args: Any, settings: Settings, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.settings = settings
+        self.runtime = runtime
+        self.settings = runtime.settings
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -52,4 +60,5 @@ class GraphQLApp(GraphQL[Context, None]):
             settings=self.settings,
             caller=caller,
             request_id=request.scope.get("state", {}).get("request_id", "-"),
+            runtime=self.runtime,
         )

@@ -22,6 +22,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "QikinkError",
+    "QikinkRateLimited",
     "QikinkRejected",
     "QikinkUnavailable",
     "RateLimited",
@@ -70,12 +71,21 @@ class RateLimited(ServiceError):
     code = "RATE_LIMITED"
 
 
+class QikinkRateLimited(RateLimited):
+    """Qikink refused a call for its own rate limit (an error body in HTTP 200, or a 429)."""
+
+
 class QikinkError(ServiceError):
     code = "QIKINK_UNAVAILABLE"
 
 
 class QikinkUnavailable(QikinkError):
     code = "QIKINK_UNAVAILABLE"
+
+    def __init__(self, message: str, *, outcome_unknown: bool = False, **extensions: Any) -> None:
+        super().__init__(message, **extensions)
+        # True when the request may have reached Qikink and been acted on.
+        self.outcome_unknown = outcome_unknown
 
 
 class QikinkRejected(QikinkError):

@@ -22,6 +22,7 @@ from asgi_lifespan import LifespanManager
 from app import create_app
 from config import Settings, load_settings
 from services import auth, db
+from simulator import ManualClock, QikinkSimulator, SimulatorServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -30,7 +31,15 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 60
-DB_FIXTURES = {"database_url", "settings", "app", "client", "admin_headers", "admin_key"}
+DB_FIXTURES = {
+    "database_url",
+    "connected_db",
+    "settings",
+    "app",
+    "client",
+    "admin_headers",
+    "admin_key",
+}
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
@@ -183,3 +192,37 @@ async def admin_key(app: Starlette) -> str:
 @pytest.fixture
 def admin_headers(admin_key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {admin_key}"}
+
+
+@pytest.fixture
+async def connected_db(database_url: str) -> AsyncIterator[str]:
+    """This test's database, connected for direct use of services and models."""
+    await db.connect_db(database_url)
+    try:
+        yield database_url
+    finally:
+        await db.close_db()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """One clock for the simulator and the client, moved only by the test."""
+    return ManualClock()
+
+
+@pytest.fixture
+def sim_server(clock: ManualClock) -> Iterator[SimulatorServer]:
+    """The Qikink simulator on a real loopback port."""
+    with SimulatorServer(QikinkSimulator(clock=clock)) as server:
+        yield server
+
+
+def qikink_settings(database_url: str, server: SimulatorServer, **overrides: Any) -> Settings:
+    """Settings that point the app at `server` with the simulator's credentials."""
+    values: dict[str, Any] = {
+        "qikink_api_url": server.url,
+        "qikink_client_id": server.sim.client_id,
+        "qikink_client_secret": server.sim.client_secret,
+    }
+    values.update(overrides)
+    return make_settings(database_url, **values)

@@ -1,0 +1,31 @@
+"""The storefront proxy to Qikink: token, create an order, list and get orders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services import qikink as service
+
+if TYPE_CHECKING:
+    from services.qikink import QikinkOrderRequest, QikinkOrderView, TokenView
+    from services.qikink_client import QikinkClient
+
+__all__ = ["create_qikink_order", "qikink_order", "qikink_orders", "qikink_token"]
+
+
+async def qikink_token(client: QikinkClient) -> TokenView:
+    return await service.qikink_token(client)
+
+
+async def create_qikink_order(client: QikinkClient, request: QikinkOrderRequest) -> str:
+    return await service.create_order(client, request)
+
+
+async def qikink_orders(client: QikinkClient, page: int) -> list[QikinkOrderView]:
+    return await service.list_orders(client, page)
+
+
+async def qikink_order(
+    client: QikinkClient, order_id: str, from_date: str | None, to_date: str | None
+) -> QikinkOrderView | None:
+    return await service.get_order(client, order_id, from_date, to_date)

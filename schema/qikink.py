@@ -1,0 +1,260 @@
+"""The Qikink proxy for storefronts (and admins): token, create order, list and get orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Self
+
+import strawberry
+
+from resolvers import qikink as resolve
+from schema.context import Context
+from schema.permissions import IsStorefront
+from services import qikink as service
+
+__all__ = ["PaymentGateway", "QikinkMutation", "QikinkQueries"]
+
+
+@strawberry.enum(description="How the customer pays: prepaid online, or cash on delivery.")
+class PaymentGateway(Enum):
+    PREPAID = service.PaymentGateway.PREPAID
+    COD = service.PaymentGateway.COD
+
+
+@strawberry.type(description="The shared Qikink access token.")
+class QikinkToken:
+    access_token: str
+    client_id: str
+    expires_in: int = strawberry.field(description="Seconds until the token expires.")
+    expires_at: datetime
+
+
+@strawberry.type(description="Qikink accepted the order.")
+class QikinkOrderCreated:
+    order_id: str = strawberry.field(description="Qikink's order id.")
+    message: str
+
+
+@strawberry.type(description="Where Qikink ships an order, and its tracking once shipped.")
+class QikinkShipping:
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    email: str | None
+    city: str | None
+    zip: str | None
+    province: str | None
+    country_code: str | None
+    awb: str | None
+    courier_provider_name: str | None
+    tracking_link: str | None
+
+
+@strawberry.type(description="A line of a Qikink order.")
+class QikinkOrderLine:
+    sku: str | None
+    quantity: str | None
+    price: str | None
+
+
+@strawberry.type(description="An order as Qikink reports it.")
+class QikinkOrder:
+    order_id: str
+    number: str | None = strawberry.field(description="As Qikink gives it: <account>_<number>.")
+    order_number: str | None = strawberry.field(description="The number without the prefix.")
+    status: str | None
+    created_on: str | None
+    live_date: str | None
+    payment_type: str | None
+    total_order_value: str | None
+    shipping: QikinkShipping
+    line_items: list[QikinkOrderLine]
+
+    @classmethod
+    def from_view(cls, view: service.QikinkOrderView) -> Self:
+        s = view.shipping
+        return cls(
+            order_id=view.order_id,
+            number=view.number,
+            order_number=view.order_number,
+            status=view.status,
+            created_on=view.created_on,
+            live_date=view.live_date,
+            payment_type=view.payment_type,
+            total_order_value=view.total_order_value,
+            shipping=QikinkShipping(
+                first_name=s.first_name,
+                last_name=s.last_name,
+                phone=s.phone,
+                email=s.email,
+                city=s.city,
+                zip=s.zip,
+                province=s.province,
+                country_code=s.country_code,
+                awb=s.awb,
+                courier_provider_name=s.courier_provider_name,
+                tracking_link=s.tracking_link,
+            ),
+            line_items=[
+                QikinkOrderLine(sku=i.sku, quantity=i.quantity, price=i.price)
+                for i in view.line_items
+            ],
+        )
+
+
+@strawberry.input(description="A print design, for a blank product (searchFromMyProducts false).")
+class QikinkDesignInput:
+    design_code: str
+    width_inches: Decimal
+    height_inches: Decimal
+    placement_sku: str = strawberry.field(description="Where it is printed, e.g. fr (front).")
+    design_link: str
+    mockup_link: str = ""
+
+
+@strawberry.input(description="A line of a Qikink order.")
+class QikinkLineItemInput:
+    sku: str = strawberry.field(description="Qikink SKU, at most 50 characters.")
+    quantity: int
+    price: Decimal = strawberry.field(description="Unit price in rupees.")
+    search_from_my_products: bool = strawberry.field(
+        default=True, description="True: a product from your Qikink 'My Products', by SKU."
+    )
+    print_type_id: int | None = None
+    designs: list[QikinkDesignInput] | None = None
+
+
+@strawberry.input(description="Where Qikink ships the order. Every field is sent to Qikink.")
+class QikinkAddressInput:
+    first_name: str
+    address1: str = strawberry.field(description="At most 90 characters.")
+    phone: str
+    email: str
+    city: str
+    zip: str
+    province: str = strawberry.field(description="The state's name, e.g. Karnataka.")
+    country_code: str = "IN"
+    last_name: str = ""
+    address2: str = ""
+
+
+@strawberry.input(description="Optional extras Qikink offers.")
+class QikinkAddOnsInput:
+    box_packing: bool = False
+    gift_wrap: bool = False
+    rush_order: bool = False
+    custom_letter: bool = False
+
+
+@strawberry.input(description="Qikink's create-order body, typed; checked before Qikink is called.")
+class QikinkOrderInput:
+    order_number: str = strawberry.field(description="1-15 letters and digits, unique.")
+    gateway: PaymentGateway
+    total_order_value: Decimal = strawberry.field(description="Rupees; for COD, what is collected.")
+    line_items: list[QikinkLineItemInput]
+    shipping_address: QikinkAddressInput
+    qikink_shipping: bool = strawberry.field(default=True, description="False: you ship it.")
+    add_ons: QikinkAddOnsInput | None = None
+
+    def to_request(self) -> service.QikinkOrderRequest:
+        a = self.shipping_address
+        return service.QikinkOrderRequest(
+            order_number=self.order_number,
+            gateway=self.gateway.value,
+            total_order_value=self.total_order_value,
+            qikink_shipping=self.qikink_shipping,
+            line_items=[
+                service.QikinkLineItem(
+                    sku=item.sku,
+                    quantity=item.quantity,
+                    price=item.price,
+                    search_from_my_products=item.search_from_my_products,
+                    print_type_id=item.print_type_id,
+                    designs=[
+                        service.QikinkDesign(
+                            design_code=d.design_code,
+                            width_inches=d.width_inches,
+                            height_inches=d.height_inches,
+                            placement_sku=d.placement_sku,
+                            design_link=d.design_link,
+                            mockup_link=d.mockup_link,
+                        )
+                        for d in item.designs
+                    ]
+                    if item.designs is not None
+                    else None,
+                )
+                for item in self.line_items
+            ],
+            shipping_address=service.QikinkAddress(
+                first_name=a.first_name,
+                last_name=a.last_name,
+                address1=a.address1,
+                address2=a.address2,
+                phone=a.phone,
+                email=a.email,
+                city=a.city,
+                zip=a.zip,
+                province=a.province,
+                country_code=a.country_code,
+            ),
+            add_ons=service.QikinkAddOns(
+                box_packing=self.add_ons.box_packing,
+                gift_wrap=self.add_ons.gift_wrap,
+                rush_order=self.add_ons.rush_order,
+                custom_letter=self.add_ons.custom_letter,
+            )
+            if self.add_ons is not None
+            else None,
+        )
+
+
+@strawberry.type
+class QikinkQueries:
+    @strawberry.field(
+        permission_classes=[IsStorefront], description="A page of Qikink orders, newest first."
+    )
+    async def qikink_orders(
+        self, info: strawberry.Info[Context], page: int = 1
+    ) -> list[QikinkOrder]:
+        views = await resolve.qikink_orders(info.context.qikink, page)
+        return [QikinkOrder.from_view(view) for view in views]
+
+    @strawberry.field(permission_classes=[IsStorefront], description="One Qikink order, or null.")
+    async def qikink_order(
+        self,
+        info: strawberry.Info[Context],
+        id: strawberry.ID,
+        from_date: str | None = None,
+        to_date: str | None = None,
+    ) -> QikinkOrder | None:
+        view = await resolve.qikink_order(info.context.qikink, id, from_date, to_date)
+        return QikinkOrder.from_view(view) if view else None
+
+
+@strawberry.type
+class QikinkMutation:
+    @strawberry.mutation(
+        permission_classes=[IsStorefront],
+        description="The shared Qikink access token (minted only when none is fresh).",
+    )
+    async def qikink_token(self, info: strawberry.Info[Context]) -> QikinkToken:
+        view = await resolve.qikink_token(info.context.qikink)
+        return QikinkToken(
+            access_token=view.access_token,
+            client_id=view.client_id,
+            expires_in=view.expires_in,
+            expires_at=view.expires_at,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsStorefront],
+        description="Create a Qikink order directly (validated before Qikink is called).",
+    )
+    async def create_qikink_order(
+        self, info: strawberry.Info[Context], input: QikinkOrderInput
+    ) -> QikinkOrderCreated:
+        order_id = await resolve.create_qikink_order(info.context.qikink, input.to_request())
+        return QikinkOrderCreated(order_id=order_id, message="Order created successfully")

@@ -1,0 +1,256 @@
+"""The one way this service talks to Qikink: an httpx client that knows Qikink's habits.
+
+Qikink wants a form-encoded token request, `ClientId`/`Accesstoken` headers, and often reports
+failures inside HTTP 200 (or as HTML, or as nothing at all). Every call here takes a slot of the
+shared rate budget first, uses the shared token, mints once and repeats once on a 401, and turns
+every failure into one of the typed errors of `services.errors`. The client secret is sent in
+the token request body and nowhere else: never logged, never put in an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
+from services.qikink_token import TokenGrant, TokenStore, token_key
+from services.rate_budget import RateBudget, budget_key, rate_limit_message
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from services.qikink_token import Token
+
+__all__ = ["QikinkClient", "build_http_client", "decode_reply"]
+
+_RATE_LIMIT_TEXT = re.compile(r"rate.?limit|too many|limit exceeded|throttl", re.IGNORECASE)
+
+
+def build_http_client(timeout_seconds: float, **kwargs: Any) -> httpx.AsyncClient:
+    """The process's one AsyncClient for Qikink, with explicit timeouts."""
+    timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+    return httpx.AsyncClient(timeout=timeout, limits=limits, **kwargs)
+
+
+def _failure_message(body: Any) -> str | None:
+    """Qikink's error text when `body` reports a failure, whatever the HTTP status said."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    message = body.get("message")
+    text = message if isinstance(message, str) and message.strip() else None
+    if error:
+        return text or (error if isinstance(error, str) else "Qikink reported an error.")
+    if body.get("success") is False:
+        return text or "Qikink reported a failure."
+    try:
+        status_code = int(body.get("status_code", 0))
+    except (TypeError, ValueError):
+        status_code = 0
+    if status_code >= 400:
+        return text or f"Qikink reported status {status_code}."
+    return None
+
+
+def decode_reply(response: httpx.Response) -> Any:
+    """The JSON body of a successful reply; a typed error for every kind of failure."""
+    status = response.status_code
+    if status == 429:
+        raise QikinkRateLimited("Qikink refused the call: too many requests.")
+    if not response.content.strip():
+        raise QikinkUnavailable(
+            f"Qikink sent an empty reply (HTTP {status}).", outcome_unknown=True
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        head = response.text[:512].lstrip().lower()
+        what = "an HTML page" if head.startswith("<") or "<html" in head else "a reply not in JSON"
+        raise QikinkUnavailable(
+            f"Qikink answered with {what} (HTTP {status}).", outcome_unknown=True
+        ) from None
+    failure = _failure_message(body)
+    if failure is not None:
+        if _RATE_LIMIT_TEXT.search(failure):
+            raise QikinkRateLimited(f"Qikink refused the call: {failure}")
+        if status >= 500:
+            raise QikinkUnavailable(f"Qikink failed (HTTP {status}): {failure}")
+        raise QikinkRejected(failure)
+    if status >= 500:
+        raise QikinkUnavailable(f"Qikink failed (HTTP {status}).", outcome_unknown=True)
+    if status >= 400:
+        raise QikinkRejected(f"Qikink refused the request (HTTP {status}).")
+    return body
+
+
+def _orders_of(body: Any) -> list[dict[str, Any]]:
+    """Qikink gives orders as an array, a bare object or {"orders": [...]}: accept each."""
+    if isinstance(body, list):
+        return [item for item in body if isinstance(item, dict)]
+    if isinstance(body, dict):
+        for key in ("orders", "data"):
+            if isinstance(body.get(key), list):
+                return [item for item in body[key] if isinstance(item, dict)]
+        if "order_id" in body:
+            return [body]
+        return []
+    raise QikinkUnavailable("Qikink answered with an unreadable order list.")
+
+
+class QikinkClient:
+    """Qikink's API for one account, sharing token and budget with every other process."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_url: str,
+        client_id: str,
+        client_secret: str,
+        rate_limit_per_minute: int,
+        postgres: bool,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.http = http
+        self.api_url = api_url.rstrip("/")
+        self.client_id = client_id
+        self._client_secret = client_secret
+        clock_kwargs = {"clock": clock} if clock is not None else {}
+        self.budget = RateBudget(
+            budget_key(client_id), rate_limit_per_minute, postgres=postgres, **clock_kwargs
+        )
+        self.tokens = TokenStore(
+            token_key(self.api_url, client_id), self._mint_token, **clock_kwargs
+        )
+        # (endpoint, outcome) -> count, for benchmarks and /metrics.
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    def __repr__(self) -> str:
+        return f"QikinkClient(api_url={self.api_url!r}, client_id={self.client_id!r})"
+
+    @property
+    def rate_limit_message(self) -> str:
+        return rate_limit_message(self.budget.per_minute)
+
+    async def _send(self, endpoint: str, request: httpx.Request, *, wait: bool) -> Any:
+        """One HTTP exchange within the budget; returns the decoded reply or raises."""
+        await self.budget.acquire(wait=wait)
+        try:
+            response = await self.http.send(request)
+        except httpx.TimeoutException as exc:
+            self.calls[endpoint, "timeout"] += 1
+            # A connect or pool timeout means nothing left this process.
+            unknown = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
+            raise QikinkUnavailable(
+                "Qikink did not answer in time.", outcome_unknown=unknown
+            ) from None
+        except httpx.TransportError as exc:
+            self.calls[endpoint, "network"] += 1
+            unknown = not isinstance(exc, httpx.ConnectError)
+            raise QikinkUnavailable(
+                "Could not reach Qikink (network error).", outcome_unknown=unknown
+            ) from None
+        if response.status_code == 401:
+            self.calls[endpoint, "unauthorized"] += 1
+            raise _Unauthorized
+        try:
+            body = decode_reply(response)
+        except QikinkRateLimited:
+            self.calls[endpoint, "rate_limited"] += 1
+            await self.budget.saturate()
+            raise
+        except (QikinkRejected, QikinkUnavailable) as exc:
+            self.calls[endpoint, type(exc).__name__] += 1
+            raise
+        self.calls[endpoint, "ok"] += 1
+        return body
+
+    async def _mint_token(self, wait: bool) -> TokenGrant:
+        request = self.http.build_request(
+            "POST",
+            f"{self.api_url}/api/token",
+            data={"ClientId": self.client_id, "client_secret": self._client_secret},
+        )
+        try:
+            body = await self._send("token", request, wait=wait)
+        except _Unauthorized:
+            raise QikinkRejected(
+                "Qikink refused the client id and secret: check QIKINK_CLIENT_ID and "
+                "QIKINK_CLIENT_SECRET (sandbox and live secrets differ)."
+            ) from None
+        if not isinstance(body, dict):
+            raise QikinkUnavailable("Qikink's token reply was not an object.")
+        access = body.get("Accesstoken") or body.get("AccessToken") or body.get("access_token")
+        if not isinstance(access, str) or not access:
+            raise QikinkUnavailable("Qikink's token reply had no access token.")
+        try:
+            expires_in = int(body["expires_in"]) if body.get("expires_in") is not None else None
+        except (TypeError, ValueError):
+            expires_in = None
+        return TokenGrant(access, expires_in)
+
+    async def token(self, *, wait: bool = False) -> Token:
+        """The shared token (minted only when there is none good for 30 more seconds)."""
+        return await self.tokens.get(wait=wait)
+
+    async def _authorized(
+        self, endpoint: str, method: str, path: str, *, wait: bool, **kwargs: Any
+    ) -> Any:
+        token = await self.tokens.get(wait=wait)
+        for attempt in range(2):
+            request = self.http.build_request(
+                method,
+                f"{self.api_url}{path}",
+                headers={"ClientId": self.client_id, "Accesstoken": token.access_token},
+                **kwargs,
+            )
+            try:
+                return await self._send(endpoint, request, wait=wait)
+            except _Unauthorized:
+                if attempt:
+                    break
+                token = await self.tokens.replace(token, wait=wait)
+        raise QikinkUnavailable("Qikink refused a freshly minted token; try again later.")
+
+    async def create_order(self, payload: dict[str, Any], *, wait: bool = False) -> str:
+        """Create an order; returns Qikink's order id."""
+        body = await self._authorized(
+            "create", "POST", "/api/order/create", json=payload, wait=wait
+        )
+        order_id = body.get("order_id") if isinstance(body, dict) else None
+        if order_id in (None, ""):
+            # Accepted or not, we cannot tell: the caller must look the order up by number.
+            raise QikinkUnavailable("Qikink's reply had no order id.", outcome_unknown=True)
+        return str(order_id)
+
+    async def get_order(
+        self,
+        order_id: str,
+        *,
+        from_date: str | None = None,
+        to_date: str | None = None,
+        wait: bool = False,
+    ) -> dict[str, Any] | None:
+        params = {"id": order_id}
+        if from_date:
+            params["from_date"] = from_date
+        if to_date:
+            params["to_date"] = to_date
+        body = await self._authorized("get", "GET", "/api/order", params=params, wait=wait)
+        orders = _orders_of(body)
+        return orders[0] if orders else None
+
+    async def list_orders(self, page: int = 1, *, wait: bool = False) -> list[dict[str, Any]]:
+        """One page of orders, newest first (Qikink gives 10 a page)."""
+        body = await self._authorized(
+            "list", "GET", "/api/order", params={"page_no": page}, wait=wait
+        )
+        return _orders_of(body)
+
+
+class _Unauthorized(Exception):
+    """HTTP 401: the token was refused (or, for the token call, the credentials)."""
