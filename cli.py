@@ -97,6 +97,25 @@ def serve(
         )
 
 
+@app.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    rate_limit: Annotated[int, typer.Option(help="Requests a minute; 0 turns it off.")] = 30,
+) -> None:
+    """Run the built-in fake Qikink on its own (API under /api, controls under /__sim__)."""
+    import uvicorn
+
+    from simulator import QikinkSimulator, create_simulator_app
+
+    sim = QikinkSimulator(rate_limit_per_minute=rate_limit)
+    out.print(
+        f"Qikink simulator on http://{host}:{port} (ClientId {sim.client_id}, "
+        f"client secret {sim.client_secret!r})"
+    )
+    uvicorn.run(create_simulator_app(sim), host=host, port=port, log_level="info")
+
+
 @app.command("export-schema")
 def export_schema(
     path: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_PATH,

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["QikinkClient", "build_http_client", "decode_reply"]
 
+# Qikink's documented allowance, quoted when our own budget is switched off.
+QIKINK_REQUESTS_PER_MINUTE = 30
 _RATE_LIMIT_TEXT = re.compile(r"rate.?limit|too many|limit exceeded|throttl", re.IGNORECASE)
 
 
@@ -159,10 +161,14 @@ class QikinkClient:
             raise _Unauthorized
         try:
             body = decode_reply(response)
-        except QikinkRateLimited:
+        except QikinkRateLimited as exc:
             self.calls[endpoint, "rate_limited"] += 1
             await self.budget.saturate()
-            raise
+            # Callers hear the same refusal whether our budget or Qikink's said no.
+            raise QikinkRateLimited(
+                rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE),
+                qikinkMessage=exc.message,
+            ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
             self.calls[endpoint, type(exc).__name__] += 1
             raise

@@ -210,11 +210,23 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-def sim_server(clock: ManualClock) -> Iterator[SimulatorServer]:
-    """The Qikink simulator on a real loopback port."""
-    with SimulatorServer(QikinkSimulator(clock=clock)) as server:
+@pytest.fixture(scope="session")
+def _shared_sim_server() -> Iterator[SimulatorServer]:
+    with SimulatorServer(QikinkSimulator()) as server:
         yield server
+
+
+@pytest.fixture
+def sim_server(_shared_sim_server: SimulatorServer, clock: ManualClock) -> SimulatorServer:
+    """The Qikink simulator on a real loopback port, fresh for this test and on `clock`."""
+    sim = _shared_sim_server.sim
+    sim.reset()
+    defaults = QikinkSimulator()
+    sim.rate_limit_per_minute = defaults.rate_limit_per_minute
+    sim.token_expires_in = defaults.token_expires_in
+    sim.known_skus = defaults.known_skus
+    sim.clock = clock
+    return _shared_sim_server
 
 
 def qikink_settings(database_url: str, server: SimulatorServer, **overrides: Any) -> Settings:
