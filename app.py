@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect_db(settings.database_url)
         await runtime.open()
+        if settings.run_worker:
+            runtime.start_background()
         try:
             yield
         finally:

@@ -1,4 +1,4 @@
-"""The `qikink-graphql` command: serve, migrate, export-schema and the admin API keys."""
+"""The `qikink-graphql` command: serve, migrate, worker, sync, simulator, keys, schema."""
 
 from __future__ import annotations
 
@@ -95,6 +95,94 @@ def serve(
         uvicorn.run(
             "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
         )
+
+
+def _qikink_settings() -> Settings:
+    settings = _settings()
+    if settings.uses_simulator:
+        err.print(
+            "[red]This command talks to a real Qikink (or a `qikink-graphql simulator` that "
+            "other processes share): set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
+            "QIKINK_API_URL.[/red]"
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+@app.command()
+def worker() -> None:
+    """Submit queued orders and sync statuses, without serving HTTP (Ctrl-C stops)."""
+    import signal
+
+    from services.runtime import Runtime
+
+    settings = _qikink_settings()
+    _configure_logging(settings)
+
+    async def work() -> None:
+        runtime = Runtime.for_settings(settings)
+        await runtime.open()
+        runtime.start_background()
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping.set)
+        out.print(f"Worker {runtime.worker.owner if runtime.worker else ''} running.")
+        try:
+            await stopping.wait()
+        finally:
+            await runtime.close()
+
+    _run(settings, work)
+
+
+@app.command()
+def sync(
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Mappings at most.")] = 1000,
+    concurrency: Annotated[int, typer.Option(min=1, max=100, help="Calls at once.")] = 20,
+    order_id: Annotated[str | None, typer.Option(help="Only this Qikink order.")] = None,
+) -> None:
+    """Refresh statuses and tracking from Qikink now, waiting for the rate budget."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from services.runtime import Runtime
+    from services.sync import refresh_order_mappings
+
+    settings = _qikink_settings()
+
+    async def work() -> None:
+        runtime = Runtime.for_settings(settings)
+        await runtime.open()
+        try:
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=out,
+            ) as progress:
+                task = progress.add_task("Refreshing", total=None)
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                result = await refresh_order_mappings(
+                    runtime.qikink,
+                    order_id=order_id,
+                    limit=limit,
+                    concurrency=concurrency,
+                    wait=True,
+                    progress=advance,
+                )
+        finally:
+            await runtime.close()
+        out.print(
+            f"{result.updated} of {result.processed} mappings updated "
+            f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls "
+            f"[{result.strategy}]."
+        )
+
+    _run(settings, work)
 
 
 @app.command()

@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     qikink_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
+    # Orders: the Qikink order number prefix, the outbox worker and the status sync.
+    qikink_order_number_prefix: str = "MD"
+    run_worker: bool = True
+    worker_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    submit_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
+    submit_backoff_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    submit_backoff_max_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    submit_max_attempts: int = Field(default=8, ge=1, le=100)
+    sync_interval_seconds: float = Field(default=900.0, ge=0, le=86_400)
+
     graphiql_enabled: bool | None = None
     introspection_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -104,6 +114,15 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("qikink_order_number_prefix")
+    @classmethod
+    def _order_prefix(cls, value: str) -> str:
+        value = value.strip()
+        # Order numbers are at most 15 letters and digits; leave room for the store's number.
+        if not re.fullmatch(r"[A-Za-z0-9]{0,6}", value):
+            raise ValueError("must be 0-6 letters or digits")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -17,6 +17,7 @@ from strawberry.tools import merge_types
 
 from schema.errors import ErrorCodes
 from schema.order_mappings import OrderMappingQueries
+from schema.orders import OrdersMutation
 from schema.product_mappings import ProductMappingMutation, ProductMappingQueries
 from schema.qikink import QikinkMutation, QikinkQueries
 
@@ -32,7 +33,7 @@ MAX_TOKENS = 1000
 CACHE_SIZE = 512
 
 Query = merge_types("Query", (QikinkQueries, OrderMappingQueries, ProductMappingQueries))
-Mutation = merge_types("Mutation", (QikinkMutation, ProductMappingMutation))
+Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappingMutation))
 
 
 class Schema(strawberry.Schema):

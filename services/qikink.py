@@ -34,6 +34,7 @@ __all__ = [
     "check_date",
     "check_order_number",
     "create_order",
+    "created_on_of",
     "get_order",
     "list_orders",
     "order_number_of",
@@ -264,6 +265,15 @@ def order_number_of(number: str | None) -> str | None:
     if not number:
         return None
     return number.split("_", 1)[1] if "_" in number else number
+
+
+def created_on_of(order: dict[str, Any]) -> datetime | None:
+    """When Qikink says an order was made (`YYYY-MM-DD HH:MM:SS`, no zone: read as UTC)."""
+    try:
+        created = datetime.strptime(str(order.get("created_on")), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return created.replace(tzinfo=UTC)
 
 
 def _str(value: Any) -> str | None:

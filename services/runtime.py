@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -9,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from services.db import is_postgres
+from services.orders import SubmissionWorker
 from services.qikink_client import QikinkClient, build_http_client
+from services.sync import periodic_sync
 
 if TYPE_CHECKING:
     from config import Settings
@@ -18,6 +22,7 @@ __all__ = ["SIMULATOR_URL", "Runtime"]
 
 logger = logging.getLogger("qikink_graphql")
 SIMULATOR_URL = "http://qikink-simulator"
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 @dataclass
@@ -28,7 +33,10 @@ class Runtime:
     simulator: Any = None
     simulator_app: Any = None
     http: httpx.AsyncClient | None = None
+    worker: SubmissionWorker | None = None
     _qikink: QikinkClient | None = field(default=None, repr=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Runtime:
@@ -79,7 +87,53 @@ class Runtime:
             postgres=is_postgres(settings.database_url),
         )
 
+    def wake_worker(self) -> None:
+        """An order was queued: let this process's worker look now."""
+        if self.worker is not None:
+            self.worker.wake()
+
+    def start_background(self, *, sync: bool = True) -> None:
+        """Run the outbox worker (and the periodic status sync) until `close`."""
+        settings = self.settings
+        self.worker = SubmissionWorker(
+            self.qikink,
+            lease_seconds=settings.submit_lease_seconds,
+            backoff_base=settings.submit_backoff_base_seconds,
+            backoff_max=settings.submit_backoff_max_seconds,
+            poll_seconds=settings.worker_poll_seconds,
+            max_attempts=settings.submit_max_attempts,
+        )
+        self._stop.clear()
+        self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
+        if sync and settings.sync_interval_seconds > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    periodic_sync(
+                        self.qikink,
+                        owner=self.worker.owner,
+                        interval=settings.sync_interval_seconds,
+                        stop=self._stop,
+                    ),
+                    name="status-sync",
+                )
+            )
+
+    async def wait(self) -> None:
+        """Until the background work stops (for `qikink-graphql worker`)."""
+        await asyncio.gather(*self._tasks)
+
     async def close(self) -> None:
+        self._stop.set()
+        if self._tasks:
+            # Let a submission under way finish; one still waiting on Qikink or the budget
+            # after that is cut short: its lease lapses and the next worker looks it up first.
+            _, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         if self.http is not None:
             await self.http.aclose()
             self.http = None

@@ -159,6 +159,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "introspection_enabled": None,
         "cors_origins": [],
         "log_level": "INFO",
+        # Background work only where a test asks for it.
+        "run_worker": False,
+        "sync_interval_seconds": 0,
     }
     values.update(overrides)
     return load_settings(env_file=None, **values)

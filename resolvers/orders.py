@@ -1,0 +1,36 @@
+"""Placed store orders to Qikink, and the status refresh."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services import orders, sync
+
+if TYPE_CHECKING:
+    from models import OrderMapping
+    from services.orders import StoreOrder, SubmitResult
+    from services.runtime import Runtime
+    from services.sync import RefreshResult
+
+__all__ = ["refresh_order_mappings", "retry_order_submission", "submit_store_order"]
+
+
+async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResult:
+    return await orders.submit_store_order(
+        order,
+        prefix=runtime.settings.qikink_order_number_prefix,
+        on_queued=runtime.wake_worker,
+    )
+
+
+async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapping:
+    return await orders.retry_order_submission(mapping_id, on_queued=runtime.wake_worker)
+
+
+async def refresh_order_mappings(
+    runtime: Runtime, *, order_id: str | None, limit: int, concurrency: int
+) -> RefreshResult:
+    # A person is waiting: refuse over the budget instead of waiting for it.
+    return await sync.refresh_order_mappings(
+        runtime.qikink, order_id=order_id, limit=limit, concurrency=concurrency, wait=False
+    )

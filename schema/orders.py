@@ -1,0 +1,150 @@
+"""Submitting placed store orders to Qikink, retrying refused ones, refreshing statuses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+
+from resolvers import orders as resolve
+from schema.context import Context
+from schema.order_mappings import OrderMapping
+from schema.permissions import IsAdmin
+from schema.qikink import PaymentGateway
+from services import orders as service
+
+__all__ = ["OrdersMutation"]
+
+
+@strawberry.input(description="A line of a store order.")
+class StoreOrderItemInput:
+    variant_id: str
+    quantity: int
+    unit_price: Decimal = strawberry.field(description="Major units (rupees), as Medusa gives.")
+    title: str | None = None
+
+
+@strawberry.input(description="A store order's shipping address, as Medusa stores it.")
+class StoreAddressInput:
+    first_name: str
+    address1: str
+    city: str
+    province: str = strawberry.field(description="The state's name, e.g. Karnataka.")
+    postal_code: str
+    country_code: str = strawberry.field(description="Any case; sent upper-cased.")
+    last_name: str | None = None
+    address2: str | None = None
+    phone: str | None = None
+
+
+@strawberry.input(description="A placed store order (Medusa's order shape).")
+class StoreOrderInput:
+    id: strawberry.ID = strawberry.field(description="The store's order id.")
+    email: str
+    items: list[StoreOrderItemInput]
+    shipping_address: StoreAddressInput
+    display_id: str | None = strawberry.field(
+        default=None, description="The store's short order number (Medusa's display_id)."
+    )
+    currency_code: str | None = None
+    payment_method: PaymentGateway = PaymentGateway.PREPAID
+
+    def to_order(self) -> service.StoreOrder:
+        a = self.shipping_address
+        return service.StoreOrder(
+            id=self.id,
+            email=self.email,
+            display_id=self.display_id,
+            currency_code=self.currency_code,
+            payment_method=self.payment_method.value,
+            items=[
+                service.StoreItem(
+                    variant_id=item.variant_id,
+                    quantity=item.quantity,
+                    unit_price=item.unit_price,
+                    title=item.title,
+                )
+                for item in self.items
+            ],
+            shipping_address=service.StoreAddress(
+                first_name=a.first_name,
+                last_name=a.last_name,
+                address1=a.address1,
+                address2=a.address2,
+                city=a.city,
+                province=a.province,
+                postal_code=a.postal_code,
+                country_code=a.country_code,
+                phone=a.phone,
+            ),
+        )
+
+
+@strawberry.type(description="What became of a submitted store order.")
+class SubmitStoreOrderPayload:
+    mapping: OrderMapping | None = strawberry.field(
+        description="The order's mapping (the same one however often it is submitted)."
+    )
+    skipped: bool = strawberry.field(description="True when no item is mapped to a Qikink SKU.")
+    reason: str | None
+
+
+@strawberry.type(description="What a status refresh did.")
+class RefreshResult:
+    updated: int = strawberry.field(description="Mappings whose status or tracking changed.")
+    processed: int = strawberry.field(description="Mappings Qikink reported on.")
+    total_eligible: int = strawberry.field(description="Mappings not in a final status.")
+    limit: int
+
+
+@strawberry.type
+class OrdersMutation:
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Send a placed store order's mapped items to Qikink, exactly once: the order is "
+            "recorded now and submitted by the worker."
+        ),
+    )
+    async def submit_store_order(
+        self, info: strawberry.Info[Context], order: StoreOrderInput
+    ) -> SubmitStoreOrderPayload:
+        result = await resolve.submit_store_order(info.context.runtime, order.to_order())
+        return SubmitStoreOrderPayload(
+            mapping=OrderMapping.from_model(result.mapping) if result.mapping else None,
+            skipped=result.skipped,
+            reason=result.reason,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin], description="Queue a submission Qikink refused again."
+    )
+    async def retry_order_submission(
+        self, info: strawberry.Info[Context], id: strawberry.ID
+    ) -> OrderMapping:
+        row = await resolve.retry_order_submission(info.context.runtime, id)
+        return OrderMapping.from_model(row)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Sync statuses and tracking from Qikink: one Qikink order (orderId), or up to "
+            "`limit` mappings not in a final status with at most `concurrency` calls at once."
+        ),
+    )
+    async def refresh_order_mappings(
+        self,
+        info: strawberry.Info[Context],
+        order_id: strawberry.ID | None = None,
+        limit: int = 500,
+        concurrency: int = 20,
+    ) -> RefreshResult:
+        result = await resolve.refresh_order_mappings(
+            info.context.runtime, order_id=order_id, limit=limit, concurrency=concurrency
+        )
+        return RefreshResult(
+            updated=result.updated,
+            processed=result.processed,
+            total_eligible=result.total_eligible,
+            limit=result.limit,
+        )

@@ -1,0 +1,399 @@
+"""Placed store orders become exactly one Qikink order each, whatever fails on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from app import create_app
+from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from services.orders import StoreOrder, SubmissionWorker, order_number_for
+from services.qikink_client import QikinkClient, build_http_client
+from tests.conftest import TEST_JWT_SECRET, qikink_settings
+from tests.graphql_client import codes, gql, make_jwt
+from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from simulator import ManualClock, SimulatorServer
+
+ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
+SUBMIT = """mutation($order: StoreOrderInput!) { submitStoreOrder(order: $order) {
+  skipped reason mapping { id medusaOrderId qikinkOrderId qikinkOrderNumber status
+  qikinkStatus attempts lastError } } }"""
+RETRY = "mutation($id: ID!) { retryOrderSubmission(id: $id) { id status attempts lastError } }"
+
+ORDER: dict[str, Any] = {
+    "id": "order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P",
+    "displayId": "1001",
+    "email": "asha@example.com",
+    "currencyCode": "inr",
+    "paymentMethod": "COD",
+    "items": [
+        {"variantId": "variant_tee_white_s", "quantity": 2, "unitPrice": "549", "title": "Tee"},
+        {"variantId": "variant_unmapped", "quantity": 1, "unitPrice": "999", "title": "Cap"},
+        {"variantId": "variant_mug", "quantity": 1, "unitPrice": "349.50", "title": "Mug"},
+    ],
+    "shippingAddress": {
+        "firstName": "Asha",
+        "lastName": None,
+        "address1": "12 MG Road",
+        "address2": None,
+        "city": "Bengaluru",
+        "province": "Karnataka",
+        "postalCode": "560001",
+        "countryCode": "in",
+        "phone": "9876543210",
+    },
+}
+
+
+def order(**changes: Any) -> dict[str, Any]:
+    value = copy.deepcopy(ORDER)
+    value.update(changes)
+    return value
+
+
+@pytest.fixture
+async def shop(
+    database_url: str, sim_server: SimulatorServer, clock: ManualClock
+) -> AsyncIterator[Shop]:
+    application = create_app(qikink_settings(database_url, sim_server, qikink_timeout_seconds=0.5))
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as http,
+    ):
+        await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s")
+        await ProductMapping.create(qikink_sku_id="MUG-11OZ", variant_id="variant_mug")
+        qikink_http = build_http_client(0.5)
+        client = QikinkClient(
+            qikink_http,
+            api_url=sim_server.url,
+            client_id=sim_server.sim.client_id,
+            client_secret=sim_server.sim.client_secret,
+            rate_limit_per_minute=30,
+            postgres=database_url.startswith("postgres"),
+            clock=clock,
+        )
+        worker = SubmissionWorker(client, lease_seconds=30, backoff_base=1, backoff_max=5)
+        yield Shop(http, worker, sim_server, clock)
+        await qikink_http.aclose()
+
+
+class Shop:
+    """The app over HTTP, a worker driven step by step, and the simulator."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        worker: SubmissionWorker,
+        server: SimulatorServer,
+        clock: ManualClock,
+    ) -> None:
+        self.http = http
+        self.worker = worker
+        self.sim = server.sim
+        self.clock = clock
+
+    async def submit(self, value: dict[str, Any] | None = None) -> dict[str, Any]:
+        body = await gql(self.http, SUBMIT, {"order": value or order()}, ADMIN)
+        assert "errors" not in body, body
+        return body["data"]["submitStoreOrder"]
+
+    async def work(self, passes: int = 6) -> None:
+        """Run the worker, making retries due at once, until nothing is left to do."""
+        for _ in range(passes):
+            await OrderMapping.filter(
+                submit_state__in=[SubmitState.QUEUED, SubmitState.UNKNOWN]
+            ).update(next_attempt_at=datetime.now(UTC))
+            if not await self.worker.run_once():
+                return
+
+
+async def test_only_mapped_items_are_sent_with_everything_qikink_needs(shop: Shop) -> None:
+    result = await shop.submit()
+    assert result["skipped"] is False
+    mapping = result["mapping"]
+    assert (mapping["status"], mapping["qikinkOrderNumber"]) == ("PENDING", "MD1001")
+    row = await OrderMapping.get(id=mapping["id"])
+    assert row.payload == {
+        "order_number": "MD1001",
+        "qikink_shipping": "1",
+        "gateway": "COD",
+        "total_order_value": "1447.50",
+        "line_items": [
+            {"search_from_my_products": 1, "sku": "MVnHs-Wh-S", "quantity": 2, "price": "549.00"},
+            {"search_from_my_products": 1, "sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
+        ],
+        "shipping_address": {
+            "first_name": "Asha",
+            "last_name": "",
+            "address1": "12 MG Road",
+            "address2": "",
+            "phone": "9876543210",
+            "email": "asha@example.com",
+            "city": "Bengaluru",
+            "zip": "560001",
+            "province": "Karnataka",
+            "country_code": "IN",
+        },
+    }
+    # Recorded before Qikink is called: nothing has reached it yet.
+    assert shop.sim.orders == []
+
+    await shop.work()
+    await row.refresh_from_db()
+    assert (row.status, row.submit_state) == (OrderMappingStatus.SUBMITTED, SubmitState.DONE)
+    [sent] = shop.sim.orders_with_number("MD1001")
+    assert row.qikink_order_id == str(sent["order_id"])
+    assert sent["payment_type"] == "COD"
+    assert [item["sku"] for item in sent["line_items"]] == ["MVnHs-Wh-S", "MUG-11OZ"]
+
+
+async def test_an_order_with_no_mapped_item_is_skipped_without_a_mapping(shop: Shop) -> None:
+    result = await shop.submit(
+        order(items=[{"variantId": "variant_unmapped", "quantity": 1, "unitPrice": "999"}])
+    )
+    assert result == {
+        "skipped": True,
+        "reason": "None of the order's items is mapped to a Qikink SKU.",
+        "mapping": None,
+    }
+    assert await OrderMapping.all().count() == 0
+
+
+async def test_the_same_order_submitted_again_is_the_same_mapping_and_one_qikink_order(
+    shop: Shop,
+) -> None:
+    first = await shop.submit()
+    await shop.work()
+    again = await shop.submit()
+    assert again["mapping"]["id"] == first["mapping"]["id"]
+    assert again["mapping"]["status"] == "SUBMITTED"
+    await shop.work()
+    assert len(shop.sim.orders) == 1
+
+
+async def test_twenty_concurrent_submissions_of_one_order_make_one_mapping(shop: Shop) -> None:
+    bodies = await asyncio.gather(
+        *(gql(shop.http, SUBMIT, {"order": order()}, ADMIN) for _ in range(20))
+    )
+    ids = {body["data"]["submitStoreOrder"]["mapping"]["id"] for body in bodies}
+    assert len(ids) == 1
+    assert await OrderMapping.all().count() == 1
+    await shop.work()
+    assert len(shop.sim.orders) == 1
+
+
+def test_order_numbers_are_deterministic_letters_and_digits_of_at_most_15() -> None:
+    def store_order(order_id: str, display_id: str | None) -> StoreOrder:
+        return StoreOrder(
+            id=order_id, email="a@b.co", items=[], shipping_address=None, display_id=display_id
+        )  # type: ignore[arg-type]
+
+    assert order_number_for(store_order("order_01", "1001"), "MD") == "MD1001"
+    hashed = order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD")
+    assert hashed == order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD")
+    assert hashed != order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1Q", None), "MD")
+    assert len(hashed) == 15
+    assert hashed.isalnum()
+    assert hashed.startswith("MD")
+    too_long = order_number_for(store_order("order_02", "12345678901234"), "MD")
+    assert (len(too_long), too_long.isalnum()) == (15, True)
+    assert order_number_for(store_order("order_03", "#10-42"), "") == "1042"
+
+
+FAULTS = [
+    "timeout",
+    "accept_then_timeout",
+    "drop",
+    "accept_then_drop",
+    "accept_then_garbage",
+    "html_502",
+    "error_200",
+    "rate_limit_200",
+    "rate_limit_429",
+    "stale_token",
+    "status_500",
+    "empty",
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_a_fault_on_create_still_ends_submitted_with_one_qikink_order(
+    shop: Shop, fault: str
+) -> None:
+    result = await shop.submit()
+    await shop.worker.client.token()  # so the fault hits the create, not the token call
+    shop.sim.inject(fault, endpoint="create", delay=5)
+    await shop.work(passes=1)
+    if fault.startswith("rate_limit"):
+        # Qikink said "too many": every process now waits out the minute.
+        shop.clock.advance(61)
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert (row.status, row.submit_state) == (OrderMappingStatus.SUBMITTED, SubmitState.DONE)
+    [sent] = shop.sim.orders_with_number("MD1001")
+    assert row.qikink_order_id == str(sent["order_id"])
+    assert len(shop.sim.orders) == 1
+    creates = [r for r in shop.sim.requests if r.endpoint == "create"]
+    # An accepted create whose reply was lost is found and adopted, never sent again.
+    assert len(creates) == (1 if fault.startswith("accept") else 2)
+
+
+async def test_a_transient_failure_is_retried_later_with_what_went_wrong(shop: Shop) -> None:
+    result = await shop.submit()
+    await shop.worker.client.token()
+    shop.sim.inject("html_502", endpoint="create")
+    await shop.worker.run_once()
+    body = await gql(
+        shop.http,
+        "query($id: ID!) { qikinkOrderMapping(id: $id) { status attempts lastError "
+        "nextAttemptAt } }",
+        {"id": result["mapping"]["id"]},
+        ADMIN,
+    )
+    mapping = body["data"]["qikinkOrderMapping"]
+    assert mapping["status"] == "PENDING"
+    assert mapping["attempts"] == 1
+    assert mapping["lastError"] == "Qikink answered with an HTML page (HTTP 502)."
+    assert mapping["nextAttemptAt"] > datetime.now(UTC).isoformat()
+
+
+async def test_an_order_already_in_qikink_is_adopted_not_created_again(shop: Shop) -> None:
+    existing = shop.sim.add_order("MD1001")
+    result = await shop.submit()
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert row.status is OrderMappingStatus.SUBMITTED
+    assert row.qikink_order_id == str(existing["order_id"])
+    assert len(shop.sim.orders) == 1
+
+
+async def test_a_permanent_refusal_fails_with_qikinks_message_and_can_be_retried(
+    shop: Shop,
+) -> None:
+    shop.sim.known_skus = {"MVnHs-Wh-S"}  # the mug is not in this merchant's "My Products"
+    result = await shop.submit()
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert (row.status, row.last_error) == (OrderMappingStatus.FAILED, "Invalid SKU")
+    assert shop.sim.orders == []
+
+    shop.sim.known_skus = None  # the merchant added it in Qikink
+    retried = await gql(shop.http, RETRY, {"id": row.id}, ADMIN)
+    assert retried["data"]["retryOrderSubmission"]["status"] == "PENDING"
+    await shop.work()
+    await row.refresh_from_db()
+    assert row.status is OrderMappingStatus.SUBMITTED
+    assert len(shop.sim.orders) == 1
+
+
+async def test_an_unexplained_error_is_retried_until_the_attempt_limit(shop: Shop) -> None:
+    result = await shop.submit()
+    await shop.worker.client.token()
+    shop.worker.max_attempts = 3
+    shop.sim.inject("error_200", endpoint="create", times=10, message="Something went wrong")
+    await shop.work(passes=10)
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert (row.status, row.attempts) == (OrderMappingStatus.FAILED, 3)
+    assert row.last_error == "Something went wrong"
+
+
+async def test_only_a_failed_submission_can_be_retried(shop: Shop) -> None:
+    result = await shop.submit()
+    pending = await gql(shop.http, RETRY, {"id": result["mapping"]["id"]}, ADMIN)
+    assert codes(pending) == ["CONFLICT"]
+    missing = await gql(shop.http, RETRY, {"id": "om_missing"}, ADMIN)
+    assert codes(missing) == ["NOT_FOUND"]
+
+
+async def test_a_mapping_left_in_flight_by_a_dead_worker_is_picked_up_after_its_lease(
+    shop: Shop,
+) -> None:
+    result = await shop.submit()
+    # A worker claimed it, sent the create, and died before recording the answer.
+    await shop.worker.client.token()
+    await shop.worker.client.create_order(
+        (await OrderMapping.get(id=result["mapping"]["id"])).payload
+    )
+    await OrderMapping.filter(id=result["mapping"]["id"]).update(
+        submit_state=SubmitState.IN_FLIGHT,
+        lease_owner="worker-dead",
+        lease_expires_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert row.status is OrderMappingStatus.SUBMITTED
+    assert len(shop.sim.orders) == 1
+    assert row.qikink_order_id == str(shop.sim.orders[0]["order_id"])
+
+
+async def test_a_live_lease_is_left_alone(shop: Shop) -> None:
+    result = await shop.submit()
+    await OrderMapping.filter(id=result["mapping"]["id"]).update(
+        submit_state=SubmitState.IN_FLIGHT,
+        lease_owner="worker-alive",
+        lease_expires_at=datetime(2100, 1, 1, tzinfo=UTC),
+    )
+    assert await shop.worker.run_once() == 0
+    assert shop.sim.requests == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id": ""}, "order.id"),
+        ({"items": []}, "order.items"),
+        ({"email": ""}, "shippingAddress.email"),
+        (
+            {"items": [{"variantId": "variant_mug", "quantity": 0, "unitPrice": "1"}]},
+            "order.items.0.quantity",
+        ),
+    ],
+)
+async def test_a_bad_store_order_is_refused_and_nothing_is_recorded(
+    shop: Shop, changes: dict[str, Any], field: str
+) -> None:
+    body = await gql(shop.http, SUBMIT, {"order": order(**changes)}, ADMIN)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == field
+    assert await OrderMapping.all().count() == 0
+
+
+async def test_submitting_needs_an_admin(shop: Shop) -> None:
+    body = await gql(shop.http, SUBMIT, {"order": order()})
+    assert codes(body) == ["UNAUTHENTICATED"]
+    assert await OrderMapping.all().count() == 0
+
+
+async def test_the_worker_inside_serve_submits_a_queued_order_by_itself(
+    database_url: str, sim_server: SimulatorServer
+) -> None:
+    settings = qikink_settings(database_url, sim_server, run_worker=True)
+    application = create_app(settings)
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as http,
+    ):
+        await ProductMapping.create(qikink_sku_id="MUG-11OZ", variant_id="variant_mug")
+        body = await gql(http, SUBMIT, {"order": order()}, ADMIN)
+        mapping_id = body["data"]["submitStoreOrder"]["mapping"]["id"]
+
+        async def submitted() -> bool:
+            row = await OrderMapping.get(id=mapping_id)
+            return row.status is OrderMappingStatus.SUBMITTED
+
+        await eventually(submitted)
+        assert len(sim_server.sim.orders) == 1
