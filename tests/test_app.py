@@ -40,9 +40,9 @@ async def test_ready_is_503_when_the_database_cannot_be_reached(
     backend: str, database_url: str, tmp_path: Path
 ) -> None:
     if backend == "sqlite":
-        # A directory where the database file should be: SQLite cannot open it.
-        (tmp_path / "db-is-a-dir").mkdir()
-        broken = f"sqlite://{tmp_path / 'db-is-a-dir'}"
+        # A file that is not a database: SQLite opens it, then fails every query.
+        (tmp_path / "not-a-database.db").write_bytes(b"\x00garbage" * 512)
+        broken = f"sqlite://{tmp_path / 'not-a-database.db'}"
     else:
         broken = "postgres://postgres@127.0.0.1:1/nothing"
     manager, http = await _client_for(make_settings(broken))
