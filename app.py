@@ -8,16 +8,18 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from config import Settings, load_settings
 from schema import build_schema
-from schema.context import GraphQLApp
+from schema.view import GraphQLApp
 from services import db
+from services.metrics import render as render_metrics
 from services.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ __all__ = ["create_app"]
 
 logger = logging.getLogger("qikink_graphql")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_BODY_BYTES = 1024 * 1024
 
 
 class RequestIdMiddleware:
@@ -54,8 +57,61 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `max_bytes` with 413, by its Content-Length or as it streams."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = PlainTextResponse(
+            f"Request body is over {self.max_bytes} bytes.", status_code=413
+        )
+        await response(scope, receive, send)
+
+
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    return Response(await render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def ready(request: Request) -> JSONResponse:
@@ -89,11 +145,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
             await db.close_db()
 
     graphql = GraphQLApp(
-        build_schema(introspection=settings.introspection),
+        build_schema(introspection=settings.introspection, suggestions=not settings.is_production),
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
-    middleware = [Middleware(RequestIdMiddleware)]
+    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -107,6 +163,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/health", health),
         Route("/ready", ready),
+        Route("/metrics", metrics),
     ]
     if runtime.simulator_app is not None:
         # The built-in fake Qikink's control API, to advance order statuses by hand.

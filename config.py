@@ -7,6 +7,7 @@ Every value is typed and validated once, at start-up. A bad value stops the proc
 
 from __future__ import annotations
 
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,14 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["DEFAULT_JWT_SECRET", "AppEnv", "ConfigError", "Settings", "load_settings"]
+__all__ = [
+    "DEFAULT_JWT_SECRET",
+    "AppEnv",
+    "ConfigError",
+    "Settings",
+    "load_settings",
+    "sqlite_file",
+]
 
 # Medusa's own fallback secret: a token signed with it proves nothing, so production refuses it.
 DEFAULT_JWT_SECRET = "supersecret"
@@ -133,6 +141,17 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _writable_sqlite(self) -> Settings:
+        path = sqlite_file(self.database_url)
+        if path is not None and not _writable(path):
+            raise _FieldError(
+                "database_url",
+                f"points at {path}, which this process cannot write (SQLite needs the file "
+                "and its folder writable)",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.app_env is not AppEnv.PRODUCTION:
             return self
@@ -177,6 +196,23 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite://")
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not database_url.startswith("sqlite://"):
+        return None
+    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
+    return None if path in {"", ":memory:"} else Path(path)
+
+
+def _writable(path: Path) -> bool:
+    if path.exists():
+        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return ancestor.is_dir() and os.access(ancestor, os.W_OK)
 
 
 class _FieldError(ValueError):

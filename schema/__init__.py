@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -13,9 +14,11 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.errors import ErrorCodes
+from schema.observability import RequestLog
 from schema.order_mappings import OrderMappingQueries
 from schema.orders import OrdersMutation
 from schema.product_mappings import ProductMappingMutation, ProductMappingQueries
@@ -36,19 +39,27 @@ Query = merge_types("Query", (QikinkQueries, OrderMappingQueries, ProductMapping
 Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappingMutation))
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 class Schema(strawberry.Schema):
     """Errors are logged once, by `ErrorCodes`, with the request id; not again here."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        return None
+        if self.config.disable_field_suggestions:
+            # Strawberry strips field suggestions only; enum and argument ones name schema
+            # members too, which is what production hides.
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, suggestions: bool = True) -> strawberry.Schema:
     # Factories, not instances: Strawberry builds fresh extensions per request (the two
     # caches keep their entries at module level, shared by every request).
     extensions: list[Any] = [
+        RequestLog,  # first, so it sees the errors as ErrorCodes left them
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
@@ -58,4 +69,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=not suggestions),
+    )

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from aerich import Command
 from tortoise import Tortoise, connections
 
+from config import sqlite_file
+
 __all__ = [
     "MIGRATIONS_LOCATION",
     "close_db",
@@ -41,13 +43,6 @@ def _with_sqlite_options(database_url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def sqlite_path(database_url: str) -> Path | None:
-    if not database_url.startswith("sqlite://"):
-        return None
-    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-    return None if path in {":memory:", ""} else Path(path)
-
-
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The Tortoise configuration for one database; aerich's own table lives beside ours."""
     url = database_url
@@ -64,7 +59,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 
 
 def _ensure_sqlite_dir(database_url: str) -> None:
-    path = sqlite_path(database_url)
+    path = sqlite_file(database_url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
 

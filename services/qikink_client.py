@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
+from services.metrics import QIKINK_CALLS
 from services.qikink_token import TokenGrant, TokenStore, token_key
 from services.rate_budget import RateBudget, budget_key, rate_limit_message
 
@@ -131,6 +132,10 @@ class QikinkClient:
         # (endpoint, outcome) -> count, for benchmarks and /metrics.
         self.calls: Counter[tuple[str, str]] = Counter()
 
+    def _count(self, endpoint: str, outcome: str) -> None:
+        self.calls[endpoint, outcome] += 1
+        QIKINK_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
+
     def __repr__(self) -> str:
         return f"QikinkClient(api_url={self.api_url!r}, client_id={self.client_id!r})"
 
@@ -144,25 +149,25 @@ class QikinkClient:
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException as exc:
-            self.calls[endpoint, "timeout"] += 1
+            self._count(endpoint, "timeout")
             # A connect or pool timeout means nothing left this process.
             unknown = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise QikinkUnavailable(
                 "Qikink did not answer in time.", outcome_unknown=unknown
             ) from None
         except httpx.TransportError as exc:
-            self.calls[endpoint, "network"] += 1
+            self._count(endpoint, "network")
             unknown = not isinstance(exc, httpx.ConnectError)
             raise QikinkUnavailable(
                 "Could not reach Qikink (network error).", outcome_unknown=unknown
             ) from None
         if response.status_code == 401:
-            self.calls[endpoint, "unauthorized"] += 1
+            self._count(endpoint, "unauthorized")
             raise _Unauthorized
         try:
             body = decode_reply(response)
         except QikinkRateLimited as exc:
-            self.calls[endpoint, "rate_limited"] += 1
+            self._count(endpoint, "rate_limited")
             await self.budget.saturate()
             # Callers hear the same refusal whether our budget or Qikink's said no.
             raise QikinkRateLimited(
@@ -170,9 +175,9 @@ class QikinkClient:
                 qikinkMessage=exc.message,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
-            self.calls[endpoint, type(exc).__name__] += 1
+            self._count(endpoint, type(exc).__name__)
             raise
-        self.calls[endpoint, "ok"] += 1
+        self._count(endpoint, "ok")
         return body
 
     async def _mint_token(self, wait: bool) -> TokenGrant:

@@ -23,6 +23,7 @@ from tortoise.transactions import in_transaction
 
 from models import QikinkCall
 from services.errors import RateLimited
+from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,8 +123,10 @@ class RateBudget:
         while (retry_after := await self.try_acquire()) is not None:
             if not wait:
                 self.refusals += 1
+                RATE_LIMIT_REFUSALS.inc()
                 raise RateLimited(rate_limit_message(self.per_minute), retryAfter=retry_after)
             self.waits += 1
+            RATE_LIMIT_WAITS.inc()
             # Jitter spreads waiting processes so they do not all retry in the same instant.
             await asyncio.sleep(retry_after + random.uniform(0, 0.05))
 

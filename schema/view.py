@@ -1,0 +1,147 @@
+"""The /graphql endpoint: Strawberry's ASGI view, speaking GraphQL over HTTP to the letter.
+
+On top of Strawberry: media-type negotiation (`application/graphql-response+json`, with 4xx for
+requests that never executed, and `application/json`, always 200 once parsed), 415 for a body
+that is not JSON, 406 for an Accept nobody can satisfy, 405 for a mutation sent with GET, and
+the typed per-request `Context`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from cross_web import HTTPException
+from strawberry.asgi import GraphQL
+from strawberry.http import process_result
+from strawberry.types.unset import UNSET
+
+from schema.context import Context
+from services.auth import authenticate
+
+if TYPE_CHECKING:
+    from graphql import ExecutionResult
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.websockets import WebSocket
+    from strawberry.http import GraphQLHTTPResponse
+
+    from services.runtime import Runtime
+
+__all__ = ["GRAPHQL_RESPONSE", "GraphQLApp"]
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+
+
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media and quality > 0:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when neither kind is acceptable."""
+    if not accept or not accept.strip():
+        return JSON  # the spec: no Accept means application/json
+    best: tuple[float, int, str] | None = None
+    for media, quality in _media_ranges(accept):
+        if media == GRAPHQL_RESPONSE:
+            candidate = (quality, 2, GRAPHQL_RESPONSE)
+        elif media in {JSON, "application/*", "*/*"}:
+            candidate = (quality, 1, JSON)
+        else:
+            continue
+        if best is None or candidate > best:
+            best = candidate
+    return best[2] if best else None
+
+
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Parse and validation errors: nothing executed, so the response has no data entry."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors)
+    )
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI app with our context and the GraphQL-over-HTTP rules."""
+
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.runtime = runtime
+        self.settings = runtime.settings
+
+    async def get_context(  # type: ignore[override]
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        caller = await authenticate(
+            authorization=request.headers.get("authorization"),
+            publishable_key=request.headers.get("x-publishable-api-key"),
+            jwt_secret=self.settings.jwt_secret.get_secret_value(),
+            publishable_keys=self.settings.qikink_publishable_keys,
+        )
+        return Context(
+            request=request,  # type: ignore[arg-type]
+            response=response,  # type: ignore[arg-type]
+            settings=self.settings,
+            caller=caller,
+            request_id=request.scope.get("state", {}).get("request_id", "-"),
+            runtime=self.runtime,
+        )
+
+    async def process_result(  # type: ignore[override]
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        if request.scope["state"].get("graphql_media") == GRAPHQL_RESPONSE and _is_request_error(
+            result
+        ):
+            request.scope["state"]["graphql_request_error"] = True
+            response.pop("data", None)
+        return response
+
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        if request.scope["type"] != "http":
+            return await super().run(request, context, root_value)
+        state = request.scope.setdefault("state", {})
+        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        media = negotiate(request.headers.get("accept"))
+        if media is None and not wants_ide:
+            raise HTTPException(
+                406, f"Accept {GRAPHQL_RESPONSE} or {JSON}: no other response type is served."
+            )
+        state["graphql_media"] = media
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != JSON:
+                raise HTTPException(415, f"Send the GraphQL request as {JSON}.")
+        try:
+            response = await super().run(request, context, root_value)
+        except HTTPException as exc:
+            if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
+                # A mutation over GET: the method, not the request, is wrong.
+                raise HTTPException(405, exc.reason) from exc
+            raise
+        if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
+            response.headers["content-type"] = f"{media}; charset=utf-8"
+            if state.get("graphql_request_error"):
+                response.status_code = 400
+        return response

@@ -1,0 +1,70 @@
+"""Prometheus metrics of this process (each worker process serves its own at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from tortoise.functions import Count
+
+from models import OrderMapping
+
+__all__ = [
+    "GRAPHQL_DURATION",
+    "GRAPHQL_REQUESTS",
+    "MAPPINGS",
+    "QIKINK_CALLS",
+    "RATE_LIMIT_REFUSALS",
+    "RATE_LIMIT_WAITS",
+    "REGISTRY",
+    "render",
+]
+
+REGISTRY = CollectorRegistry()
+GRAPHQL_REQUESTS = Counter(
+    "qikink_graphql_requests",
+    "GraphQL operations by name and outcome (ok, or the first error code).",
+    ["operation", "outcome"],
+    registry=REGISTRY,
+)
+GRAPHQL_DURATION = Histogram(
+    "qikink_graphql_request_duration_seconds",
+    "Time to execute a GraphQL operation.",
+    ["operation"],
+    registry=REGISTRY,
+)
+QIKINK_CALLS = Counter(
+    "qikink_calls",
+    "Calls to Qikink by endpoint (token, create, get, list) and outcome.",
+    ["endpoint", "outcome"],
+    registry=REGISTRY,
+)
+RATE_LIMIT_WAITS = Counter(
+    "qikink_rate_limit_waits",
+    "Times background work waited for a slot of the shared Qikink budget.",
+    registry=REGISTRY,
+)
+RATE_LIMIT_REFUSALS = Counter(
+    "qikink_rate_limit_refusals",
+    "Calls refused RATE_LIMITED because the shared Qikink budget was spent.",
+    registry=REGISTRY,
+)
+MAPPINGS = Gauge(
+    "qikink_order_mappings",
+    "Order mappings by submission state and status (read from the database when scraped).",
+    ["submit_state", "status"],
+    registry=REGISTRY,
+)
+
+
+async def render() -> bytes:
+    """The text exposition, with the mapping counts read fresh from the database."""
+    rows = (
+        await OrderMapping.annotate(count=Count("id"))
+        .group_by("submit_state", "status")
+        .values_list("submit_state", "status", "count")
+    )
+    MAPPINGS.clear()
+    for state, status, count in rows:
+        MAPPINGS.labels(
+            submit_state=getattr(state, "value", state), status=getattr(status, "value", status)
+        ).set(count)
+    return generate_latest(REGISTRY)

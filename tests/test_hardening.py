@@ -1,0 +1,310 @@
+"""Hostile and broken input: limits, masked errors, GraphQL over HTTP, production mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from graphql.language.lexer import Lexer
+from graphql.language.source import Source
+from graphql.language.token_kind import TokenKind
+
+from app import MAX_BODY_BYTES, create_app
+from config import ConfigError, load_settings
+from schema import build_schema
+from services import product_mappings
+from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.graphql_client import codes, make_jwt
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
+
+
+async def post(
+    client: httpx.AsyncClient, query: str, *, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query}, headers=headers or {})
+
+
+def error_messages(response: httpx.Response) -> list[str]:
+    return [error["message"] for error in response.json().get("errors", [])]
+
+
+def nested(depth: int) -> str:
+    """An operation of the given depth, root fields being depth 0 (as graphql-depth-limit
+    counts); the inner fields do not exist, which is checked too, after the depth."""
+    inner = "leaf"
+    for level in range(depth - 1):
+        inner = f"f{level} {{ {inner} }}"
+    return f"{{ qikinkOrders {{ {inner} }} }}"
+
+
+async def test_an_operation_at_the_depth_limit_passes_it_and_one_deeper_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    at_limit = error_messages(await post(client, nested(10)))
+    over = error_messages(await post(client, nested(11)))
+    assert not any("maximum operation depth" in message for message in at_limit)
+    assert any("exceeds maximum operation depth of 10" in message for message in over)
+
+
+def aliased(count: int) -> str:
+    return "{ " + " ".join(f"a{i}: __typename" for i in range(count)) + " }"
+
+
+async def test_fifteen_aliases_pass_and_sixteen_are_refused(client: httpx.AsyncClient) -> None:
+    ok = await post(client, aliased(15))
+    assert ok.json() == {"data": {f"a{i}": "Query" for i in range(15)}}
+    over = await post(client, aliased(16))
+    assert error_messages(over) == ["16 aliases found. Allowed: 15"]
+
+
+def count_tokens(query: str) -> int:
+    lexer, count = Lexer(Source(query)), 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    return count
+
+
+def with_tokens(total: int) -> str:
+    """A valid mutation of exactly `total` tokens (a long item list, then __typename fields)."""
+    item = '{ variantId: "v", quantity: 1, unitPrice: "1" }'
+    head = (
+        'mutation { submitStoreOrder(order: { id: "o", email: "a@b.co", shippingAddress: '
+        '{ firstName: "A", address1: "B", city: "C", province: "D", postalCode: "1", '
+        'countryCode: "in" }, items: ['
+    )
+    items: list[str] = []
+    while True:
+        query = f"{head} {' '.join([*items, item])} ] }}) {{ skipped }} }}"
+        if count_tokens(query) > total:
+            break
+        items.append(item)
+    query = f"{head} {' '.join(items)} ] }}) {{ skipped }} }}"
+    fields = total - count_tokens(query)
+    query = query.replace("{ skipped }", "{ skipped " + "__typename " * fields + "}")
+    assert count_tokens(query) == total
+    return query
+
+
+async def test_a_document_of_1000_tokens_is_parsed_and_one_of_1001_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    at_limit = await post(client, with_tokens(1000))
+    # Parsed, validated and executed: refused only because nobody signed in.
+    assert codes(at_limit.json()) == ["UNAUTHENTICATED"]
+    over = await post(client, with_tokens(1001))
+    assert error_messages(over) == [
+        "Syntax Error: Document contains more than 1000 tokens. Parsing aborted."
+    ]
+
+
+async def test_a_body_over_one_mebibyte_is_refused_with_413(client: httpx.AsyncClient) -> None:
+    query = "{ __typename }"
+    padding = MAX_BODY_BYTES - len(json.dumps({"query": query}))
+    fits = json.dumps({"query": query + " " * padding})
+    assert len(fits) == MAX_BODY_BYTES
+    headers = {"content-type": "application/json"}
+    ok = await client.post("/graphql", content=fits, headers=headers)
+    assert ok.json() == {"data": {"__typename": "Query"}}
+    too_big = json.dumps({"query": query + " " * (padding + 1)})
+    refused = await client.post("/graphql", content=too_big, headers=headers)
+    assert refused.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit is enforced while the body streams in.
+        for start in range(0, len(too_big), 65536):
+            yield too_big[start : start + 65536].encode()
+
+    streamed = await client.post("/graphql", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+
+
+async def test_batched_requests_are_refused(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
+    assert response.status_code == 400
+
+
+async def test_an_unexpected_error_is_masked_for_the_caller_and_logged_with_its_request_id(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("connection string postgres://admin:hunter2@db/internal")
+
+    monkeypatch.setattr(product_mappings, "list_product_mappings", broken)
+    caplog.set_level(logging.ERROR, logger="qikink_graphql.errors")
+    response = await post(client, "{ productMappings { count } }", headers=ADMIN)
+    body = response.json()
+    [error] = body["errors"]
+    request_id = response.headers["x-request-id"]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert request_id in caplog.text
+    assert "hunter2" in caplog.text  # the log is where the detail belongs
+    assert "RuntimeError" in caplog.text
+
+
+MUTATION = "mutation { qikinkToken { expiresIn } }"
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("{", 400), ("{ nope }", 400), ("{ productMapping }", 400), ("{ __typename }", 200)],
+)
+async def test_graphql_response_json_uses_4xx_for_requests_that_never_ran(
+    client: httpx.AsyncClient, query: str, status: int
+) -> None:
+    response = await post(client, query, headers={"accept": GRAPHQL_RESPONSE})
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+    assert ("data" in response.json()) == (status == 200)
+
+
+async def test_graphql_response_json_keeps_200_for_field_errors(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await post(
+        client, "{ productMappings { count } }", headers={"accept": GRAPHQL_RESPONSE}
+    )
+    assert response.status_code == 200
+    assert response.json()["data"] is None
+    assert codes(response.json()) == ["UNAUTHENTICATED"]
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "*/*"])
+async def test_application_json_stays_the_default_and_answers_200(
+    client: httpx.AsyncClient, accept: str | None
+) -> None:
+    response = await post(client, "{ nope }", headers={"accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+
+
+async def test_the_preferred_media_type_wins(client: httpx.AsyncClient) -> None:
+    accept = f"application/json;q=0.5, {GRAPHQL_RESPONSE}"
+    response = await post(client, "{ __typename }", headers={"accept": accept})
+    assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
+
+
+async def test_an_unacceptable_accept_header_is_406(client: httpx.AsyncClient) -> None:
+    response = await post(client, "{ __typename }", headers={"accept": "application/xml"})
+    assert response.status_code == 406
+
+
+async def test_a_mutation_over_get_is_405_and_a_query_over_get_works(
+    client: httpx.AsyncClient,
+) -> None:
+    refused = await client.get("/graphql", params={"query": MUTATION})
+    assert refused.status_code == 405
+    ok = await client.get("/graphql", params={"query": "{ __typename }"})
+    assert ok.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+async def test_a_post_that_is_not_json_is_415(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post(
+        "/graphql", content=b'{"query": "{ __typename }"}', headers=headers
+    )
+    assert response.status_code == 415
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+
+
+@pytest.fixture
+async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(
+        database_url,
+        app_env="production",
+        jwt_secret="p" * 48,
+        qikink_client_id="123456789012345",
+        qikink_client_secret="live",
+    )
+    application = create_app(settings)
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as http,
+    ):
+        yield http
+
+
+async def test_production_suggests_no_field_or_value_names(
+    production: httpx.AsyncClient,
+) -> None:
+    typo = (
+        "{ qikinkOrderMapings { count } qikinkOrderMappings(filter: {status: SHIPED}) { count } }"
+    )
+    development = build_schema(suggestions=True).execute_sync(typo).errors or []
+    assert sum("Did you mean" in error.message for error in development) == 2
+    hidden = error_messages(await post(production, typo))
+    assert len(hidden) == 2
+    assert not any("Did you mean" in message for message in hidden)
+
+
+async def test_production_answers_no_introspection(production: httpx.AsyncClient) -> None:
+    response = await post(production, "{ __schema { queryType { name } } }")
+    assert response.json().get("data") is None
+
+
+def test_production_refuses_a_sqlite_file_it_cannot_write(tmp_path: Path) -> None:
+    # A file where the database's folder should be: no one, root included, can create it.
+    (tmp_path / "not-a-folder").write_text("")
+    with pytest.raises(ConfigError, match=r"DATABASE_URL points at .* cannot write"):
+        load_settings(
+            env_file=None,
+            app_env="production",
+            jwt_secret="p" * 48,
+            qikink_client_id="1",
+            qikink_client_secret="s",
+            database_url=f"sqlite://{tmp_path / 'not-a-folder' / 'qikink.db'}",
+        )
+
+
+async def test_each_operation_is_logged_once_without_secrets(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="qikink_graphql.requests")
+    token = make_jwt(TEST_JWT_SECRET)
+    await client.post(
+        "/graphql",
+        json={"query": "query Listing { productMappings { count } }"},
+        headers={"authorization": f"Bearer {token}", "x-request-id": "req-1"},
+    )
+    [line] = [r.getMessage() for r in caplog.records if r.name == "qikink_graphql.requests"]
+    entry = json.loads(line)
+    assert entry["request_id"] == "req-1"
+    assert entry["operation"] == "Listing"
+    assert entry["fields"] == "query:productMappings"
+    assert entry["outcome"] == "ok"
+    assert entry["caller"] == "admin"
+    assert entry["duration_ms"] >= 0
+    assert token not in caplog.text
+
+
+async def test_metrics_count_operations_and_mappings(client: httpx.AsyncClient) -> None:
+    await post(client, "{ qikinkOrderMappings { count } }")
+    text = (await client.get("/metrics")).text
+    assert (
+        'qikink_graphql_requests_total{operation="query:qikinkOrderMappings",outcome="ok"}' in text
+    )
+    assert "qikink_rate_limit_refusals_total" in text
+    assert "qikink_calls_total" in text or "# TYPE qikink_calls counter" in text
