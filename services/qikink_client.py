@@ -21,7 +21,7 @@ from services.qikink_token import TokenGrant, TokenStore, token_key
 from services.rate_budget import RateBudget, budget_key, rate_limit_message
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from services.qikink_token import Token
 
@@ -143,9 +143,16 @@ class QikinkClient:
     def rate_limit_message(self) -> str:
         return rate_limit_message(self.budget.per_minute)
 
-    async def _send(self, endpoint: str, request: httpx.Request, *, wait: bool) -> Any:
+    async def _send(
+        self,
+        endpoint: str,
+        request: httpx.Request,
+        *,
+        wait: bool,
+        on_wait: Callable[[], Awaitable[None]] | None = None,
+    ) -> Any:
         """One HTTP exchange within the budget; returns the decoded reply or raises."""
-        await self.budget.acquire(wait=wait)
+        await self.budget.acquire(wait=wait, on_wait=on_wait)
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException as exc:
@@ -180,14 +187,16 @@ class QikinkClient:
         self._count(endpoint, "ok")
         return body
 
-    async def _mint_token(self, wait: bool) -> TokenGrant:
+    async def _mint_token(
+        self, wait: bool, on_wait: Callable[[], Awaitable[None]] | None = None
+    ) -> TokenGrant:
         request = self.http.build_request(
             "POST",
             f"{self.api_url}/api/token",
             data={"ClientId": self.client_id, "client_secret": self._client_secret},
         )
         try:
-            body = await self._send("token", request, wait=wait)
+            body = await self._send("token", request, wait=wait, on_wait=on_wait)
         except _Unauthorized:
             raise QikinkRejected(
                 "Qikink refused the client id and secret: check QIKINK_CLIENT_ID and "

@@ -64,7 +64,7 @@ class TokenStore:
     def __init__(
         self,
         key: str,
-        mint: Callable[[bool], Awaitable[TokenGrant]],
+        mint: Callable[[bool, Callable[[], Awaitable[None]]], Awaitable[TokenGrant]],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -120,7 +120,10 @@ class TokenStore:
             if stored is not None and stored.usable(now) and not refused:
                 return stored
             if await self._take_lease(row.generation, now):
-                return await self._mint_and_store(row.generation, wait=wait)
+                try:
+                    return await self._mint_and_store(row.generation, wait=wait)
+                except _LeaseLost:
+                    continue  # another process minted meanwhile: use its token
             await self._wait_for_change(row.generation)
 
     async def _take_lease(self, generation: int, now: datetime) -> bool:
@@ -131,9 +134,17 @@ class TokenStore:
         )
         return taken == 1
 
+    async def _renew_lease(self) -> None:
+        """Called while the mint waits for a rate slot, so the lease outlives the wait."""
+        renewed = await QikinkToken.filter(key=self.key, mint_owner=self._owner).update(
+            mint_lease_until=self._now() + timedelta(seconds=MINT_LEASE_SECONDS)
+        )
+        if not renewed:
+            raise _LeaseLost
+
     async def _mint_and_store(self, generation: int, *, wait: bool) -> Token:
         try:
-            grant = await self._mint(wait)
+            grant = await self._mint(wait, self._renew_lease)
         except BaseException:
             await QikinkToken.filter(key=self.key, mint_owner=self._owner).update(
                 mint_owner=None, mint_lease_until=None
@@ -150,7 +161,8 @@ class TokenStore:
             mint_lease_until=None,
         )
         if stored != 1:
-            # Our lease ran out mid-mint and another process took over; its token wins.
+            # Our lease ran out mid-call and another process took over: one of the two
+            # tokens is already dead, and the stored one is not ours to judge.
             raise QikinkUnavailable("Minting the Qikink token took too long; try again.")
         return Token(grant.access_token, expires_at, generation + 1)
 
@@ -165,6 +177,10 @@ class TokenStore:
                 return
             if row.mint_lease_until is None or row.mint_lease_until < now:
                 return
+
+
+class _LeaseLost(Exception):
+    """Our mint lease lapsed (and was taken) while we waited for a rate slot."""
 
 
 def _token_of(row: QikinkToken) -> Token | None:

@@ -1,0 +1,364 @@
+"""Token mints and the shared rate budget under a cold burst of GraphQL calls.
+
+Run from the project root (a few seconds per backend):
+
+    .venv/bin/python bench/token_and_budget.py                       # SQLite, a temp file
+    .venv/bin/python bench/token_and_budget.py --database postgres   # a throwaway PG database
+
+Two scenarios, each on a fresh database and a fresh simulator (30 requests a minute, the same
+budget the app is given). A load process fires `--calls` concurrent cold
+`{ qikinkOrders { orderId } }` POSTs at once, each on its own connection:
+
+- A: one uvicorn process serving the real app (`app.create_app`) takes every call;
+- B: `--processes` uvicorn processes on the same database share the calls equally.
+
+The simulator runs in this process, the app in its own processes, the load in another, so
+none of them steals the others' interpreter lock.
+
+What bounds each number:
+
+- token mints: 1, however many processes (one shared token, a mint lease in the database);
+- calls that reached the simulator: the budget, 30 (the mint takes one slot, 29 reads);
+- ok: the 29 slots left after the mint; refused RATE_LIMITED: the rest, refused before they
+  leave the app, never by the simulator;
+- latency: every cold call first waits for the one mint, and the mint waits behind the
+  burst's own GraphQL parsing in its process; then each call takes the budget's transaction,
+  and those run one at a time per database (SQLite's write lock, PostgreSQL's advisory
+  lock), so the p99 of a burst grows with its size. No refusal waits for a slot to free:
+  the warm refusals, one at a time, show what a refusal costs without a queue;
+- max requests in any 60 s window: what the simulator saw, never more than the budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import socket
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+import uvicorn
+
+from app import create_app
+from config import load_settings
+from services import db
+from simulator import QikinkSimulator, SimulatorServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+BUDGET = 30
+POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+QUERY = "{ qikinkOrders { orderId } }"
+THIS_SCRIPT = Path(__file__).resolve()
+PROJECT_ROOT = THIS_SCRIPT.parent.parent
+START_TIMEOUT = 60.0
+CALL_TIMEOUT = 60.0
+WARM_CALLS = 20
+
+
+# -- an app server process: `token_and_budget.py serve ...` -----------------------------------
+
+
+def serve(database_url: str, api_url: str, client_id: str, client_secret: str) -> None:
+    """Serve the real app on a free loopback port; print `ready <port>`; stop at stdin's EOF."""
+    settings = load_settings(
+        env_file=None,
+        app_env="test",
+        database_url=database_url,
+        qikink_api_url=api_url,
+        qikink_client_id=client_id,
+        qikink_client_secret=client_secret,
+        qikink_rate_limit_requests_per_minute=BUDGET,
+        log_level="WARNING",
+    )
+    # IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that name it, and Nagle's
+    # algorithm against delayed ACKs would add 40 ms to every keep-alive response.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1024)
+    config = uvicorn.Config(
+        create_app(settings), log_level="warning", access_log=False, ws="none", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    # The event loop `uvicorn.run` (and so `qikink-graphql serve`) would use: uvloop if present.
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+        runner.run(_serve_until_stdin_closes(server, listener))
+
+
+async def _serve_until_stdin_closes(server: uvicorn.Server, listener: socket.socket) -> None:
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        if serving.done():
+            await serving
+            raise RuntimeError("uvicorn stopped while starting")
+        await asyncio.sleep(0.01)
+    print(f"ready {listener.getsockname()[1]}", flush=True)
+    await asyncio.to_thread(sys.stdin.read)
+    server.should_exit = True
+    await serving
+
+
+# -- the load process: `token_and_budget.py load --calls N URL...` ----------------------------
+
+
+async def _one_call(http: httpx.AsyncClient, url: str) -> tuple[str, float]:
+    """(outcome, seconds): outcome is "ok", an `extensions.code`, or an HTTP status."""
+    started = time.perf_counter()
+    response = await http.post(f"{url}/graphql", json={"query": QUERY})
+    seconds = time.perf_counter() - started
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}", seconds
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if errors:
+        return str((errors[0].get("extensions") or {}).get("code", "no code")), seconds
+    orders = (body.get("data") or {}).get("qikinkOrders")
+    if response.status_code == 200 and isinstance(orders, list):
+        return "ok", seconds
+    return f"HTTP {response.status_code}", seconds
+
+
+async def load(urls: list[str], calls: int, warm: int) -> None:
+    """Fire the burst and then the warm calls; print one JSON object with every outcome."""
+    # One client (so one connection) per call: a shared pool of hundreds of connections
+    # costs the client more per request than the server spends on a refusal.
+    tls = ssl.create_default_context()
+    timeout = httpx.Timeout(CALL_TIMEOUT)
+    clients = [httpx.AsyncClient(verify=tls, timeout=timeout) for _ in range(calls)]
+    try:
+        started_at = time.time()
+        started = time.perf_counter()
+        burst = await asyncio.gather(
+            *(_one_call(http, urls[i % len(urls)]) for i, http in enumerate(clients))
+        )
+        wall = time.perf_counter() - started
+        warm_outcomes = []
+        async with httpx.AsyncClient(verify=tls, timeout=timeout) as http:
+            for index in range(warm):
+                warm_outcomes.append(await _one_call(http, urls[index % len(urls)]))
+    finally:
+        for http in clients:
+            await http.aclose()
+    result = {"started_at": started_at, "wall": wall, "burst": burst, "warm": warm_outcomes}
+    print(json.dumps(result), flush=True)
+
+
+# -- the bench --------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    name: str
+    sim: QikinkSimulator
+    load: dict[str, Any]
+
+    def print(self) -> None:
+        burst = self.load["burst"]
+        counts = Counter(kind for kind, _ in burst)
+        other = {kind: n for kind, n in counts.items() if kind not in ("ok", "RATE_LIMITED")}
+        at_sim = Counter(f"{r.endpoint}:{r.outcome}" for r in self.sim.requests)
+        mints = [r.at for r in self.sim.requests if r.endpoint == "token"]
+        mint_after = (
+            f"{(mints[0] - self.load['started_at']) * 1000:.0f} ms after the burst began"
+            if mints
+            else "-"
+        )
+        rows = [
+            ("token mints (simulator)", str(self.sim.tokens_minted)),
+            ("calls that reached the simulator", str(len(self.sim.requests))),
+            ("  by endpoint:outcome", ", ".join(f"{k}={v}" for k, v in sorted(at_sim.items()))),
+            ("ok", str(counts["ok"])),
+            ("refused RATE_LIMITED", str(counts["RATE_LIMITED"])),
+            ("other", str(sum(other.values())) + (f" {other}" if other else "")),
+            ("refusal latency p50 / p99", _percentiles(burst, "RATE_LIMITED")),
+            ("success latency p50 / p99", _percentiles(burst, "ok")),
+            ("the mint reached the simulator", mint_after),
+            (
+                f"{len(self.load['warm'])} warm refusals, one at a time",
+                _percentiles(self.load["warm"], "RATE_LIMITED"),
+            ),
+            ("max requests in any 60 s window", str(self.sim.max_requests_in_window(60))),
+            ("burst wall time", f"{self.load['wall'] * 1000:.0f} ms"),
+        ]
+        print(f"\n{self.name}")
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"  {label:<{width}}  {value}")
+
+
+def _percentiles(outcomes: list[list[Any]], kind: str) -> str:
+    times = sorted(seconds * 1000 for got, seconds in outcomes if got == kind)
+    if not times:
+        return "-"
+    if len(times) == 1:
+        return f"{times[0]:.1f} / {times[0]:.1f} ms (1 call)"
+    cuts = statistics.quantiles(times, n=100, method="inclusive")
+    return f"{cuts[49]:.1f} / {cuts[98]:.1f} ms ({len(times)} calls)"
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterator[str]:
+    """A migrated, empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite://{workdir / f'{name}.db'}"
+        await db.migrate(url)
+        yield url
+        return
+    database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    try:
+        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+        await db.migrate(url)
+        yield url
+    finally:
+        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def _spawn(workdir: Path, *args: str) -> tuple[asyncio.subprocess.Process, Path]:
+    """This script in a child process, its stderr kept in a file for failure messages."""
+    log = workdir / f"{args[0]}-{secrets.token_hex(4)}.stderr"
+    with log.open("wb") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(THIS_SCRIPT),
+            *args,
+            cwd=PROJECT_ROOT,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+        )
+    return proc, log
+
+
+@contextlib.asynccontextmanager
+async def app_servers(
+    count: int, database_url: str, sim_server: SimulatorServer, workdir: Path
+) -> AsyncIterator[list[str]]:
+    """`count` uvicorn processes serving the app on one database; yields their base URLs."""
+    children: list[tuple[asyncio.subprocess.Process, Path]] = []
+
+    async def url_of(proc: asyncio.subprocess.Process, log: Path) -> str:
+        assert proc.stdout is not None
+        said = (await proc.stdout.readline()).decode().split()
+        if len(said) != 2 or said[0] != "ready":
+            stderr = await asyncio.to_thread(log.read_text)
+            raise RuntimeError(f"an app server failed to start:\n{stderr}")
+        return f"http://127.0.0.1:{said[1]}"
+
+    sim = sim_server.sim
+    try:
+        for _ in range(count):
+            children.append(
+                await _spawn(
+                    workdir, "serve", database_url, sim_server.url, sim.client_id, sim.client_secret
+                )
+            )
+        async with asyncio.timeout(START_TIMEOUT):
+            urls = await asyncio.gather(*(url_of(proc, log) for proc, log in children))
+        yield list(urls)
+    finally:
+        for proc, _ in children:
+            if proc.stdin is not None:
+                proc.stdin.close()
+        for proc, log in children:
+            try:
+                async with asyncio.timeout(15):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+            if proc.returncode:
+                stderr = await asyncio.to_thread(log.read_text)
+                print(f"an app server exited with {proc.returncode}:\n{stderr}", file=sys.stderr)
+
+
+async def run_load(workdir: Path, urls: list[str], calls: int) -> dict[str, Any]:
+    proc, log = await _spawn(workdir, "load", "--calls", str(calls), *urls)
+    try:
+        async with asyncio.timeout(START_TIMEOUT + CALL_TIMEOUT):
+            stdout, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    if proc.returncode != 0:
+        stderr = await asyncio.to_thread(log.read_text)
+        raise RuntimeError(f"the load process exited with {proc.returncode}:\n{stderr}")
+    result: dict[str, Any] = json.loads(stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+async def scenario(name: str, backend: str, workdir: Path, *, processes: int, calls: int) -> Report:
+    with SimulatorServer(QikinkSimulator(rate_limit_per_minute=BUDGET)) as sim_server:
+        async with (
+            fresh_database(backend, workdir, name.split()[0].lower()) as database_url,
+            app_servers(processes, database_url, sim_server, workdir) as urls,
+        ):
+            outcomes = await run_load(workdir, urls, calls)
+        return Report(name, sim_server.sim, outcomes)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    print(
+        f"backend {args.database}: {args.calls} concurrent cold `{QUERY}` calls, "
+        f"budget {BUDGET}/min, simulator limit {BUDGET}/min"
+    )
+    with tempfile.TemporaryDirectory(prefix="qkg-bench-") as tmp:
+        workdir = Path(tmp)
+        one = await scenario("A one process", args.database, workdir, processes=1, calls=args.calls)
+        one.print()
+        many = await scenario(
+            f"B {args.processes} processes",
+            args.database,
+            workdir,
+            processes=args.processes,
+            calls=args.calls,
+        )
+        many.print()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--calls", type=int, default=200, help="the burst, over all processes")
+    parser.add_argument("--processes", type=int, default=4, help="app processes in scenario B")
+    # The bench's own children.
+    commands = parser.add_subparsers(dest="command", help=argparse.SUPPRESS)
+    serving = commands.add_parser("serve")
+    serving.add_argument("child_args", nargs=4, metavar="DB API_URL CLIENT_ID SECRET")
+    loading = commands.add_parser("load")
+    loading.add_argument("--calls", type=int, required=True)
+    loading.add_argument("urls", nargs="+")
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(*args.child_args)
+    elif args.command == "load":
+        asyncio.run(load(args.urls, args.calls, WARM_CALLS))
+    else:
+        asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
