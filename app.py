@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import secrets
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -14,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from config import Settings, load_settings
 from schema import build_schema
@@ -33,6 +35,7 @@ __all__ = ["create_app"]
 logger = logging.getLogger("qikink_graphql")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_BODY_BYTES = 1024 * 1024
+ADMIN_DIR = Path(__file__).resolve().parent / "admin"
 
 
 class RequestIdMiddleware:
@@ -165,6 +168,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         Route("/ready", ready),
         Route("/metrics", metrics),
     ]
+    routes.append(Mount("/admin", app=StaticFiles(directory=ADMIN_DIR, html=True), name="admin"))
     if runtime.simulator_app is not None:
         # The built-in fake Qikink's control API, to advance order statuses by hand.
         routes.append(Mount("/simulator", app=runtime.simulator_app))
