@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -180,6 +181,47 @@ def sync(
             f"{result.updated} of {result.processed} mappings updated "
             f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls "
             f"[{result.strategy}]."
+        )
+
+    _run(settings, work)
+
+
+@app.command()
+def reconcile(
+    since: Annotated[
+        datetime | None,
+        typer.Option(help="Look at orders placed since then (ISO 8601), not the watermark."),
+    ] = None,
+) -> None:
+    """Sweep Medusa now for placed orders that never reached this service, and submit them."""
+    from services.medusa import reconcile as sweep
+    from services.runtime import Runtime
+
+    settings = _settings()
+    if not settings.has_medusa:
+        err.print("[red]Set MEDUSA_BACKEND_URL and MEDUSA_API_KEY to sweep Medusa.[/red]")
+        raise typer.Exit(2)
+
+    async def work() -> None:
+        runtime = Runtime.for_settings(settings)
+        await runtime.open()
+        try:
+            assert runtime.medusa is not None
+            result = await sweep(
+                runtime.medusa,
+                prefix=settings.qikink_order_number_prefix,
+                overlap_seconds=settings.reconcile_overlap_seconds,
+                max_orders=settings.reconcile_max_orders,
+                since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
+            )
+        finally:
+            await runtime.close()
+        if not result.ran:
+            out.print("Another process is sweeping right now; nothing done.")
+            return
+        out.print(
+            f"Looked at {result.seen} order(s) placed since {result.since.isoformat()}: "
+            f"{result.submitted} recorded for Qikink, {result.skipped} skipped."
         )
 
     _run(settings, work)

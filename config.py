@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     submit_max_attempts: int = Field(default=8, ge=1, le=100)
     sync_interval_seconds: float = Field(default=900.0, ge=0, le=86_400)
 
+    # The Medusa backend whose placed orders are swept for any the subscriber missed.
+    medusa_backend_url: str | None = None
+    medusa_api_key: SecretStr | None = None
+    reconcile_interval_seconds: float = Field(default=600.0, ge=0, le=86_400)
+    reconcile_overlap_seconds: float = Field(default=600.0, ge=0, le=86_400)
+    reconcile_max_orders: int = Field(default=500, ge=1, le=10_000)
+
     graphiql_enabled: bool | None = None
     introspection_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -103,6 +110,23 @@ class Settings(BaseSettings):
         value = re.sub(r"/v1$", "", value).rstrip("/")
         if not re.match(r"^https?://[^/\s]+", value):
             raise ValueError("must be an http(s) URL such as https://sandbox.qikink.com")
+        return value
+
+    @field_validator("medusa_backend_url")
+    @classmethod
+    def _medusa_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if not value:
+            return None
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL such as http://127.0.0.1:9000")
+        return value
+
+    @field_validator("medusa_api_key")
+    @classmethod
+    def _medusa_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
         return value
 
     @field_validator("qikink_client_id")
@@ -192,6 +216,10 @@ class Settings(BaseSettings):
     def uses_simulator(self) -> bool:
         """No Qikink credentials outside production: run against the built-in simulator."""
         return not self.has_qikink_credentials and not self.is_production
+
+    @property
+    def has_medusa(self) -> bool:
+        return bool(self.medusa_backend_url and self.medusa_api_key)
 
     @property
     def is_sqlite(self) -> bool:

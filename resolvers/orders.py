@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services import orders, sync
+from services import medusa, orders, sync
+from services.errors import MedusaUnavailable
+from services.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
@@ -12,7 +14,12 @@ if TYPE_CHECKING:
     from services.runtime import Runtime
     from services.sync import RefreshResult
 
-__all__ = ["refresh_order_mappings", "retry_order_submission", "submit_store_order"]
+__all__ = [
+    "refresh_order_mappings",
+    "retry_order_submission",
+    "submit_medusa_order",
+    "submit_store_order",
+]
 
 
 async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResult:
@@ -23,8 +30,33 @@ async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResul
     )
 
 
+def _medusa(runtime: Runtime) -> medusa.MedusaClient:
+    if runtime.medusa is None:
+        raise MedusaUnavailable(
+            "This service is not connected to Medusa: set MEDUSA_BACKEND_URL and MEDUSA_API_KEY."
+        )
+    return runtime.medusa
+
+
+async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
+    return await medusa.submit_medusa_order(
+        _medusa(runtime),
+        check_id(order_id, field="orderId"),
+        prefix=runtime.settings.qikink_order_number_prefix,
+        on_queued=runtime.wake_worker,
+    )
+
+
 async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapping:
-    return await orders.retry_order_submission(mapping_id, on_queued=runtime.wake_worker)
+    async def reload(order_id: str) -> StoreOrder:
+        return medusa.store_order_from_medusa(await _medusa(runtime).get_order(order_id))
+
+    return await orders.retry_order_submission(
+        mapping_id,
+        on_queued=runtime.wake_worker,
+        reload=reload if runtime.medusa is not None else None,
+        prefix=runtime.settings.qikink_order_number_prefix,
+    )
 
 
 async def refresh_order_mappings(

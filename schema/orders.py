@@ -88,6 +88,14 @@ class SubmitStoreOrderPayload:
     skipped: bool = strawberry.field(description="True when no item is mapped to a Qikink SKU.")
     reason: str | None
 
+    @classmethod
+    def from_result(cls, result: service.SubmitResult) -> SubmitStoreOrderPayload:
+        return cls(
+            mapping=OrderMapping.from_model(result.mapping) if result.mapping else None,
+            skipped=result.skipped,
+            reason=result.reason,
+        )
+
 
 @strawberry.type(description="What a status refresh did.")
 class RefreshResult:
@@ -110,11 +118,20 @@ class OrdersMutation:
         self, info: strawberry.Info[Context], order: StoreOrderInput
     ) -> SubmitStoreOrderPayload:
         result = await resolve.submit_store_order(info.context.runtime, order.to_order())
-        return SubmitStoreOrderPayload(
-            mapping=OrderMapping.from_model(result.mapping) if result.mapping else None,
-            skipped=result.skipped,
-            reason=result.reason,
-        )
+        return SubmitStoreOrderPayload.from_result(result)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "Load a placed order from Medusa by id (all `order.placed` carries) and submit it "
+            "exactly as submitStoreOrder does."
+        ),
+    )
+    async def submit_medusa_order(
+        self, info: strawberry.Info[Context], order_id: strawberry.ID
+    ) -> SubmitStoreOrderPayload:
+        result = await resolve.submit_medusa_order(info.context.runtime, order_id)
+        return SubmitStoreOrderPayload.from_result(result)
 
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="Queue a submission Qikink refused again."

@@ -20,6 +20,9 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "InvalidInput",
+    "MedusaError",
+    "MedusaRejected",
+    "MedusaUnavailable",
     "NotFound",
     "QikinkError",
     "QikinkRateLimited",
@@ -90,3 +93,15 @@ class QikinkUnavailable(QikinkError):
 
 class QikinkRejected(QikinkError):
     code = "QIKINK_REJECTED"
+
+
+class MedusaError(ServiceError):
+    code = "MEDUSA_UNAVAILABLE"
+
+
+class MedusaUnavailable(MedusaError):
+    code = "MEDUSA_UNAVAILABLE"
+
+
+class MedusaRejected(MedusaError):
+    code = "MEDUSA_REJECTED"

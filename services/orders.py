@@ -43,6 +43,7 @@ from services.errors import (
     QikinkUnavailable,
     RateLimited,
 )
+from services.india import normalise_phone, state_name
 from services.qikink import (
     ORDER_NUMBER_MAX_LENGTH,
     PaymentGateway,
@@ -55,6 +56,8 @@ from services.qikink import (
 from services.validation import check_id
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from services.qikink_client import QikinkClient
 
 __all__ = [
@@ -149,6 +152,10 @@ def _build_request(
 ) -> QikinkOrderRequest:
     items = [item for item in order.items if item.variant_id in mapped]
     address = order.shipping_address
+    province, phone = address.province, address.phone or ""
+    if address.country_code.strip().upper() == "IN":
+        province = state_name(province, field="shippingAddress.province")
+        phone = normalise_phone(phone, field="shippingAddress.phone")
     return QikinkOrderRequest(
         order_number=order_number,
         gateway=order.payment_method,
@@ -168,11 +175,11 @@ def _build_request(
             last_name=address.last_name or "",
             address1=address.address1,
             address2=address.address2 or "",
-            phone=address.phone or "",
+            phone=phone,
             email=order.email,
             city=address.city,
             zip=address.postal_code,
-            province=address.province,
+            province=province,
             country_code=address.country_code,
         ),
     )
@@ -191,9 +198,15 @@ def _check_order(order: StoreOrder) -> None:
 
 
 async def submit_store_order(
-    order: StoreOrder, *, prefix: str, on_queued: Any = None
+    order: StoreOrder, *, prefix: str, on_queued: Any = None, keep_invalid: bool = False
 ) -> SubmitResult:
-    """Record the order's Qikink submission (once), or say why it is skipped."""
+    """Record the order's Qikink submission (once), or say why it is skipped.
+
+    An order Qikink could never accept as it stands (an address that cannot be made valid)
+    is refused with `InvalidInput`; with `keep_invalid` (a placed order read from the store,
+    which must not vanish) it is recorded `FAILED` with the reason instead, for the merchant
+    to fix in the store and retry.
+    """
     _check_order(order)
     existing = await OrderMapping.get_or_none(medusa_order_id=order.id)
     if existing is not None:
@@ -211,15 +224,28 @@ async def submit_store_order(
             reason="None of the order's items is mapped to a Qikink SKU.",
         )
     number = order_number_for(order, prefix)
-    payload = _build_request(order, number, mapped).to_payload()
+    fields: dict[str, Any]
+    try:
+        payload = _build_request(order, number, mapped).to_payload()
+    except InvalidInput as exc:
+        if not keep_invalid:
+            raise
+        fields = {
+            "payload": None,
+            "status": OrderMappingStatus.FAILED,
+            "submit_state": SubmitState.FAILED,
+            "last_error": f"Not sent to Qikink: {exc.message}",
+        }
+    else:
+        fields = {
+            "payload": payload,
+            "status": OrderMappingStatus.PENDING,
+            "submit_state": SubmitState.QUEUED,
+            "next_attempt_at": datetime.now(UTC),
+        }
     try:
         row = await OrderMapping.create(
-            medusa_order_id=order.id,
-            qikink_order_number=number,
-            payload=payload,
-            status=OrderMappingStatus.PENDING,
-            submit_state=SubmitState.QUEUED,
-            next_attempt_at=datetime.now(UTC),
+            medusa_order_id=order.id, qikink_order_number=number, **fields
         )
     except IntegrityError:
         # The database decided: a concurrent submission of the same order won the insert.
@@ -230,21 +256,54 @@ async def submit_store_order(
             f"Qikink order number {number} is already used by another store order; set "
             "QIKINK_ORDER_NUMBER_PREFIX to tell this store's orders apart."
         ) from None
-    if on_queued is not None:
+    if on_queued is not None and row.submit_state is SubmitState.QUEUED:
         on_queued()
     return SubmitResult(mapping=row, skipped=False)
 
 
-async def retry_order_submission(mapping_id: str, *, on_queued: Any = None) -> OrderMapping:
-    """Put a failed submission back in the queue, due now."""
+async def retry_order_submission(
+    mapping_id: str,
+    *,
+    on_queued: Any = None,
+    reload: Callable[[str], Awaitable[StoreOrder]] | None = None,
+    prefix: str = "",
+) -> OrderMapping:
+    """Put a failed submission back in the queue, due now.
+
+    A mapping recorded without a payload (its address could not be sent) is rebuilt from the
+    store's order as it is now, through `reload`, so a fix made in the store takes effect.
+    """
     row = await OrderMapping.get_or_none(id=check_id(mapping_id))
     if row is None:
         raise NotFound(f"No order mapping has id {mapping_id!r}.")
+    changes: dict[str, Any] = {}
+    if row.payload is None and row.submit_state is SubmitState.FAILED:
+        if reload is None:
+            raise Conflict("This order was never sent and its store is not connected to reload it.")
+        order = await reload(row.medusa_order_id)
+        variant_ids = {item.variant_id for item in order.items}
+        mapped = dict(
+            await ProductMapping.filter(variant_id__in=variant_ids).values_list(
+                "variant_id", "qikink_sku_id"
+            )
+        )
+        if not mapped:
+            raise Conflict("None of the order's items is mapped to a Qikink SKU any more.")
+        try:
+            changes["payload"] = _build_request(
+                order, row.qikink_order_number or order_number_for(order, prefix), mapped
+            ).to_payload()
+        except InvalidInput as exc:
+            await OrderMapping.filter(id=row.id).update(
+                last_error=f"Not sent to Qikink: {exc.message}"
+            )
+            raise
     requeued = await OrderMapping.filter(id=row.id, submit_state=SubmitState.FAILED).update(
         submit_state=SubmitState.QUEUED,
         status=OrderMappingStatus.PENDING,
         attempts=0,
         next_attempt_at=datetime.now(UTC),
+        **changes,
     )
     if not requeued:
         raise Conflict(f"Only a failed submission can be retried; this one is {row.status.value}.")

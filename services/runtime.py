@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from services.db import is_postgres
+from services.medusa import MedusaClient, reconcile_forever
 from services.orders import SubmissionWorker
 from services.qikink_client import QikinkClient, build_http_client
 from services.sync import periodic_sync
@@ -33,6 +34,8 @@ class Runtime:
     simulator: Any = None
     simulator_app: Any = None
     http: httpx.AsyncClient | None = None
+    medusa_http: httpx.AsyncClient | None = None
+    medusa: MedusaClient | None = None
     worker: SubmissionWorker | None = None
     _qikink: QikinkClient | None = field(default=None, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
@@ -78,6 +81,15 @@ class Runtime:
             api_url = settings.qikink_api_url
             client_id = settings.qikink_client_id
             secret = settings.qikink_client_secret.get_secret_value()
+        if settings.has_medusa:
+            assert settings.medusa_backend_url is not None
+            assert settings.medusa_api_key is not None
+            self.medusa_http = build_http_client(settings.qikink_timeout_seconds)
+            self.medusa = MedusaClient(
+                self.medusa_http,
+                base_url=settings.medusa_backend_url,
+                api_key=settings.medusa_api_key.get_secret_value(),
+            )
         self._qikink = QikinkClient(
             self.http,
             api_url=api_url,
@@ -118,6 +130,22 @@ class Runtime:
                 )
             )
 
+        if self.medusa is not None and settings.reconcile_interval_seconds > 0:
+            self._tasks.append(
+                asyncio.create_task(
+                    reconcile_forever(
+                        self.medusa,
+                        prefix=settings.qikink_order_number_prefix,
+                        interval=settings.reconcile_interval_seconds,
+                        overlap_seconds=settings.reconcile_overlap_seconds,
+                        max_orders=settings.reconcile_max_orders,
+                        stop=self._stop,
+                        on_queued=self.wake_worker,
+                    ),
+                    name="medusa-sweep",
+                )
+            )
+
     async def wait(self) -> None:
         """Until the background work stops (for `qikink-graphql worker`)."""
         await asyncio.gather(*self._tasks)
@@ -134,7 +162,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        if self.http is not None:
-            await self.http.aclose()
-            self.http = None
+        for http in (self.http, self.medusa_http):
+            if http is not None:
+                await http.aclose()
+        self.http = self.medusa_http = self.medusa = None
         self._qikink = None

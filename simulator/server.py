@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 import uvicorn
 
@@ -15,20 +15,19 @@ from simulator.state import QikinkSimulator
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["SimulatorServer"]
+    from starlette.types import ASGIApp
+
+__all__ = ["AppServer", "SimulatorServer"]
 
 
-class SimulatorServer:
-    """Serves a simulator from a background thread; `with SimulatorServer() as server: server.url`.
+class AppServer:
+    """Serves an ASGI app from a background thread; `with AppServer(app) as server: server.url`.
 
     `start()` returns once uvicorn is accepting, and fails loudly if it could not start.
     """
 
-    def __init__(
-        self, sim: QikinkSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0
-    ) -> None:
-        self.sim = sim if sim is not None else QikinkSimulator()
-        self.app = create_simulator_app(self.sim)
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
         self.host = host
         self.port = port
         self.url = ""
@@ -36,7 +35,7 @@ class SimulatorServer:
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
-    def start(self) -> SimulatorServer:
+    def start(self) -> Self:
         if self._thread is not None:
             raise RuntimeError("the simulator server is already running")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -77,18 +76,20 @@ class SimulatorServer:
                 raise RuntimeError(f"the simulator's uvicorn did not start within {within} s")
             time.sleep(0.002)
 
+    def _before_stop(self) -> None:
+        """A hook for subclasses: end whatever would hold the graceful shutdown open."""
+
     def stop(self) -> None:
         if self._server is None or self._thread is None:
             return
-        # Injected delays would otherwise hold uvicorn's graceful shutdown open.
-        self.sim.wake()
+        self._before_stop()
         self._server.should_exit = True
         self._thread.join(timeout=10)
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> SimulatorServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -98,3 +99,17 @@ class SimulatorServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SimulatorServer(AppServer):
+    """The simulator on a real loopback port: `with SimulatorServer() as server: server.url`."""
+
+    def __init__(
+        self, sim: QikinkSimulator | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.sim = sim if sim is not None else QikinkSimulator()
+        super().__init__(create_simulator_app(self.sim), host=host, port=port)
+
+    def _before_stop(self) -> None:
+        # Injected delays would otherwise hold uvicorn's graceful shutdown open.
+        self.sim.wake()
