@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 60
 DB_FIXTURES = {
+    "postgres_admin_url",
     "database_url",
     "connected_db",
     "settings",
