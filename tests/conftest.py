@@ -12,6 +12,7 @@ import asyncio
 import os
 import secrets
 import shutil
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -22,10 +23,11 @@ from asgi_lifespan import LifespanManager
 from app import create_app
 from config import Settings, load_settings
 from services import auth, db
+from services.qikink_client import QikinkClient, build_http_client
 from simulator import ManualClock, QikinkSimulator, SimulatorServer
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
     from pathlib import Path
 
     from starlette.applications import Starlette
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 TEST_JWT_SECRET = "test-secret-" + "x" * 60
 DB_FIXTURES = {
     "postgres_admin_url",
+    "make_qikink_client",
     "database_url",
     "connected_db",
     "settings",
@@ -173,18 +176,30 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Starlette]:
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app built from `settings`, its lifespan running, and a client that talks to it."""
     application = create_app(settings)
-    async with LifespanManager(application):
-        yield application
+    async with (
+        LifespanManager(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as http,
+    ):
+        http.app = application  # type: ignore[attr-defined]
+        yield http
 
 
 @pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(settings) as http:
         yield http
+
+
+@pytest.fixture
+def app(client: httpx.AsyncClient) -> Starlette:
+    """The app behind `client` (its lifespan is running)."""
+    return client.app  # type: ignore[attr-defined, no-any-return]
 
 
 @pytest.fixture
@@ -242,3 +257,30 @@ def qikink_settings(database_url: str, server: SimulatorServer, **overrides: Any
     }
     values.update(overrides)
     return make_settings(database_url, **values)
+
+
+@pytest.fixture
+async def make_qikink_client(
+    database_url: str, sim_server: SimulatorServer, clock: ManualClock
+) -> AsyncIterator[Callable[..., QikinkClient]]:
+    """Build Qikink clients against the simulator, on `clock`; each stands for a process."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(
+        *, per_minute: int = 30, timeout: float = 5.0, secret: str | None = None, url: str = ""
+    ) -> QikinkClient:
+        http = build_http_client(timeout)
+        clients.append(http)
+        return QikinkClient(
+            http,
+            api_url=url or sim_server.url,
+            client_id=sim_server.sim.client_id,
+            client_secret=secret or sim_server.sim.client_secret,
+            rate_limit_per_minute=per_minute,
+            postgres=database_url.startswith("postgres"),
+            clock=clock,
+        )
+
+    yield make
+    for http in clients:
+        await http.aclose()

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
-from asgi_lifespan import LifespanManager
-
-from app import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, serving
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from config import Settings
+    import httpx
+
 
 BROWSER = {"accept": "text/html,application/xhtml+xml"}
-
-
-async def _client_for(settings: Settings) -> tuple[LifespanManager, httpx.AsyncClient]:
-    application = create_app(settings)
-    manager = LifespanManager(application)
-    await manager.__aenter__()
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://t")
-    return manager, http
 
 
 async def test_health_answers_while_the_process_lives(client: httpx.AsyncClient) -> None:
@@ -45,14 +34,10 @@ async def test_ready_is_503_when_the_database_cannot_be_reached(
         broken = f"sqlite://{tmp_path / 'not-a-database.db'}"
     else:
         broken = "postgres://postgres@127.0.0.1:1/nothing"
-    manager, http = await _client_for(make_settings(broken))
-    try:
+    async with serving(make_settings(broken)) as http:
         response = await http.get("/ready")
         assert (response.status_code, response.json()["status"]) == (503, "unavailable")
         assert (await http.get("/health")).status_code == 200
-    finally:
-        await http.aclose()
-        await manager.__aexit__(None, None, None)
 
 
 async def test_a_post_to_graphql_is_answered_without_a_redirect(
@@ -76,16 +61,12 @@ async def test_production_serves_no_graphiql_and_no_introspection(database_url: 
         qikink_client_id="123456789012345",
         qikink_client_secret="live",
     )
-    manager, http = await _client_for(settings)
-    try:
+    async with serving(settings) as http:
         page = await http.get("/graphql", headers=BROWSER)
         assert "graphiql" not in page.text.lower()
         body = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
         assert "errors" in body.json()
         assert body.json().get("data") is None
-    finally:
-        await http.aclose()
-        await manager.__aexit__(None, None, None)
 
 
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:

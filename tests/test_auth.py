@@ -6,12 +6,10 @@ from typing import TYPE_CHECKING
 
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app import create_app
 from models import ProductMapping
 from services import auth
-from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
 if TYPE_CHECKING:
@@ -105,16 +103,9 @@ ORDER_MAPPINGS = "{ qikinkOrderMappings { count } }"
 
 @pytest.fixture
 async def keyed_client(database_url: str) -> httpx.AsyncClient:
-    import httpx
 
     settings = make_settings(database_url, qikink_publishable_keys=["pk_live_1", "pk_live_2"])
-    application = create_app(settings)
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(settings) as http:
         yield http
 
 

@@ -6,23 +6,23 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from graphql.language.lexer import Lexer
 from graphql.language.source import Source
 from graphql.language.token_kind import TokenKind
 
-from app import MAX_BODY_BYTES, create_app
+from app import MAX_BODY_BYTES
 from config import ConfigError, load_settings
 from schema import build_schema
 from services import product_mappings
-from tests.conftest import TEST_JWT_SECRET, make_settings
+from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, make_jwt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
+
+    import httpx
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
@@ -237,13 +237,7 @@ async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         qikink_client_id="123456789012345",
         qikink_client_secret="live",
     )
-    application = create_app(settings)
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(settings) as http:
         yield http
 
 

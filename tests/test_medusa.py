@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app import create_app
 from models import OrderMapping, ProductMapping, SubmitState
 from services.errors import InvalidInput
 from services.india import STATES, normalise_phone, state_name
 from services.medusa import MedusaClient, reconcile
 from simulator import AppServer
-from tests.conftest import TEST_JWT_SECRET, qikink_settings
+from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.fake_medusa import FakeMedusa
 from tests.graphql_client import codes, gql, make_jwt
 
@@ -110,13 +108,7 @@ async def shop(
         medusa_api_key=fake.api_key,
         reconcile_interval_seconds=0,
     )
-    application = create_app(settings)
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(settings) as http:
         await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee")
         yield http, fake
 
@@ -191,13 +183,7 @@ async def test_medusa_failures_are_plain(
         settings = qikink_settings(
             database_url, sim_server, medusa_backend_url=url, medusa_api_key=key
         )
-        application = create_app(settings)
-        async with (
-            LifespanManager(application),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=application), base_url="http://test"
-            ) as http,
-        ):
+        async with serving(settings) as http:
             body = await gql(http, SUBMIT, {"id": "order_missing"}, ADMIN)
         assert codes(body) == [code], (url, key)
         assert "sk_wrong" not in str(body)

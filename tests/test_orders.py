@@ -7,21 +7,20 @@ import copy
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app import create_app
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.orders import StoreOrder, SubmissionWorker, order_number_for
-from services.qikink_client import QikinkClient, build_http_client
-from tests.conftest import TEST_JWT_SECRET, qikink_settings
+from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
+    import httpx
+
+    from services.qikink_client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
@@ -63,30 +62,19 @@ def order(**changes: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def shop(
-    database_url: str, sim_server: SimulatorServer, clock: ManualClock
+    database_url: str,
+    sim_server: SimulatorServer,
+    clock: ManualClock,
+    make_qikink_client: Callable[..., QikinkClient],
 ) -> AsyncIterator[Shop]:
-    application = create_app(qikink_settings(database_url, sim_server, qikink_timeout_seconds=0.5))
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(
+        qikink_settings(database_url, sim_server, qikink_timeout_seconds=0.5)
+    ) as http:
         await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s")
         await ProductMapping.create(qikink_sku_id="MUG-11OZ", variant_id="variant_mug")
-        qikink_http = build_http_client(0.5)
-        client = QikinkClient(
-            qikink_http,
-            api_url=sim_server.url,
-            client_id=sim_server.sim.client_id,
-            client_secret=sim_server.sim.client_secret,
-            rate_limit_per_minute=30,
-            postgres=database_url.startswith("postgres"),
-            clock=clock,
-        )
+        client = make_qikink_client(timeout=0.5)
         worker = SubmissionWorker(client, lease_seconds=30, backoff_base=1, backoff_max=5)
         yield Shop(http, worker, sim_server, clock)
-        await qikink_http.aclose()
 
 
 class Shop:
@@ -380,13 +368,7 @@ async def test_the_worker_inside_serve_submits_a_queued_order_by_itself(
     database_url: str, sim_server: SimulatorServer
 ) -> None:
     settings = qikink_settings(database_url, sim_server, run_worker=True)
-    application = create_app(settings)
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(settings) as http:
         await ProductMapping.create(qikink_sku_id="MUG-11OZ", variant_id="variant_mug")
         body = await gql(http, SUBMIT, {"order": order()}, ADMIN)
         mapping_id = body["data"]["submitStoreOrder"]["mapping"]["id"]

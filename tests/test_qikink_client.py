@@ -12,42 +12,21 @@ from services.errors import (
     QikinkUnavailable,
     RateLimited,
 )
-from services.qikink_client import QikinkClient, build_http_client
 from services.qikink_token import REFRESH_MARGIN_SECONDS
 from services.rate_budget import rate_limit_message
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import Callable
 
-    import httpx
-
+    from services.qikink_client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 
 @pytest.fixture
-async def make_client(
-    connected_db: str, sim_server: SimulatorServer, clock: ManualClock
-) -> AsyncIterator[Callable[..., QikinkClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def make(
-        *, per_minute: int = 30, timeout: float = 5.0, secret: str | None = None, url: str = ""
-    ) -> QikinkClient:
-        http = build_http_client(timeout)
-        clients.append(http)
-        return QikinkClient(
-            http,
-            api_url=url or sim_server.url,
-            client_id=sim_server.sim.client_id,
-            client_secret=secret or sim_server.sim.client_secret,
-            rate_limit_per_minute=per_minute,
-            postgres=connected_db.startswith("postgres"),
-            clock=clock,
-        )
-
-    yield make
-    for http in clients:
-        await http.aclose()
+def make_client(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient]
+) -> Callable[..., QikinkClient]:
+    return make_qikink_client
 
 
 async def test_the_token_is_minted_once_and_reused(

@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app import create_app
-from tests.conftest import qikink_settings
+from tests.conftest import qikink_settings, serving
 from tests.graphql_client import codes, gql
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
     from contextlib import AbstractAsyncContextManager
+
+    import httpx
 
     from simulator import SimulatorServer
 
@@ -66,13 +65,7 @@ def proxy_client(
 
     @asynccontextmanager
     async def open_client(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
-        application = create_app(qikink_settings(database_url, sim_server, **overrides))
-        async with (
-            LifespanManager(application),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=application), base_url="http://test"
-            ) as http,
-        ):
+        async with serving(qikink_settings(database_url, sim_server, **overrides)) as http:
             yield http
 
     return open_client

@@ -7,22 +7,19 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from app import create_app
 from models import JobState, OrderMapping, OrderMappingStatus, SubmitState
 from services.errors import InvalidInput, NotFound
-from services.qikink_client import QikinkClient, build_http_client
 from services.sync import SYNC_JOB, _sync_if_due, map_status, refresh_order_mappings
-from tests.conftest import TEST_JWT_SECRET, qikink_settings
+from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import Callable
 
-    from simulator import ManualClock, SimulatorServer
+    from services.qikink_client import QikinkClient
+    from simulator import SimulatorServer
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 
@@ -62,21 +59,11 @@ def test_qikink_statuses_map_case_insensitively_and_unknown_ones_mean_in_progres
 
 
 @pytest.fixture
-async def client(
-    connected_db: str, sim_server: SimulatorServer, clock: ManualClock
-) -> AsyncIterator[QikinkClient]:
-    http = build_http_client(5)
+def client(
+    connected_db: str, sim_server: SimulatorServer, make_qikink_client: Callable[..., QikinkClient]
+) -> QikinkClient:
     sim_server.sim.rate_limit_per_minute = 0
-    yield QikinkClient(
-        http,
-        api_url=sim_server.url,
-        client_id=sim_server.sim.client_id,
-        client_secret=sim_server.sim.client_secret,
-        rate_limit_per_minute=0,
-        postgres=connected_db.startswith("postgres"),
-        clock=clock,
-    )
-    await http.aclose()
+    return make_qikink_client(per_minute=0)
 
 
 async def place(
@@ -256,13 +243,7 @@ REFRESH = """mutation($orderId: ID, $limit: Int, $concurrency: Int) {
 async def test_the_refresh_mutation_reports_what_it_did(
     database_url: str, sim_server: SimulatorServer
 ) -> None:
-    application = create_app(qikink_settings(database_url, sim_server))
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(qikink_settings(database_url, sim_server)) as http:
         rows = await place(sim_server, 4)
         sim_server.sim.advance(int(rows[1].qikink_order_id), "Printed")
         body = await gql(http, REFRESH, {}, ADMIN)
@@ -290,13 +271,7 @@ async def test_a_refresh_over_the_budget_stops_and_says_so(
     database_url: str, sim_server: SimulatorServer
 ) -> None:
     settings = qikink_settings(database_url, sim_server, qikink_rate_limit_requests_per_minute=3)
-    application = create_app(settings)
-    async with (
-        LifespanManager(application),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=application), base_url="http://test"
-        ) as http,
-    ):
+    async with serving(settings) as http:
         old = await place(sim_server, 5)
         newer = await place(sim_server, 60, start=5)
         await OrderMapping.filter(id__in=[r.id for r in newer]).update(
