@@ -198,7 +198,11 @@ def _check_order(order: StoreOrder) -> None:
 
 
 async def submit_store_order(
-    order: StoreOrder, *, prefix: str, on_queued: Any = None, keep_invalid: bool = False
+    order: StoreOrder,
+    *,
+    prefix: str,
+    on_queued: Callable[[], None] | None = None,
+    keep_invalid: bool = False,
 ) -> SubmitResult:
     """Record the order's Qikink submission (once), or say why it is skipped.
 
@@ -264,7 +268,7 @@ async def submit_store_order(
 async def retry_order_submission(
     mapping_id: str,
     *,
-    on_queued: Any = None,
+    on_queued: Callable[[], None] | None = None,
     reload: Callable[[str], Awaitable[StoreOrder]] | None = None,
     prefix: str = "",
 ) -> OrderMapping:
