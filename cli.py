@@ -180,7 +180,7 @@ def sync(
         out.print(
             f"{result.updated} of {result.processed} mappings updated "
             f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls "
-            f"[{result.strategy}]."
+            f"(by {result.strategy})."
         )
 
     _run(settings, work)
