@@ -345,7 +345,7 @@ class SubmissionWorker:
         backoff_base: float = 5.0,
         backoff_max: float = 900.0,
         poll_seconds: float = 2.0,
-        batch: int = 20,
+        batch: int = 5,
         max_attempts: int = 8,
     ) -> None:
         self.client = client

@@ -85,19 +85,21 @@ class RateBudget:
         """Record one call if the window has room: None; else the seconds until it will."""
         if not self.enabled:
             return None
-        now = self._now()
-        window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
         try:
-            await self._record(now, window_start)
+            await self._record()
         except _WindowFull as full:
             return full.retry_after
         return None
 
-    async def _record(self, now: datetime, window_start: datetime) -> None:
+    async def _record(self) -> None:
         async with in_transaction() as conn:
             if self.postgres:
                 await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
-            else:
+            # Read the clock once the lock is ours: time spent queueing for it must not make
+            # a call look older than it is.
+            now = self._now()
+            window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
+            if not self.postgres:
                 # The write takes SQLite's write lock, so the count below cannot go stale.
                 await QikinkCall.create(budget_key=self.key, at=now, using_db=conn)
             recent = await (

@@ -215,12 +215,16 @@ async def refresh_order_mappings(
     concurrency: int = DEFAULT_CONCURRENCY,
     wait: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    strategy: str = "auto",
 ) -> RefreshResult:
     """Refresh one Qikink order's mapping, or up to `limit` mappings not in a final status.
 
     With `wait` (background work) calls wait for the rate budget; without it the refresh
     stops when the budget is spent and reports what it did (RATE_LIMITED if nothing).
+    `strategy` "auto" picks the cheaper of "pages" and "get"; naming one forces it.
     """
+    if strategy not in {"auto", "pages", "get"}:
+        raise InvalidInput("strategy must be auto, pages or get.", field="strategy")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -252,21 +256,21 @@ async def refresh_order_mappings(
             .limit(limit - len(rows))
         )
     job.total = len(rows)
-    strategy = "none"
+    chosen = "none"
     if rows:
         pages = await _estimate_pages(rows)
-        if pages < len(rows):
-            strategy = "pages"
+        if strategy == "pages" or (strategy == "auto" and pages < len(rows)):
+            chosen = "pages"
             missed = await job.walk_pages(rows, max_pages=pages * 2 + 5)
             if missed and job.refused is None:
-                strategy = "pages+get"
+                chosen = "pages+get"
                 await job.get_each(missed)
         else:
-            strategy = "get"
+            chosen = "get"
             await job.get_each(rows)
     if job.refused is not None and not job.processed:
         raise job.refused
-    return RefreshResult(job.updated, job.processed, total, limit, job.calls, strategy)
+    return RefreshResult(job.updated, job.processed, total, limit, job.calls, chosen)
 
 
 async def periodic_sync(

@@ -138,6 +138,10 @@ class Worker:
         text = self.log.read_text(errors="replace").strip() if self.log.exists() else ""
         return f"--- {self.name} (exit {self.returncode}) ---\n{text or '(nothing)'}"
 
+    def running(self) -> bool:
+        """The worker said it runs: its signal handlers are in place."""
+        return self.log.exists() and b" running." in self.log.read_bytes()
+
     @property
     def returncode(self) -> int | None:
         return self.proc.returncode if self.proc is not None else None
@@ -333,7 +337,12 @@ async def test_a_worker_killed_mid_submission_leaves_one_qikink_order_per_store_
         rows = await run.mappings()
         if not last.alive:
             pytest.fail(f"{last.name} exited while work was left\n{await run.why()}")
-        return len(rows) == ORDERS and all(r["submit_state"] == SubmitState.DONE for r in rows)
+        # Judged only once it runs, so the SIGTERM below tests a graceful stop, not start-up.
+        return (
+            last.running()
+            and len(rows) == ORDERS
+            and all(r["submit_state"] == SubmitState.DONE for r in rows)
+        )
 
     await run.until(all_done, within=FINISH_TIMEOUT, what="every mapping done", every=0.05)
     await last.stop()
