@@ -83,6 +83,13 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    if workers > 1 and settings.uses_simulator:
+        err.print(
+            "[red]--workers needs one Qikink for all of them: the built-in simulator lives "
+            "inside each process. Set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
+            "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`).[/red]"
+        )
+        raise typer.Exit(2)
     _configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
     if applied:
