@@ -1,0 +1,543 @@
+"""A real Medusa 2.21 backend for the end-to-end test: installed, migrated, started, seeded.
+
+Everything comes from the npm registry (`npm ci` in tests/medusa_backend, against its committed
+package-lock.json); the backend gets a throwaway database on the PostgreSQL server the suite
+already uses, and everything it started is stopped and dropped again, on failure too.
+
+`MedusaBackend` runs the process; `MedusaAdmin` seeds a store that can sell to India over the
+Admin API; `checkout` buys a variant through the Store API the way a storefront does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import asyncpg
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import TracebackType
+
+__all__ = [
+    "PROJECT",
+    "MedusaAdmin",
+    "MedusaBackend",
+    "ServiceProcess",
+    "Store",
+    "checkout",
+    "free_port",
+    "npm_ci",
+    "tail",
+    "wait_for",
+]
+
+PROJECT = Path(__file__).resolve().parent / "medusa_backend"
+ADMIN_EMAIL = "admin@example.com"
+CLI = ("node", "node_modules/@medusajs/cli/cli.js")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(check: Callable[[], Any], *, within: float, every: float = 0.1, what: str) -> Any:
+    """`check()`'s first truthy value; fail naming `what` when none came within `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: still not true after {within} s")
+        time.sleep(every)
+
+
+def tail(path: Path, lines: int = 150) -> str:
+    if not path.exists():
+        return f"({path} was never written)"
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def npm_ci(project: Path = PROJECT) -> float:
+    """Install the backend's npm packages from its lock file unless they are in place already.
+
+    Returns the seconds spent (0 when nothing was needed). `node_modules/.package-lock.json` is
+    what npm writes after a complete install; a lock file newer than it means a stale install.
+    """
+    marker = project / "node_modules" / ".package-lock.json"
+    lock = project / "package-lock.json"
+    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+        return 0.0
+    if shutil.which("npm") is None:
+        raise RuntimeError("npm is not installed: the Medusa end-to-end test needs Node 20 + npm")
+    started = time.monotonic()
+    done = subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return time.monotonic() - started
+
+
+def end_process_group(process: subprocess.Popen[bytes], *, grace: float = 15) -> None:
+    """SIGTERM the group `process` leads (started with start_new_session), then SIGKILL."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+async def _pg_execute(admin_url: str, statement: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+class MedusaBackend:
+    """One Medusa backend process on its own database: `with MedusaBackend(...) as m: m.url`.
+
+    `start()` creates the database, migrates it, creates the admin user and starts the server
+    (`medusa start`, no watcher); `stop()` ends the process and drops the database. `env` is
+    added to the server's environment (the subscriber reads QIKINK_GRAPHQL_URL and
+    QIKINK_GRAPHQL_API_KEY from it). The server's output goes to `log_path`.
+    """
+
+    def __init__(
+        self,
+        postgres_admin_url: str,
+        log_dir: Path,
+        *,
+        env: Mapping[str, str] | None = None,
+        project: Path = PROJECT,
+    ) -> None:
+        self.postgres_admin_url = postgres_admin_url
+        self.project = project
+        self.database = f"qkg_medusa_{secrets.token_hex(4)}"
+        self.database_url = postgres_admin_url.rsplit("/", 1)[0] + f"/{self.database}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_password = secrets.token_urlsafe(12)
+        self.jwt_secret = "medusa-e2e-jwt-" + secrets.token_hex(16)
+        self.cookie_secret = "medusa-e2e-cookie-" + secrets.token_hex(16)
+        self.log_path = log_dir / "medusa.log"
+        self.setup_log_path = log_dir / "medusa-setup.log"
+        self.timings: dict[str, float] = {}
+        self._extra_env = dict(env or {})
+        self._process: subprocess.Popen[bytes] | None = None
+        self._database_created = False
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "NODE_ENV": "development",
+            "DATABASE_URL": self.database_url,
+            "JWT_SECRET": self.jwt_secret,
+            "COOKIE_SECRET": self.cookie_secret,
+            "STORE_CORS": "http://127.0.0.1",
+            "ADMIN_CORS": "http://127.0.0.1",
+            "AUTH_CORS": "http://127.0.0.1",
+            "MEDUSA_DISABLE_TELEMETRY": "true",
+            **self._extra_env,
+        }
+
+    def _timed(self, name: str, started: float) -> None:
+        self.timings[name] = round(time.monotonic() - started, 1)
+
+    def _cli(self, *args: str, env: dict[str, str], timeout: float = 180) -> None:
+        with self.setup_log_path.open("ab") as log:
+            log.write(f"\n$ medusa {args[0]}\n".encode())
+            log.flush()
+            done = subprocess.run(
+                [*CLI, *args],
+                cwd=self.project,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"medusa {args[0]} failed ({done.returncode}):\n{tail(self.setup_log_path)}"
+            )
+
+    def start(self) -> Self:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        env = self.env
+        started = time.monotonic()
+        asyncio.run(_pg_execute(self.postgres_admin_url, f'CREATE DATABASE "{self.database}"'))
+        self._database_created = True
+        self._cli("db:migrate", env=env)
+        self._timed("db:migrate", started)
+
+        # Not alongside `start`: both run Medusa's create-defaults workflow (default store and
+        # sales channel), and two at once could make two of each.
+        started = time.monotonic()
+        self._cli("user", "-e", ADMIN_EMAIL, "-p", self.admin_password, env=env)
+        self._timed("user", started)
+
+        started = time.monotonic()
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [*CLI, "start", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=self.project,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for(self._healthy, within=90, every=0.2, what=f"Medusa at {self.url}/health")
+        self._timed("start", started)
+
+    def _healthy(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(
+                f"Medusa exited with {self._process.returncode}:\n{tail(self.log_path)}"
+            )
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            end_process_group(process)
+        if self._database_created:
+            self._database_created = False
+            statement = f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
+            asyncio.run(_pg_execute(self.postgres_admin_url, statement))
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What a seeded store gives a test: ids and keys to buy with and to read with."""
+
+    region_id: str
+    sales_channel_id: str
+    publishable_key: str
+    secret_key: str
+    product_id: str
+    variant_id: str
+    variant_sku: str
+
+
+class MedusaAdmin:
+    """Medusa's Admin API as the admin user (a JWT from `POST /auth/user/emailpass`)."""
+
+    def __init__(self, backend: MedusaBackend) -> None:
+        self.http = httpx.Client(base_url=backend.url, timeout=30)
+        response = self.http.post(
+            "/auth/user/emailpass",
+            json={"email": ADMIN_EMAIL, "password": backend.admin_password},
+        )
+        response.raise_for_status()
+        self.http.headers["authorization"] = f"Bearer {response.json()['token']}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.http.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} {path}: HTTP {response.status_code}: {response.text}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    def seed(self, *, sku: str = "QKG-TEE-M", price: int = 499) -> Store:
+        """A store that sells one published T-shirt variant to India in INR, with a flat rate."""
+        store = self.call("GET", "/admin/stores")["stores"][0]
+        self.call(
+            "POST",
+            f"/admin/stores/{store['id']}",
+            json={"supported_currencies": [{"currency_code": "inr", "is_default": True}]},
+        )
+        channel = self.call("POST", "/admin/sales-channels", json={"name": "Web"})["sales_channel"]
+        region = self.call(
+            "POST",
+            "/admin/regions",
+            json={
+                "name": "India",
+                "currency_code": "inr",
+                "countries": ["in"],
+                "payment_providers": ["pp_system_default"],
+            },
+        )["region"]
+        publishable = self.call(
+            "POST", "/admin/api-keys", json={"title": "Storefront", "type": "publishable"}
+        )["api_key"]
+        self.call(
+            "POST",
+            f"/admin/api-keys/{publishable['id']}/sales-channels",
+            json={"add": [channel["id"]]},
+        )
+
+        location = self.call(
+            "POST",
+            "/admin/stock-locations",
+            json={
+                "name": "Bengaluru warehouse",
+                "address": {"address_1": "1 MG Road", "city": "Bengaluru", "country_code": "in"},
+            },
+        )["stock_location"]
+        self.call(
+            "POST",
+            f"/admin/stock-locations/{location['id']}/sales-channels",
+            json={"add": [channel["id"]]},
+        )
+        self.call(
+            "POST",
+            f"/admin/stock-locations/{location['id']}/fulfillment-providers",
+            json={"add": ["manual_manual"]},
+        )
+        location = self.call(
+            "POST",
+            f"/admin/stock-locations/{location['id']}/fulfillment-sets",
+            params={"fields": "*fulfillment_sets"},
+            json={"name": "India shipping", "type": "shipping"},
+        )["stock_location"]
+        fulfillment_set = location["fulfillment_sets"][0]
+        zone = self.call(
+            "POST",
+            f"/admin/fulfillment-sets/{fulfillment_set['id']}/service-zones",
+            params={"fields": "*service_zones"},
+            json={"name": "India", "geo_zones": [{"type": "country", "country_code": "in"}]},
+        )["fulfillment_set"]["service_zones"][0]
+        profile = self.call("GET", "/admin/shipping-profiles", params={"type": "default"})[
+            "shipping_profiles"
+        ][0]
+        self.call(
+            "POST",
+            "/admin/shipping-options",
+            json={
+                "name": "Standard",
+                "service_zone_id": zone["id"],
+                "shipping_profile_id": profile["id"],
+                "provider_id": "manual_manual",
+                "price_type": "flat",
+                "type": {"label": "Standard", "description": "3-5 days", "code": "standard"},
+                "prices": [{"currency_code": "inr", "amount": 50}],
+                "rules": [
+                    {"attribute": "enabled_in_store", "value": "true", "operator": "eq"},
+                    {"attribute": "is_return", "value": "false", "operator": "eq"},
+                ],
+            },
+        )
+        product = self.call(
+            "POST",
+            "/admin/products",
+            params={"fields": "*variants"},
+            json={
+                "title": "Qikink Tee",
+                "status": "published",
+                "shipping_profile_id": profile["id"],
+                "sales_channels": [{"id": channel["id"]}],
+                "options": [{"title": "Size", "values": ["M"]}],
+                "variants": [
+                    {
+                        "title": "M",
+                        "sku": sku,
+                        "options": {"Size": "M"},
+                        "manage_inventory": False,
+                        "prices": [{"currency_code": "inr", "amount": price}],
+                    }
+                ],
+            },
+        )["product"]
+        secret = self.call("POST", "/admin/api-keys", json={"title": "qikink", "type": "secret"})[
+            "api_key"
+        ]
+        return Store(
+            region_id=region["id"],
+            sales_channel_id=channel["id"],
+            publishable_key=publishable["token"],
+            secret_key=secret["token"],
+            product_id=product["id"],
+            variant_id=product["variants"][0]["id"],
+            variant_sku=sku,
+        )
+
+
+ADDRESS = {
+    "first_name": "Asha",
+    "last_name": "Rao",
+    "address_1": "12 MG Road",
+    "city": "Bengaluru",
+    "province": "KA",
+    "postal_code": "560001",
+    "country_code": "in",
+    "phone": "+919800000000",
+}
+
+
+def checkout(
+    base_url: str, store: Store, *, email: str = "asha@example.com", quantity: int = 1
+) -> dict[str, Any]:
+    """Buy `store`'s variant through the Store API as a storefront does; the placed order."""
+    with httpx.Client(
+        base_url=base_url, timeout=30, headers={"x-publishable-api-key": store.publishable_key}
+    ) as http:
+
+        def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+            response = http.request(method, path, **kwargs)
+            if response.status_code >= 400:
+                raise AssertionError(
+                    f"{method} {path}: HTTP {response.status_code}: {response.text}"
+                )
+            body: dict[str, Any] = response.json()
+            return body
+
+        cart = call("POST", "/store/carts", json={"region_id": store.region_id})["cart"]
+        cart_path = f"/store/carts/{cart['id']}"
+        call(
+            "POST",
+            f"{cart_path}/line-items",
+            json={"variant_id": store.variant_id, "quantity": quantity},
+        )
+        call(
+            "POST",
+            cart_path,
+            json={"email": email, "shipping_address": ADDRESS, "billing_address": ADDRESS},
+        )
+        options = call("GET", "/store/shipping-options", params={"cart_id": cart["id"]})[
+            "shipping_options"
+        ]
+        assert options, "Medusa offers no shipping option for the cart"
+        call("POST", f"{cart_path}/shipping-methods", json={"option_id": options[0]["id"]})
+        collection = call("POST", "/store/payment-collections", json={"cart_id": cart["id"]})[
+            "payment_collection"
+        ]
+        call(
+            "POST",
+            f"/store/payment-collections/{collection['id']}/payment-sessions",
+            json={"provider_id": "pp_system_default"},
+        )
+        done = call("POST", f"{cart_path}/complete")
+        assert done.get("type") == "order", f"the cart did not become an order: {done}"
+        order: dict[str, Any] = done["order"]
+        return order
+
+
+class ServiceProcess:
+    """This service as a merchant runs it: `qikink-graphql serve` in its own process.
+
+    One SQLite database and one port for the life of the object, so `stop()` then `start()`
+    is a restart of the same service. `env` is the service's environment (on top of ours).
+    """
+
+    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "service.log"
+        self.env: dict[str, str] = {
+            **os.environ,
+            "APP_ENV": "test",
+            "DATABASE_URL": f"sqlite://{workdir / 'qikink.db'}",
+            **env,
+        }
+        self.api_key = ""  # this service's key for Medusa's subscriber, once made
+        self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def cli(self, *args: str) -> str:
+        """Run one `qikink-graphql` command against this service's database; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"qikink-graphql {' '.join(args)} failed:\n{done.stderr}")
+        return done.stdout
+
+    def start(self) -> None:
+        if self._process is not None:
+            raise RuntimeError("the service is running already")
+        self.starts += 1
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== start #{self.starts} =====\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "cli", "serve", "--port", str(self.port)],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            wait_for(self._ready, within=30, every=0.05, what=f"the service at {self.url}/ready")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _ready(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"the service exited while starting:\n{tail(self.log_path)}")
+        try:
+            return httpx.get(f"{self.url}/ready", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            end_process_group(process)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
