@@ -1,0 +1,335 @@
+// Small DOM helpers shared by the pages. Data only ever reaches the DOM as text nodes or
+// attribute values (never through innerHTML), and links only with an http(s) URL.
+
+import { ApiError } from "./api.js";
+
+/** Build an element: h("p", { class: "muted" }, "text", child). Strings become text nodes. */
+export function h(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(props ?? {})) {
+    if (value == null || value === false) continue;
+    if (name.startsWith("on")) {
+      if (typeof value !== "function") throw new TypeError(`${name} must be a function`);
+      element.addEventListener(name.slice(2), value);
+    } else if (name === "class") {
+      element.className = value;
+    } else if (name === "dataset") {
+      Object.assign(element.dataset, value);
+    } else {
+      element.setAttribute(name, value === true ? "" : String(value));
+    }
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+let nextId = 0;
+export function uid(prefix) {
+  nextId += 1;
+  return `${prefix}-${nextId}`;
+}
+
+/** An http(s) URL as given, or null for anything else (javascript:, data:, garbage). */
+export function safeUrl(text) {
+  if (!text) return null;
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** A <time> element for an ISO timestamp, in the reader's locale and time zone. */
+export function time(iso) {
+  if (!iso) return h("span", { class: "muted" }, "—");
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return h("span", {}, iso);
+  return h("time", { datetime: iso, title: date.toISOString() }, dateFormat.format(date));
+}
+
+export const STATUSES = [
+  ["PENDING", "Pending"],
+  ["SUBMITTED", "Submitted"],
+  ["IN_PRODUCTION", "In production"],
+  ["SHIPPED", "Shipped"],
+  ["COMPLETED", "Completed"],
+  ["CANCELED", "Canceled"],
+  ["RETURNED", "Returned"],
+  ["FAILED", "Failed"],
+];
+const STATUS_LABELS = new Map(STATUSES);
+
+export function statusBadge(status) {
+  return h("span", { class: "badge", dataset: { status } }, STATUS_LABELS.get(status) ?? status);
+}
+
+export function errorMessage(error) {
+  return error instanceof ApiError ? error.message : "Something went wrong in the page. Reload and try again.";
+}
+
+// -- toasts ---------------------------------------------------------------------------------
+
+const TOAST_MS = { success: 5000, info: 5000, error: 9000 };
+
+/** Show a short message in the polite live region; errors are alerts and stay longer. */
+export function toast(message, kind = "success") {
+  const region = document.getElementById("toasts");
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+  const item = h(
+    "div",
+    { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null },
+    h("span", { class: "toast-text" }, message),
+    close,
+  );
+  const remove = () => item.remove();
+  close.addEventListener("click", remove);
+  region.append(item);
+  setTimeout(remove, TOAST_MS[kind] ?? 5000);
+  return item;
+}
+
+// -- dialogs --------------------------------------------------------------------------------
+
+function openModal(dialog, initialFocus) {
+  const opener = document.activeElement;
+  document.body.append(dialog);
+  dialog.showModal();
+  initialFocus?.focus();
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    // Back to where the user was; the opener may have been re-rendered away.
+    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+  });
+}
+
+function setBusy(dialog, busy, submit, busyLabel, idleLabel) {
+  dialog.dataset.busy = busy ? "true" : "";
+  submit.disabled = busy;
+  submit.textContent = busy ? busyLabel : idleLabel;
+  dialog.querySelector("form")?.setAttribute("aria-busy", String(busy));
+}
+
+/**
+ * A modal form. `fields`: [{ name, label, value, hint, maxlength, required, autofocus }].
+ * `onSubmit(values)` runs the change; an ApiError it throws is shown in the dialog (next to
+ * its field when the service names one) and the dialog stays open. Resolves to onSubmit's
+ * result, or null when cancelled.
+ */
+export function formDialog({ title, description, fields, submitLabel, busyLabel = "Saving…", onSubmit }) {
+  return new Promise((resolve) => {
+    const titleId = uid("dialog-title");
+    const generalError = h("p", { class: "form-error", role: "alert", hidden: true });
+    const inputs = new Map();
+    const fieldErrors = new Map();
+    const rows = fields.map((field) => {
+      const id = uid(`field-${field.name}`);
+      const hintId = field.hint ? `${id}-hint` : null;
+      const errorId = `${id}-error`;
+      const input = h("input", {
+        id,
+        name: field.name,
+        type: "text",
+        value: field.value ?? "",
+        required: field.required !== false,
+        maxlength: field.maxlength,
+        autocomplete: "off",
+        spellcheck: "false",
+        "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
+      });
+      const error = h("p", { id: errorId, class: "field-error", role: "alert", hidden: true });
+      inputs.set(field.name, input);
+      fieldErrors.set(field.name, error);
+      return h(
+        "div",
+        { class: "field" },
+        h("label", { for: id }, field.label),
+        input,
+        field.hint ? h("p", { id: hintId, class: "hint" }, field.hint) : null,
+        error,
+      );
+    });
+    const cancel = h("button", { type: "button", class: "button" }, "Cancel");
+    const submit = h("button", { type: "submit", class: "button primary" }, submitLabel);
+    const form = h(
+      "form",
+      { novalidate: true },
+      h("h2", { id: titleId }, title),
+      description ? h("p", { class: "muted" }, description) : null,
+      rows,
+      generalError,
+      h("div", { class: "dialog-actions" }, cancel, submit),
+    );
+    const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+    let result = null;
+
+    const clearErrors = () => {
+      generalError.hidden = true;
+      for (const [name, error] of fieldErrors) {
+        error.hidden = true;
+        error.textContent = "";
+        inputs.get(name).removeAttribute("aria-invalid");
+      }
+    };
+    // Said once: by the field it is about (the service names it for a conflict or a bad
+    // value), or in the box above the buttons when it concerns no one field.
+    const showError = (message, fieldName) => {
+      const input = inputs.get(fieldName);
+      if (input) {
+        const error = fieldErrors.get(fieldName);
+        error.textContent = message;
+        error.hidden = false;
+        input.setAttribute("aria-invalid", "true");
+        input.focus();
+      } else {
+        generalError.textContent = message;
+        generalError.hidden = false;
+        submit.focus();
+      }
+    };
+
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (dialog.dataset.busy) return;
+      clearErrors();
+      const values = {};
+      for (const field of fields) {
+        const value = inputs.get(field.name).value.trim();
+        if (!value && field.required !== false) {
+          showError(`${field.label} is required.`, field.name);
+          return;
+        }
+        values[field.name] = value;
+      }
+      setBusy(dialog, true, submit, busyLabel, submitLabel);
+      try {
+        result = await onSubmit(values);
+      } catch (error) {
+        setBusy(dialog, false, submit, busyLabel, submitLabel);
+        if (error instanceof ApiError && error.isAuthFailure) {
+          dialog.close();
+          return;
+        }
+        showError(errorMessage(error), error instanceof ApiError ? error.field : null);
+        return;
+      }
+      dialog.close();
+    });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("cancel", (event) => {
+      if (dialog.dataset.busy) event.preventDefault();
+    });
+    dialog.addEventListener("close", () => resolve(result));
+    const first = fields.find((f) => f.autofocus) ?? fields.find((f) => !f.value) ?? fields[0];
+    openModal(dialog, inputs.get(first.name));
+    inputs.get(first.name).select();
+  });
+}
+
+/**
+ * A modal yes/no question. `onConfirm()` runs the action; its ApiError is shown in the dialog.
+ * Focus starts on Cancel, so Enter alone never destroys anything. Resolves true once done.
+ */
+export function confirmDialog({ title, message, confirmLabel, busyLabel = "Working…", onConfirm }) {
+  return new Promise((resolve) => {
+    const titleId = uid("dialog-title");
+    const messageId = uid("dialog-message");
+    const error = h("p", { class: "form-error", role: "alert", hidden: true });
+    const cancel = h("button", { type: "button", class: "button" }, "Cancel");
+    const confirm = h("button", { type: "submit", class: "button danger" }, confirmLabel);
+    const form = h(
+      "form",
+      {},
+      h("h2", { id: titleId }, title),
+      h("p", { id: messageId }, message),
+      error,
+      h("div", { class: "dialog-actions" }, cancel, confirm),
+    );
+    const dialog = h(
+      "dialog",
+      { class: "dialog", role: "alertdialog", "aria-labelledby": titleId, "aria-describedby": messageId },
+      form,
+    );
+    let done = false;
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (dialog.dataset.busy) return;
+      error.hidden = true;
+      setBusy(dialog, true, confirm, busyLabel, confirmLabel);
+      try {
+        await onConfirm();
+        done = true;
+      } catch (failure) {
+        setBusy(dialog, false, confirm, busyLabel, confirmLabel);
+        if (failure instanceof ApiError && failure.isAuthFailure) {
+          dialog.close();
+          return;
+        }
+        error.textContent = errorMessage(failure);
+        error.hidden = false;
+        confirm.focus();
+        return;
+      }
+      dialog.close();
+    });
+    cancel.addEventListener("click", () => dialog.close());
+    dialog.addEventListener("cancel", (event) => {
+      if (dialog.dataset.busy) event.preventDefault();
+    });
+    dialog.addEventListener("close", () => resolve(done));
+    openModal(dialog, cancel);
+  });
+}
+
+// -- lists ----------------------------------------------------------------------------------
+
+/**
+ * Replace `container`'s content with `nodes`, putting keyboard focus back on the element with
+ * the same data-focus-key, so a re-render (a poll, a reload) never throws the user's place away.
+ */
+export function replaceKeepingFocus(container, ...nodes) {
+  const active = document.activeElement;
+  const key = container.contains(active) ? active?.dataset?.focusKey : null;
+  container.replaceChildren(...nodes.filter((node) => node != null));
+  if (key) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
+}
+
+/** "Previous · Page 2 of 5 · Next" for a list of `count` items shown `limit` at a time. */
+export function pager({ count, limit, offset, label, onPage }) {
+  if (count <= limit) return null;
+  const page = Math.floor(offset / limit) + 1;
+  const pages = Math.ceil(count / limit);
+  return h(
+    "nav",
+    { class: "pager", "aria-label": label },
+    h(
+      "button",
+      { type: "button", class: "button", disabled: page <= 1, dataset: { focusKey: "pager-prev" }, onclick: () => onPage(offset - limit) },
+      "Previous",
+    ),
+    h("span", { class: "pager-position" }, `Page ${page} of ${pages}`),
+    h(
+      "button",
+      { type: "button", class: "button", disabled: page >= pages, dataset: { focusKey: "pager-next" }, onclick: () => onPage(offset + limit) },
+      "Next",
+    ),
+  );
+}
+
+/** "Showing 21–40 of 57 orders" */
+export function summaryText({ count, offset, shown, noun }) {
+  if (count === 0) return `No ${noun}.`;
+  if (shown === count) return `${count} ${count === 1 ? noun.replace(/s$/, "") : noun}.`;
+  return `Showing ${offset + 1}–${offset + shown} of ${count} ${noun}.`;
+}
+
+/** One table cell that carries its column name, shown as a label in the phone layout. */
+export function cell(label, ...children) {
+  // One wrapper, so the phone layout's two-column grid sees one label and one value.
+  return h("td", { "data-label": label }, h("div", { class: "cell" }, ...children));
+}
