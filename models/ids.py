@@ -5,7 +5,16 @@ from __future__ import annotations
 import secrets
 import time
 
-__all__ = ["new_api_key_id", "new_id", "new_order_mapping_id", "new_product_mapping_id"]
+# Every id column holds this many characters: a longer id names nothing.
+ID_MAX_LENGTH = 32
+
+__all__ = [
+    "ID_MAX_LENGTH",
+    "new_api_key_id",
+    "new_id",
+    "new_order_mapping_id",
+    "new_product_mapping_id",
+]
 
 
 def new_id(prefix: str) -> str:

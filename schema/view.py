@@ -2,12 +2,13 @@
 
 On top of Strawberry: media-type negotiation (`application/graphql-response+json`, with 4xx for
 requests that never executed, and `application/json`, always 200 once parsed), 415 for a body
-that is not JSON, 406 for an Accept nobody can satisfy, 405 for a mutation sent with GET, and
-the typed per-request `Context`.
+that is not JSON, 400 for a JSON body that cannot be read or is no object, 406 for an Accept
+nobody can satisfy, 405 for a mutation sent with GET, and the typed per-request `Context`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
@@ -83,6 +84,20 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         self.settings = runtime.settings
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8
+        # (UnicodeDecodeError) and nesting deeper than the parser recurses would be 500s.
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        # The POST body arrives as bytes, GET's `variables` and `extensions` as str (where
+        # `null` is allowed). A body that is no object (nor a batch list) would reach
+        # Strawberry's `data.get(...)`: an AttributeError, a 500.
+        if isinstance(data, bytes) and not isinstance(value, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return value
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket

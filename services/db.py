@@ -7,7 +7,6 @@ import contextvars
 import hashlib
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aerich import Command
 from tortoise import Tortoise, connections
@@ -37,10 +36,11 @@ def is_postgres(database_url: str) -> bool:
 
 
 def _with_sqlite_options(database_url: str) -> str:
-    parts = urlsplit(database_url)
-    query = dict(parse_qsl(parts.query))
-    query.setdefault("busy_timeout", str(SQLITE_BUSY_TIMEOUT_MS))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # Appended, not rebuilt: urlunsplit would turn sqlite:////abs/path into a relative path.
+    if "busy_timeout=" in database_url:
+        return database_url
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
 
 
 def tortoise_config(database_url: str) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from models import OrderMapping, OrderMappingStatus
-from services.paging import Page, fetch_page
+from models.ids import ID_MAX_LENGTH
+from services.paging import Page, fetch_page, fits
 
 __all__ = ["OrderMappingOrder", "OrderMappingQuery", "get_order_mapping", "list_order_mappings"]
 
@@ -30,6 +31,12 @@ async def list_order_mappings(
     query: OrderMappingQuery, page: Page
 ) -> tuple[list[OrderMapping], int]:
     """One page of mappings in a stable order (ties broken by id), and the total matching."""
+    if not fits(
+        OrderMapping,
+        qikink_order_id=query.qikink_order_id,
+        medusa_order_id=query.medusa_order_id,
+    ):
+        return [], 0
     rows = OrderMapping.all()
     if query.qikink_order_id is not None:
         rows = rows.filter(qikink_order_id=query.qikink_order_id)
@@ -41,4 +48,6 @@ async def list_order_mappings(
 
 
 async def get_order_mapping(mapping_id: str) -> OrderMapping | None:
+    if len(mapping_id) > ID_MAX_LENGTH:
+        return None
     return await OrderMapping.get_or_none(id=mapping_id)

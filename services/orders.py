@@ -44,6 +44,7 @@ from services.errors import (
     RateLimited,
 )
 from services.india import normalise_phone, state_name
+from services.order_mappings import get_order_mapping
 from services.qikink import (
     ORDER_NUMBER_MAX_LENGTH,
     PaymentGateway,
@@ -195,6 +196,11 @@ def _check_order(order: StoreOrder) -> None:
             raise InvalidInput(
                 "Item quantities must be 1 or more.", field=f"order.items.{index}.quantity"
             )
+        if not item.unit_price.is_finite() or item.unit_price < 0:
+            raise InvalidInput(
+                "Item prices must be amounts of 0 or more.",
+                field=f"order.items.{index}.unitPrice",
+            )
 
 
 async def submit_store_order(
@@ -277,7 +283,7 @@ async def retry_order_submission(
     A mapping recorded without a payload (its address could not be sent) is rebuilt from the
     store's order as it is now, through `reload`, so a fix made in the store takes effect.
     """
-    row = await OrderMapping.get_or_none(id=check_id(mapping_id))
+    row = await get_order_mapping(check_id(mapping_id))
     if row is None:
         raise NotFound(f"No order mapping has id {mapping_id!r}.")
     changes: dict[str, Any] = {}

@@ -13,7 +13,7 @@ from services.errors import InvalidInput
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
-__all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_page"]
+__all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_page", "fits"]
 
 MAX_PAGE_SIZE = 200
 M = TypeVar("M", bound=Model)
@@ -31,6 +31,15 @@ def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> Pa
     if offset < 0:
         raise InvalidInput("offset must be 0 or more.", field="offset")
     return Page(limit=limit, offset=offset)
+
+
+def fits(model: type[Model], **values: str | None) -> bool:
+    """Whether each given filter value fits its column; a longer one can match no row."""
+    for name, value in values.items():
+        limit = getattr(model._meta.fields_map[name], "max_length", None)
+        if value is not None and limit is not None and len(value) > limit:
+            return False
+    return True
 
 
 async def fetch_page(

@@ -8,9 +8,10 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 
 from models import ProductMapping
+from models.ids import ID_MAX_LENGTH
 from models.product_mapping import SKU_MAX_LENGTH, VARIANT_ID_MAX_LENGTH
 from services.errors import Conflict, InvalidInput, NotFound
-from services.paging import Page, fetch_page
+from services.paging import Page, fetch_page, fits
 from services.validation import clean_text
 
 __all__ = [
@@ -58,6 +59,8 @@ async def list_product_mappings(
     query: ProductMappingQuery, page: Page
 ) -> tuple[list[ProductMapping], int]:
     """One page of mappings in a stable order (ties broken by id), and the total matching."""
+    if not fits(ProductMapping, qikink_sku_id=query.qikink_sku_id, variant_id=query.variant_id):
+        return [], 0
     rows = ProductMapping.all()
     if query.qikink_sku_id is not None:
         rows = rows.filter(qikink_sku_id=query.qikink_sku_id)
@@ -67,6 +70,8 @@ async def list_product_mappings(
 
 
 async def get_product_mapping(mapping_id: str) -> ProductMapping | None:
+    if len(mapping_id) > ID_MAX_LENGTH:
+        return None
     return await ProductMapping.get_or_none(id=mapping_id)
 
 
@@ -100,7 +105,7 @@ async def update_product_mapping(
         changes["variant_id"] = clean_variant_id(variant_id)
     if not changes:
         raise InvalidInput("Give qikinkSkuId, variantId or both to update.")
-    row = await ProductMapping.get_or_none(id=mapping_id)
+    row = await get_product_mapping(mapping_id)
     if row is None:
         raise NotFound(f"No product mapping has id {mapping_id!r}.")
     row.update_from_dict(changes)
@@ -112,7 +117,11 @@ async def update_product_mapping(
 
 
 async def delete_product_mapping(mapping_id: str) -> str:
-    deleted = await ProductMapping.filter(id=mapping_id).delete()
+    deleted = (
+        await ProductMapping.filter(id=mapping_id).delete()
+        if len(mapping_id) <= ID_MAX_LENGTH
+        else 0
+    )
     if not deleted:
         raise NotFound(f"No product mapping has id {mapping_id!r}.")
     return mapping_id

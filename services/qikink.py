@@ -184,6 +184,13 @@ class QikinkLineItem:
                 "and at least one design.",
                 field=f"{prefix}.designs",
             )
+        for design in self.designs:
+            for size in (design.width_inches, design.height_inches):
+                if not size.is_finite() or size <= 0:
+                    raise InvalidInput(
+                        f"{prefix}.designs: widthInches and heightInches must be more than 0.",
+                        field=f"{prefix}.designs",
+                    )
         item["print_type_id"] = self.print_type_id
         item["designs"] = [
             {

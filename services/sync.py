@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -234,6 +235,8 @@ async def refresh_order_mappings(
     job = _Refresh(client, concurrency=concurrency, wait=wait, progress=progress)
     if order_id is not None:
         order_id = order_id.strip()
+        if not re.fullmatch(r"[0-9]{1,20}", order_id):
+            raise InvalidInput("orderId must be a Qikink order id (digits).", field="orderId")
         row = await OrderMapping.get_or_none(qikink_order_id=order_id)
         if row is None:
             raise NotFound(f"No order mapping has Qikink order id {order_id!r}.")

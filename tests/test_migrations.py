@@ -66,3 +66,10 @@ async def test_a_new_sqlite_database_and_its_folder_are_created(tmp_path: Path) 
     applied = await db.migrate(f"sqlite://{tmp_path / 'nested' / 'fresh.db'}")
     assert applied
     assert all(name.endswith(".py") for name in applied)
+
+
+async def test_an_absolute_sqlite_url_with_four_slashes_stays_absolute(tmp_path: Path) -> None:
+    target = tmp_path / "four" / "slashes.db"
+    applied = await db.migrate(f"sqlite:///{target}")
+    assert applied
+    assert target.exists()

@@ -379,3 +379,14 @@ async def test_the_worker_inside_serve_submits_a_queued_order_by_itself(
 
         await eventually(submitted)
         assert len(sim_server.sim.orders) == 1
+
+
+@pytest.mark.parametrize("price", ["sNaN", "NaN", "Infinity", "-1"])
+async def test_an_item_price_that_is_no_amount_is_refused_naming_the_item(
+    shop: Shop, price: str
+) -> None:
+    bad = order(items=[{"variantId": "variant_mug", "quantity": 1, "unitPrice": price}])
+    body = await gql(shop.http, SUBMIT, {"order": bad}, ADMIN)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == "order.items.0.unitPrice"
+    assert await OrderMapping.all().count() == 0

@@ -246,3 +246,14 @@ async def test_an_empty_id_is_bad_user_input(
 ) -> None:
     assert codes(await gql(client, GET, {"id": " "}, admin_headers)) == ["BAD_USER_INPUT"]
     assert codes(await gql(client, DELETE, {"id": ""}, admin_headers)) == ["BAD_USER_INPUT"]
+
+
+async def test_ids_and_filters_longer_than_any_stored_value_match_nothing(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    long_id = {"id": "9" * 33}
+    assert (await gql(client, GET, long_id, admin_headers))["data"]["productMapping"] is None
+    assert codes(await gql(client, DELETE, long_id, admin_headers)) == ["NOT_FOUND"]
+    for value in ({"qikinkSkuId": "9" * 51}, {"variantId": "9" * 256}):
+        page = await listing(client, admin_headers, filter=value)
+        assert (page["count"], page["nodes"]) == (0, [])

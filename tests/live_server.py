@@ -1,0 +1,170 @@
+"""The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box.
+
+Used by the GraphQL-over-HTTP audit and the fuzz run: both talk to the real process over real
+HTTP. The server gets a fresh SQLite database in its own folder (also its working directory, so
+no `.env` of the checkout is read), `APP_ENV=test`, no periodic sync, and no Qikink or Medusa
+settings inherited from the caller's environment: it runs against its built-in simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
+
+__all__ = ["PROJECT_ROOT", "LiveServer", "free_port", "require_tool"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60.0  # migrating and importing on a loaded CI machine takes a few seconds
+STOP_GRACE = 10.0
+# What the caller's shell may hold that would point the server away from its simulator.
+_NOT_INHERITED = ("QIKINK_", "MEDUSA_", "DATABASE_URL", "APP_ENV", "JWT_SECRET")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def require_tool(name: str, why: str) -> str:
+    """The full path of the executable `name`; a clear error naming `why` when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(f"`{name}` is not on PATH: {why}")
+    return path
+
+
+def _cli_executable() -> str:
+    # The console script of the virtualenv running the tests (`.venv/bin/qikink-graphql`).
+    beside = Path(sys.executable).with_name("qikink-graphql")
+    if beside.exists():
+        return str(beside)
+    return require_tool("qikink-graphql", "install the project (`make test` does)")
+
+
+def tail(path: Path, lines: int = 80) -> str:
+    if not path.exists():
+        return f"({path} was never written)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class LiveServer:
+    """`with LiveServer(workdir) as server:` serves on `server.graphql_url` until the block ends."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.graphql_url = f"{self.url}/graphql"
+        self.log_path = workdir / "server.log"
+        inherited = {
+            key: value for key, value in os.environ.items() if not key.startswith(_NOT_INHERITED)
+        }
+        self.env: dict[str, str] = {
+            **inherited,
+            "APP_ENV": "test",
+            # Three slashes and an absolute path: Tortoise's form for an absolute SQLite file.
+            "DATABASE_URL": f"sqlite://{workdir / 'live.db'}",
+            "SYNC_INTERVAL_SECONDS": "0",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        """Run one `qikink-graphql` command on this server's database; its stdout."""
+        done = subprocess.run(
+            [_cli_executable(), *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"qikink-graphql {' '.join(args)} exited {done.returncode}:\n"
+                f"{done.stdout}\n{done.stderr}"
+            )
+        return done.stdout
+
+    def create_api_key(self, name: str) -> str:
+        """A new admin API key (`create-api-key` prints it alone on its last line)."""
+        return self.cli("create-api-key", name).strip().splitlines()[-1].strip()
+
+    def start(self) -> None:
+        if self._process is not None:
+            raise RuntimeError("the server is running already")
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [_cli_executable(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        try:
+            while not self._healthy():
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"{self.url}/health did not answer within {START_TIMEOUT} s:\n"
+                        f"{tail(self.log_path)}"
+                    )
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _healthy(self) -> bool:
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(
+                f"the server exited with {self._process.returncode} while starting:\n"
+                f"{tail(self.log_path)}"
+            )
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(timeout=STOP_GRACE)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
