@@ -49,6 +49,8 @@ class RequestLog(SchemaExtension):
         outcome = "ok" if not codes else codes[0]
         GRAPHQL_REQUESTS.labels(operation=label, outcome=outcome).inc()
         GRAPHQL_DURATION.labels(operation=label).observe(duration)
+        if not logger.isEnabledFor(logging.INFO):
+            return
         context = ctx.context
         logger.info(
             json.dumps(

@@ -1,0 +1,387 @@
+"""`qikink-graphql serve --workers 3` on PostgreSQL: one token, one budget, one outbox, one sync.
+
+A real `serve --workers 3` (uvicorn with three worker processes on one port) runs against the
+simulator on a real port (30 requests a minute, as Qikink). Each worker runs the outbox worker
+(polling every 0.2 s) and the periodic status sync (every second, so every worker keeps trying).
+The test maps a variant, queues ten store orders with `submitStoreOrder` and fires a burst of
+storefront `qikinkOrders` calls, each on its own connection and in quick waves so they spread
+over the workers, then waits until every mapping is SUBMITTED and a status sync has made a
+Qikink call. Together they want more than the budget; background work (outbox, sync) waits for
+a slot, so a run takes 15 s to 80 s depending on who gets the minute's slots first.
+
+What it checks, from the simulator's own records and the database:
+
+- one token mint, no request refused by Qikink as unauthorized or for rate, never more than 30
+  requests in any 60 s; the storefront calls beyond the budget are refused `RATE_LIMITED` by the
+  service itself, and more than one worker answered them;
+- each store order became exactly one Qikink order (one create call each);
+- the status syncs never overlapped: a trigger (installed by this test on `job_state`, dropped
+  after it) records every change of the `status_sync` lease, and every take of the lease found
+  it free. Several passes ran, at least one of them with Qikink calls (it waits for the budget
+  like the outbox). Which worker wins each pass is up to timing; the lease attempts that lose
+  change no row, so a row trigger cannot see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import httpx
+import pytest
+
+from config import Settings
+from services.rate_budget import rate_limit_message
+from simulator import QikinkSimulator, SimulatorServer
+from tests.conftest import TEST_JWT_SECRET
+from tests.graphql_client import make_jwt
+from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WORKERS = 3
+BUDGET = 30
+ORDERS = 10
+BURST = 40
+WAVES = 8
+WAVE_GAP = 0.03
+START_TIMEOUT = 60.0
+# The burst can take the minute's slots before the outbox does: the last orders then wait
+# for the rolling window, about a minute.
+SUBMIT_TIMEOUT = 150.0
+STOP_TIMEOUT = 30.0
+
+CREATE_MAPPING = """mutation($input: ProductMappingInput!) {
+  createProductMapping(input: $input) { id } }"""
+SUBMIT = """mutation($order: StoreOrderInput!) { submitStoreOrder(order: $order) {
+  skipped mapping { id qikinkOrderNumber status } } }"""
+STOREFRONT = "{ qikinkOrders { orderId } }"
+
+# Every change of a job_state row, in commit order of the database's own clock.
+AUDIT_SETUP = """
+CREATE TABLE test_job_state_audit (
+    seq bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    name text,
+    old_owner text,
+    new_owner text,
+    old_expires timestamptz,
+    finished_at text,
+    calls text
+);
+CREATE FUNCTION test_job_state_audit() RETURNS trigger AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO test_job_state_audit (name, new_owner, finished_at, calls)
+        VALUES (NEW.name, NEW.lease_owner, NEW.value ->> 'finished_at', NEW.value ->> 'calls');
+    ELSE
+        INSERT INTO test_job_state_audit
+            (name, old_owner, new_owner, old_expires, finished_at, calls)
+        VALUES (NEW.name, OLD.lease_owner, NEW.lease_owner, OLD.lease_expires_at,
+                NEW.value ->> 'finished_at', NEW.value ->> 'calls');
+    END IF;
+    RETURN NEW;
+END $$ LANGUAGE plpgsql;
+CREATE TRIGGER test_job_state_audit AFTER INSERT OR UPDATE ON job_state
+    FOR EACH ROW EXECUTE FUNCTION test_job_state_audit();
+"""
+AUDIT_TEARDOWN = """
+DROP TRIGGER IF EXISTS test_job_state_audit ON job_state;
+DROP FUNCTION IF EXISTS test_job_state_audit();
+DROP TABLE IF EXISTS test_job_state_audit;
+"""
+
+
+def store_order(index: int) -> dict[str, Any]:
+    return {
+        "id": f"order_01JMULTIWORKER{index:012d}",
+        "displayId": str(3000 + index),
+        "email": "asha@example.com",
+        "items": [{"variantId": "variant_tee_white_s", "quantity": 1, "unitPrice": "549"}],
+        "shippingAddress": {
+            "firstName": "Asha",
+            "address1": "12 MG Road",
+            "city": "Bengaluru",
+            "province": "Karnataka",
+            "postalCode": "560001",
+            "countryCode": "in",
+            "phone": "9876543210",
+        },
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def limited_server() -> Iterator[SimulatorServer]:
+    with SimulatorServer(QikinkSimulator(rate_limit_per_minute=BUDGET)) as server:
+        yield server
+
+
+@pytest.fixture
+async def sync_audit(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the test's PostgreSQL database with the job_state trigger in place."""
+    if not database_url.startswith("postgres"):
+        pytest.skip("several workers share one database: this runs on the PostgreSQL pass")
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(AUDIT_TEARDOWN)
+        await conn.execute(AUDIT_SETUP)
+        yield conn
+    finally:
+        await conn.execute(AUDIT_TEARDOWN)
+        await conn.close()
+
+
+class Serve:
+    """`qikink-graphql serve --workers N`, its output kept in a file for failure messages."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str], workers: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / "serve.log"
+        self.env = env
+        self.workers = workers
+        self.proc: asyncio.subprocess.Process | None = None
+
+    def output(self) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return f"--- serve --workers {self.workers} ---\n{text[-6000:] or '(nothing)'}"
+
+    async def start(self) -> None:
+        with self.log.open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                # Its own directory: no developer's `.env` is read and no ./data is made.
+                cwd=self.log.parent,
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+                # Its own process group, so a stuck shutdown can be ended with its workers.
+                start_new_session=True,
+            )
+
+        async def ready() -> bool:
+            assert self.proc is not None
+            if self.proc.returncode is not None:
+                pytest.fail(f"serve exited with {self.proc.returncode}\n{self.output()}")
+            started = self.log.read_text(errors="replace").count("Application startup complete")
+            if started < self.workers:
+                return False
+            async with httpx.AsyncClient(timeout=2) as http:
+                with contextlib.suppress(httpx.HTTPError):
+                    return (await http.get(f"{self.url}/health")).status_code == 200
+            return False
+
+        try:
+            await eventually(ready, within=START_TIMEOUT, every=0.1)
+        except AssertionError:
+            pytest.fail(f"{self.workers} workers not up within {START_TIMEOUT} s\n{self.output()}")
+
+    async def stop(self) -> int | None:
+        """SIGTERM to uvicorn's supervisor, which stops its workers; SIGKILL if it hangs."""
+        if self.proc is None or self.proc.returncode is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT):
+                await self.proc.wait()
+        except TimeoutError:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            await self.proc.wait()
+        return self.proc.returncode
+
+
+def serve_env(database_url: str, sim: SimulatorServer) -> dict[str, str]:
+    # Every setting the service reads, and nothing inherited from the developer's shell.
+    fields = {name.upper() for name in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k.upper() not in fields}
+    env.update(
+        PYTHONPATH=str(PROJECT_ROOT),
+        APP_ENV="test",
+        DATABASE_URL=database_url,
+        JWT_SECRET=TEST_JWT_SECRET,
+        QIKINK_API_URL=sim.url,
+        QIKINK_CLIENT_ID=sim.sim.client_id,
+        QIKINK_CLIENT_SECRET=sim.sim.client_secret,
+        QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE=str(BUDGET),
+        WORKER_POLL_SECONDS="0.2",
+        SYNC_INTERVAL_SECONDS="1",
+        LOG_LEVEL="INFO",
+    )
+    return env
+
+
+async def graphql(
+    url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+) -> dict[str, Any]:
+    """One call on a connection of its own, so calls spread over the workers."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=60) as http:
+        response = await http.post(
+            f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def outcome(body: dict[str, Any]) -> str:
+    errors = body.get("errors") or []
+    if not errors:
+        return "ok"
+    return f"{(errors[0].get('extensions') or {}).get('code')}: {errors[0]['message']}"
+
+
+async def storefront_calls_per_worker(url: str, scrapes: int = 30) -> list[int]:
+    """What `/metrics` says each answering worker served of the burst (one worker a scrape)."""
+    seen = []
+    pattern = re.compile(
+        r'^qikink_graphql_requests_total\{operation="query:qikinkOrders",outcome="[^"]+"\} '
+        r"([\d.]+)$",
+        re.MULTILINE,
+    )
+    for _ in range(scrapes):
+        async with httpx.AsyncClient(timeout=10) as http:
+            text = (await http.get(f"{url}/metrics")).text
+        seen.append(int(sum(float(n) for n in pattern.findall(text))))
+    return seen
+
+
+async def test_three_workers_share_one_token_one_budget_one_outbox_and_one_sync(
+    database_url: str,
+    sync_audit: asyncpg.Connection,
+    limited_server: SimulatorServer,
+    tmp_path: Path,
+) -> None:
+    sim = limited_server.sim
+    serve = Serve(tmp_path, serve_env(database_url, limited_server), WORKERS)
+    admin = make_jwt(TEST_JWT_SECRET)
+    try:
+        await serve.start()
+        created = await graphql(
+            serve.url,
+            CREATE_MAPPING,
+            {"input": {"qikinkSkuId": "MVnHs-Wh-S", "variantId": "variant_tee_white_s"}},
+            admin,
+        )
+        assert outcome(created) == "ok", created
+
+        queued = await asyncio.gather(
+            *(graphql(serve.url, SUBMIT, {"order": store_order(i)}, admin) for i in range(ORDERS))
+        )
+        assert [outcome(body) for body in queued] == ["ok"] * ORDERS, queued
+        numbers = {
+            body["data"]["submitStoreOrder"]["mapping"]["qikinkOrderNumber"] for body in queued
+        }
+        assert len(numbers) == ORDERS
+
+        async def wave(index: int) -> list[dict[str, Any]]:
+            await asyncio.sleep(index * WAVE_GAP)
+            return await asyncio.gather(
+                *(graphql(serve.url, STOREFRONT) for _ in range(BURST // WAVES))
+            )
+
+        # In waves: a worker that wakes for the listening socket accepts every connection
+        # waiting there, so one instantaneous burst would all go to one worker.
+        waves = await asyncio.gather(*(wave(i) for i in range(WAVES)))
+        outcomes = Counter(outcome(body) for bodies in waves for body in bodies)
+
+        async def all_submitted() -> bool:
+            count = await sync_audit.fetchval(
+                "SELECT count(*) FROM order_mappings WHERE status = 'SUBMITTED'"
+            )
+            return bool(count == ORDERS)
+
+        try:
+            await eventually(all_submitted, within=SUBMIT_TIMEOUT, every=0.5)
+        except AssertionError:
+            rows = await sync_audit.fetch(
+                "SELECT medusa_order_id, status, submit_state, attempts, last_error "
+                "FROM order_mappings ORDER BY medusa_order_id"
+            )
+            pytest.fail(f"not all SUBMITTED: {[dict(r) for r in rows]}\n{serve.output()}")
+
+        # And a sync pass that did Qikink calls, now that there are orders to sync (it may
+        # have to wait for the rolling window, like the orders).
+        async def a_sync_did_work() -> bool:
+            calls = await sync_audit.fetchval(
+                "SELECT max(calls::int) FROM test_job_state_audit WHERE name = 'status_sync'"
+            )
+            return bool(calls)
+
+        try:
+            await eventually(a_sync_did_work, within=SUBMIT_TIMEOUT, every=0.5)
+        except AssertionError:
+            pytest.fail(f"no status sync made a Qikink call\n{serve.output()}")
+        per_worker = await storefront_calls_per_worker(serve.url)
+    finally:
+        exit_code = await serve.stop()
+
+    assert exit_code == 0, serve.output()
+
+    # One token, and Qikink never refused anything: our shared budget refused first.
+    assert sim.tokens_minted == 1, serve.output()
+    at_qikink = Counter(f"{r.endpoint}:{r.outcome}" for r in sim.requests)
+    assert not [k for k in at_qikink if k.endswith((":unauthorized", ":rate_limited"))], at_qikink
+    assert sim.max_requests_in_window(60) <= BUDGET, at_qikink
+
+    # The storefront burst wanted more than the budget: the rest was refused by the service.
+    refused = f"RATE_LIMITED: {rate_limit_message(BUDGET)}"
+    assert set(outcomes) <= {"ok", refused}, outcomes
+    assert outcomes[refused] > 0, outcomes
+    # More than one worker answered it: no worker served the whole burst.
+    assert max(per_worker) < BURST, per_worker
+    assert max(per_worker) > 0, per_worker
+
+    # Each outbox mapping was sent once and became exactly one Qikink order.
+    assert at_qikink["create:ok"] == ORDERS, at_qikink
+    for number in numbers:
+        assert len(sim.orders_with_number(number)) == 1, number
+    rows = await sync_audit.fetch("SELECT qikink_order_id FROM order_mappings")
+    assert len({row["qikink_order_id"] for row in rows}) == ORDERS
+
+    # One status sync at a time: every take of the lease found it free (or expired).
+    changes = await sync_audit.fetch(
+        "SELECT * FROM test_job_state_audit WHERE name = 'status_sync' ORDER BY seq"
+    )
+    takes = [c for c in changes if c["new_owner"] is not None and c["new_owner"] != c["old_owner"]]
+    overlapping = [
+        dict(c)
+        for c in takes
+        if c["old_owner"] is not None and (c["old_expires"] is None or c["old_expires"] > c["at"])
+    ]
+    assert overlapping == [], overlapping
+    # Each finished pass stored its own `finished_at` (later rows repeat the last one).
+    passes = {c["finished_at"]: int(c["calls"] or 0) for c in changes if c["finished_at"]}
+    assert len(takes) >= 2, [dict(c) for c in changes]
+    assert len(passes) >= 2, [dict(c) for c in changes]
+    print(
+        f"storefront burst {dict(outcomes)}; served per scraped worker {sorted(set(per_worker))}; "
+        f"Qikink saw {dict(at_qikink)}, at most {sim.max_requests_in_window(60)} in 60 s; "
+        f"{len(takes)} sync passes taken by {len({c['new_owner'] for c in takes})} worker(s), "
+        f"{len(passes)} finished, Qikink calls per pass {list(passes.values())}"
+    )
