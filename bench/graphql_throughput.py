@@ -11,8 +11,10 @@ gets 10,000 product mappings and 10,000 order mappings (mixed statuses, 1 in 6 S
 with its stored Qikink payload, as the outbox leaves it). Two servers run on it, each in its
 own process, one uvicorn worker each:
 
-- the service itself, `qikink-graphql serve --workers N` (simulator mode, RUN_WORKER=false,
-  LOG_LEVEL=WARNING), answering GraphQL at /graphql;
+- the service itself, `qikink-graphql serve --workers N` (RUN_WORKER=false, LOG_LEVEL=WARNING;
+  Qikink is a simulator on its own port, which `--workers N` requires; the reads measured here
+  never call it), answering GraphQL at /graphql. `serve` keeps uvicorn's access log on whatever
+  LOG_LEVEL says, so its cost is part of the service's figures;
 - a bare Starlette app (this file's `bare` command) whose three routes call the same service
   functions (the same Tortoise queries: a page and its count through `fetch_page`, or one row
   by id) and answer the same JSON, `{"data": {...}}`, with no GraphQL, no auth, no middleware.
@@ -32,6 +34,11 @@ Peak RSS is VmHWM of the server's processes after all runs. `--compare-workers 3
 PostgreSQL with `serve --workers 3` and prints its `qikinkOrderMapping(id)` requests/s against
 one worker's. The bars (issue 7): GraphQL / bare >= 0.5 in requests/s, GraphQL p99 <= 4 x p50,
 peak RSS < 200 MB per worker, 3 workers >= 1.3 x one worker.
+
+Each row also gives CPU ms per request, from /proc: the server's processes, the PostgreSQL
+backends of the bench's database, and wrk; and how many cores everything else on the machine
+used meanwhile. On a shared machine the bench waits (up to a minute) for others to go quiet
+before each run and runs again, twice at most, when they used over a quarter of a core.
 """
 
 from __future__ import annotations
