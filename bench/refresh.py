@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import secrets
 import sys
 import tempfile
 import time
@@ -43,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
+from common import fresh_database
 
 from models import OrderMapping, OrderMappingStatus, QikinkToken, SubmitState
 from services import db
@@ -52,43 +50,14 @@ from services.sync import refresh_order_mappings
 from simulator import QikinkSimulator, SimulatorServer
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     import httpx
 
-POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 ORDERS = 600
 OUTSIDE = 100
 LIMIT = 500
 QIKINK_PER_MINUTE = 30
 MAX_WALK_CALLS = 70
 LAYOUTS = ("interleaved", "newest")
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterator[str]:
-    """A migrated, empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite://{workdir / f'{name}.db'}"
-        await db.migrate(url)
-        yield url
-        return
-    database = f"qkg_bench_refresh_{name}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
-    try:
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
-        await db.migrate(url)
-        yield url
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def is_outside(index: int, layout: str) -> bool:
@@ -205,7 +174,7 @@ async def measure(
 async def layout_run(backend: str, workdir: Path, layout: str) -> bool:
     sim = QikinkSimulator(rate_limit_per_minute=0)
     with SimulatorServer(sim) as server:
-        async with fresh_database(backend, workdir, layout) as database_url:
+        async with fresh_database(backend, workdir, f"refresh_{layout}") as database_url:
             await db.connect_db(database_url)
             http = build_http_client(20)
             try:

@@ -30,18 +30,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import contextlib
 import logging
-import secrets
 import sys
 import tempfile
 import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import asyncpg
+from common import fresh_database
 
 from config import load_settings
 from models import OrderMapping, ProductMapping, QikinkCall, SubmitState
@@ -57,40 +54,10 @@ from services.qikink_client import QikinkClient, build_http_client
 from services.rate_budget import SAFETY_MARGIN_SECONDS
 from simulator import QikinkSimulator, SimulatorServer
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
-POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 # Qikink's window; ours is longer by the budget's safety margin.
 WINDOW = 60.0
 PREFIX = "BN"
 DONE_TIMEOUT = 600.0
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(backend: str, workdir: Path) -> AsyncIterator[str]:
-    """A migrated, empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite://{workdir / 'submission.db'}"
-        await db.migrate(url)
-        yield url
-        return
-    name = f"qkg_bench_submission_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-        await db.migrate(url)
-        yield url
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def store_order(index: int) -> StoreOrder:
@@ -137,7 +104,7 @@ async def bench(args: argparse.Namespace) -> bool:
         tempfile.TemporaryDirectory(prefix="qkg-bench-") as tmp,
         SimulatorServer(sim) as server,
     ):
-        async with fresh_database(args.database, Path(tmp)) as database_url:
+        async with fresh_database(args.database, Path(tmp), "submission") as database_url:
             await db.connect_db(database_url)
             http = build_http_client(defaults.qikink_timeout_seconds)
             try:

@@ -47,20 +47,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
 import httpx
 import uvicorn
+from common import fresh_database
 
 from app import create_app
 from config import load_settings
-from services import db
 from simulator import QikinkSimulator, SimulatorServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 BUDGET = 30
-POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 QUERY = "{ qikinkOrders { orderId } }"
 THIS_SCRIPT = Path(__file__).resolve()
 PROJECT_ROOT = THIS_SCRIPT.parent.parent
@@ -208,32 +206,6 @@ def _percentiles(outcomes: list[list[Any]], kind: str) -> str:
         return f"{times[0]:.1f} / {times[0]:.1f} ms (1 call)"
     cuts = statistics.quantiles(times, n=100, method="inclusive")
     return f"{cuts[49]:.1f} / {cuts[98]:.1f} ms ({len(times)} calls)"
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterator[str]:
-    """A migrated, empty database: a SQLite file, or a PostgreSQL database dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite://{workdir / f'{name}.db'}"
-        await db.migrate(url)
-        yield url
-        return
-    database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(f'CREATE DATABASE "{database}"')
-    finally:
-        await admin.close()
-    try:
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
-        await db.migrate(url)
-        yield url
-    finally:
-        admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 async def _spawn(workdir: Path, *args: str) -> tuple[asyncio.subprocess.Process, Path]:
