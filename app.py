@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from config import Settings, load_settings
+from config import Settings, configure_logging, load_settings
 from schema import build_schema
 from schema.view import GraphQLApp
 from services import db
@@ -132,6 +132,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         settings = load_settings(**overrides)
     elif overrides:
         settings = settings.model_copy(update=overrides)
+    configure_logging(settings)
 
     runtime = Runtime.for_settings(settings)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -12,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, Settings, configure_logging, load_settings
 from services import auth, db
 from services.errors import ServiceError
 
@@ -39,12 +38,6 @@ def _settings() -> Settings:
     except ConfigError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
 
 def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
@@ -90,7 +83,7 @@ def serve(
             "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`).[/red]"
         )
         raise typer.Exit(2)
-    _configure_logging(settings)
+    configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
     if applied:
         out.print(f"Applied {len(applied)} migration(s).")
@@ -98,10 +91,23 @@ def serve(
     if workers == 1:
         from app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
-    else:
         uvicorn.run(
-            "app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",  # uvicorn's start and stop lines
+            access_log=settings.access_log,
+        )
+    else:
+        # Each worker process imports the app and calls the factory, which sets up its logging.
+        uvicorn.run(
+            "app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            access_log=settings.access_log,
         )
 
 
@@ -125,7 +131,7 @@ def worker() -> None:
     from services.runtime import Runtime
 
     settings = _qikink_settings()
-    _configure_logging(settings)
+    configure_logging(settings)
 
     async def work() -> None:
         runtime = Runtime.for_settings(settings)

@@ -7,6 +7,7 @@ Every value is typed and validated once, at start-up. A bad value stops the proc
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from enum import StrEnum
@@ -21,6 +22,7 @@ __all__ = [
     "AppEnv",
     "ConfigError",
     "Settings",
+    "configure_logging",
     "load_settings",
     "sqlite_file",
 ]
@@ -224,6 +226,20 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite://")
+
+    @property
+    def access_log(self) -> bool:
+        """uvicorn's line per HTTP request follows LOG_LEVEL: on at INFO and DEBUG only."""
+        return logging.getLevelName(self.log_level) <= logging.INFO
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(settings: Settings) -> None:
+    """Send the service's log records to stderr at LOG_LEVEL, once per process (every uvicorn
+    worker is a process of its own); a process whose logging is set up already is left as is."""
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
 
 
 def sqlite_file(database_url: str) -> Path | None:

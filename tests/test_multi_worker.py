@@ -11,6 +11,7 @@ a slot, so a run takes 15 s to 80 s depending on who gets the minute's slots fir
 
 What it checks, from the simulator's own records and the database:
 
+- every worker's service log lines reach the log (one per GraphQL operation);
 - one token mint, no request refused by Qikink as unauthorized or for rate, never more than 30
   requests in any 60 s; the storefront calls beyond the budget are refused `RATE_LIMITED` by the
   service itself, and more than one worker answered them;
@@ -342,6 +343,9 @@ async def test_three_workers_share_one_token_one_budget_one_outbox_and_one_sync(
         exit_code = await serve.stop()
 
     assert exit_code == 0, serve.output()
+    # Every worker process logs: each GraphQL operation's line reached the log.
+    logged = serve.log.read_text(errors="replace").count('"event": "graphql"')
+    assert logged >= 1 + ORDERS + BURST, serve.output()
 
     # One token, and Qikink never refused anything: our shared budget refused first.
     assert sim.tokens_minted == 1, serve.output()
