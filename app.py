@@ -180,4 +180,5 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.graphql = graphql
     return app

@@ -1,4 +1,4 @@
-"""One structured log line and the metrics for every GraphQL operation."""
+"""Every GraphQL operation's outcome: coded errors, one structured log line, the metrics."""
 
 from __future__ import annotations
 
@@ -10,53 +10,63 @@ from typing import TYPE_CHECKING
 from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from schema.errors import present_errors
 from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["RequestLog"]
+    from graphql import DocumentNode, GraphQLError
+
+__all__ = ["OperationOutcome"]
 
 logger = logging.getLogger("qikink_graphql.requests")
 
 
-class RequestLog(SchemaExtension):
-    """Logs operation, caller kind, duration and outcome; never arguments, tokens or keys."""
+def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> str:
+    """What the metrics are labelled by: the root fields, which the schema bounds (not the
+    operation name, which the client chooses); "invalid" when nothing executed."""
+    if document is None or any(error.path is None for error in errors or ()):
+        return "invalid"
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            names = {
+                s.name.value if isinstance(s, FieldNode) else "fragment"
+                for s in definition.selection_set.selections
+            }
+            return f"{definition.operation.value}:{','.join(sorted(names))}"[:200]
+    return "invalid"
+
+
+class OperationOutcome(SchemaExtension):
+    """Codes and masks the operation's errors, then counts and logs it: operation, caller
+    kind, duration and outcome, never arguments, tokens or keys."""
 
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
         duration = time.perf_counter() - started
         ctx = self.execution_context
-        # Metrics are labelled by what the schema bounds (the root fields), not by the
-        # operation name a client chose.
-        errors = ctx.result.errors if ctx.result is not None else None
-        label = "invalid"
-        document = ctx.graphql_document
-        request_error = any(error.path is None for error in errors or [])
-        if document is not None and not request_error:
-            for definition in document.definitions:
-                if isinstance(definition, OperationDefinitionNode):
-                    names = {
-                        s.name.value if isinstance(s, FieldNode) else "fragment"
-                        for s in definition.selection_set.selections
-                    }
-                    label = f"{definition.operation.value}:{','.join(sorted(names))}"[:200]
-                    break
+        context = ctx.context
+        request_id = getattr(context, "request_id", "-")
+        result = ctx.result
+        errors = None
+        if result is not None and result.errors:
+            errors = result.errors = present_errors(result.errors, request_id)
+        label = _label(ctx.graphql_document, errors)
         codes = sorted(
-            {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or []}
+            {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
         )
-        outcome = "ok" if not codes else codes[0]
+        outcome = codes[0] if codes else "ok"
         GRAPHQL_REQUESTS.labels(operation=label, outcome=outcome).inc()
         GRAPHQL_DURATION.labels(operation=label).observe(duration)
         if not logger.isEnabledFor(logging.INFO):
             return
-        context = ctx.context
         logger.info(
             json.dumps(
                 {
                     "event": "graphql",
-                    "request_id": getattr(context, "request_id", "-"),
+                    "request_id": request_id,
                     "operation": (ctx.operation_name or "")[:100] or None,
                     "fields": label,
                     "caller": getattr(getattr(context, "caller", None), "kind", None),

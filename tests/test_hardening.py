@@ -14,6 +14,7 @@ from graphql.language.token_kind import TokenKind
 from app import MAX_BODY_BYTES
 from config import ConfigError, load_settings
 from schema import build_schema
+from schema.documents import MAX_CACHED_QUERY_CHARS
 from services import product_mappings
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, make_jwt
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import httpx
+    from starlette.applications import Starlette
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
@@ -105,6 +107,36 @@ async def test_a_document_of_1000_tokens_is_parsed_and_one_of_1001_is_refused(
     assert error_messages(over) == [
         "Syntax Error: Document contains more than 1000 tokens. Parsing aborted."
     ]
+
+
+async def test_a_repeated_document_is_checked_once_and_refused_the_same_way_each_time(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    schema = app.state.graphql.schema
+    typo = "{ qikinkOrderMapings { count } }"
+    before = schema.documents.cache_info()
+    answers = [error_messages(await post(client, typo)) for _ in range(3)]
+    after = schema.documents.cache_info()
+    assert answers == [answers[0]] * 3
+    assert len(answers[0]) == 1
+    assert "Cannot query field 'qikinkOrderMapings'" in answers[0][0]
+    assert after.misses - before.misses == 1
+    assert after.hits - before.hits == 2
+
+
+async def test_a_long_document_is_answered_but_not_kept(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    schema = app.state.graphql.schema
+    # Comments are no tokens: within the token limit, but too long to keep in the cache.
+    query = "# " + "x" * MAX_CACHED_QUERY_CHARS + "\n{ __typename }"
+    before = schema.documents.cache_info()
+    for _ in range(2):
+        response = await post(client, query)
+        assert response.json() == {"data": {"__typename": "Query"}}
+    after = schema.documents.cache_info()
+    assert after.currsize == before.currsize
+    assert after.hits == before.hits
 
 
 async def test_a_body_over_one_mebibyte_is_refused_with_413(client: httpx.AsyncClient) -> None:
