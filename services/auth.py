@@ -6,10 +6,12 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
@@ -64,26 +66,46 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _decode_jwt(token: str, secret: str) -> str:
+JWT_CACHE_SIZE = 1024
+
+
+@lru_cache(maxsize=JWT_CACHE_SIZE)
+def _verify_jwt(token: str, secret: str) -> tuple[str | Unauthenticated | Forbidden, float]:
+    """The admin a well-signed token names (or why it names none), and when it expires.
+
+    Verifying a signature and parsing claims costs more than the rest of a small query, and an
+    admin page sends the same token with every request: the outcome of a good signature is
+    kept, keyed by the token and the secret, and `exp` is checked again on each use. A token
+    that fails to verify raises, which is never cached.
+    """
+    with warnings.catch_warnings():
+        # Medusa's development default ("supersecret") is short; production refuses it at
+        # start-up, so a warning on every request would say nothing new.
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+    expires_at = float(claims["exp"])
+    actor_type = claims.get("actor_type")
+    if actor_type != "user":
+        refused = f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
+        return Forbidden(refused), expires_at
+    actor_id = claims.get("actor_id")
+    if not isinstance(actor_id, str) or not actor_id.strip():
+        return Unauthenticated("The admin token has no actor_id."), expires_at
+    return f"user:{actor_id}", expires_at
+
+
+def _decode_jwt(token: str, secret: str, now: float) -> str:
     try:
-        with warnings.catch_warnings():
-            # Medusa's development default ("supersecret") is short; production refuses it at
-            # start-up, so a warning on every request would say nothing new.
-            warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-            claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+        admin, expires_at = _verify_jwt(token, secret)
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The admin token has expired.") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("The admin token is invalid.") from None
-    actor_type = claims.get("actor_type")
-    if actor_type != "user":
-        raise Forbidden(
-            f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
-        )
-    actor_id = claims.get("actor_id")
-    if not isinstance(actor_id, str) or not actor_id.strip():
-        raise Unauthenticated("The admin token has no actor_id.")
-    return f"user:{actor_id}"
+    if expires_at <= now:  # as PyJWT decides it, with no leeway
+        raise Unauthenticated("The admin token has expired.")
+    if isinstance(admin, Unauthenticated | Forbidden):
+        raise admin
+    return admin
 
 
 async def _check_api_key(key: str) -> str:
@@ -99,8 +121,10 @@ async def authenticate(
     publishable_key: str | None,
     jwt_secret: str,
     publishable_keys: list[str],
+    now: float | None = None,
 ) -> Caller:
-    """Work out who is calling from the request's headers; never raises."""
+    """Work out who is calling from the request's headers (at `now`, seconds since the epoch,
+    by default the clock's); never raises."""
     auth_error: Unauthenticated | Forbidden | None = None
     if authorization:
         scheme, _, credential = authorization.strip().partition(" ")
@@ -111,7 +135,7 @@ async def authenticate(
             if credential.startswith(API_KEY_PREFIX):
                 admin = await _check_api_key(credential)
             else:
-                admin = _decode_jwt(credential, jwt_secret)
+                admin = _decode_jwt(credential, jwt_secret, time.time() if now is None else now)
             return Caller(kind=CallerKind.ADMIN, admin=admin)
         except (Unauthenticated, Forbidden) as exc:
             auth_error = exc

@@ -132,3 +132,36 @@ async def test_storefront_fields_are_open_when_no_publishable_keys_are_configure
     client: httpx.AsyncClient,
 ) -> None:
     assert await gql(client, ORDER_MAPPINGS) == {"data": {"qikinkOrderMappings": {"count": 0}}}
+
+
+async def test_a_remembered_admin_token_is_refused_once_it_expires() -> None:
+    token = make_jwt(TEST_JWT_SECRET, expires_in=600)
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+
+    async def caller_at(now: float) -> auth.Caller:
+        return await auth.authenticate(
+            authorization=f"Bearer {token}",
+            publishable_key=None,
+            jwt_secret=TEST_JWT_SECRET,
+            publishable_keys=[],
+            now=now,
+        )
+
+    assert (await caller_at(expires_at - 1)).is_admin
+    assert (await caller_at(expires_at - 1)).is_admin  # the remembered verification
+    expired = await caller_at(expires_at)
+    assert not expired.is_admin
+    assert expired.auth_error is not None
+    assert expired.auth_error.message == "The admin token has expired."
+
+
+async def test_a_token_verified_under_one_secret_proves_nothing_under_another() -> None:
+    token = make_jwt(TEST_JWT_SECRET)
+    for secret, admin in ((TEST_JWT_SECRET, True), ("another-secret-" + "z" * 30, False)):
+        caller = await auth.authenticate(
+            authorization=f"Bearer {token}",
+            publishable_key=None,
+            jwt_secret=secret,
+            publishable_keys=[],
+        )
+        assert caller.is_admin is admin
