@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.documents import DocumentCache, DocumentGuard
+from schema.execution import ExecutionContext as Executor
 from schema.naming import CachedNameConverter
 from schema.observability import OperationOutcome
 from schema.order_mappings import OrderMappingQueries
@@ -38,7 +39,12 @@ class Schema(strawberry.Schema):
         # Two extensions, made per request (Strawberry's way): every hook of every extension
         # costs each request, so the document checks share one and the outcome (error codes,
         # log line, metrics) the other.
-        super().__init__(*args, extensions=[OperationOutcome, DocumentGuard], **kwargs)
+        super().__init__(
+            *args,
+            extensions=[OperationOutcome, DocumentGuard],
+            execution_context_class=Executor,
+            **kwargs,
+        )
         self.documents = DocumentCache(self._schema, introspection=introspection)
 
     def process_errors(
