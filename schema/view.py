@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
-from strawberry.http import process_result
+from strawberry.http import GraphQLRequestData, process_result
 from strawberry.types.unset import UNSET
 
 from schema.context import Context
 from services.auth import authenticate
 
 if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter
     from graphql import ExecutionResult
     from starlette.requests import Request
     from starlette.responses import Response
@@ -98,6 +99,32 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(data, bytes) and not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        # The common case, a JSON POST of one operation (`run` has checked the content type),
+        # without Strawberry's content-type parsing and streaming-transport detection; any
+        # other request, or a body of another shape, gets Strawberry's own handling and errors.
+        accept = request.headers.get("accept") or ""
+        if request.method == "POST" and "multipart" not in accept and "event-stream" not in accept:
+            data = self.decode_json(await request.get_body())
+            if isinstance(data, dict):
+                query = data.get("query")
+                variables = data.get("variables")
+                extensions = data.get("extensions")
+                if (
+                    isinstance(query, str | None)
+                    and isinstance(variables, dict | None)
+                    and isinstance(extensions, dict | None)
+                ):
+                    return GraphQLRequestData(
+                        query=query,
+                        variables=variables,
+                        operation_name=data.get("operationName"),
+                        extensions=extensions,
+                    )
+        return await super().parse_http_body(request)
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
