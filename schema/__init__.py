@@ -31,17 +31,19 @@ Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappi
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
+class ServiceExtension(OperationOutcome, DocumentGuard):
+    """The document checks and the outcome hook as one extension: Strawberry makes every
+    extension afresh for each request and walks each for every hook."""
+
+
 class Schema(strawberry.Schema):
     """Strawberry's schema with the service's document checks; errors are logged once, by
     `OperationOutcome`, with the request id, not again here."""
 
     def __init__(self, *args: Any, introspection: bool = True, **kwargs: Any) -> None:
-        # Two extensions, made per request (Strawberry's way): every hook of every extension
-        # costs each request, so the document checks share one and the outcome (error codes,
-        # log line, metrics) the other.
         super().__init__(
             *args,
-            extensions=[OperationOutcome, DocumentGuard],
+            extensions=[ServiceExtension],
             execution_context_class=Executor,
             **kwargs,
         )
