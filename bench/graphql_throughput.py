@@ -13,8 +13,8 @@ own process, one uvicorn worker each:
 
 - the service itself, `qikink-graphql serve --workers N` (RUN_WORKER=false, LOG_LEVEL=WARNING;
   Qikink is a simulator on its own port, which `--workers N` requires; the reads measured here
-  never call it), answering GraphQL at /graphql. `serve` keeps uvicorn's access log on whatever
-  LOG_LEVEL says, so its cost is part of the service's figures;
+  never call it), answering GraphQL at /graphql. `serve` writes uvicorn's
+  access log only at LOG_LEVEL INFO or DEBUG, so neither server logs a line per request;
 - a bare Starlette app (this file's `bare` command) whose three routes call the same service
   functions (the same Tortoise queries: a page and its count through `fetch_page`, or one row
   by id) and answer the same JSON, `{"data": {...}}`, with no GraphQL, no auth, no middleware.
