@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from services.errors import InvalidInput
 
 __all__ = ["check_id", "clean_text"]
+
+# C0 controls and DEL: one regex search instead of a Python test per character.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
@@ -14,7 +19,7 @@ def clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
         raise InvalidInput(f"{label} must not be empty.", field=field)
     if len(cleaned) > max_length:
         raise InvalidInput(f"{label} must be at most {max_length} characters.", field=field)
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in cleaned):
+    if _CONTROL.search(cleaned):
         raise InvalidInput(f"{label} must not contain control characters.", field=field)
     return cleaned
 
