@@ -1,11 +1,13 @@
 """Each distinct GraphQL document is parsed and validated once, within the service's limits.
 
-One extension does what five of Strawberry's would (`MaxTokensLimiter`, `ParserCache`,
+This does what five of Strawberry's extensions would (`MaxTokensLimiter`, `ParserCache`,
 `ValidationCache`, `AddValidationRules` with the depth and alias limiters, and
-`DisableIntrospection`): Strawberry builds every extension afresh for each request and wraps
-each hook in a context manager, and its validation cache hashes the whole syntax tree on each
-hit. Here one bounded LRU keyed by the query text holds the parsed document with its
-validation errors, so a storefront polling with the same query pays a dictionary lookup.
+`DisableIntrospection`), without being an extension: Strawberry builds every extension afresh
+for each request and wraps each hook in context managers (half the cost of answering
+`{ __typename }`), and its validation cache hashes the whole syntax tree on each hit. Here one
+bounded LRU keyed by the query text holds the parsed document with its validation errors, and
+the schema hands both to Strawberry as it creates the request's execution context, so a
+storefront polling with the same query pays a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graphql import parse, specified_rules, validate
+from graphql import GraphQLError, parse, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.schema import validate_document
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
+    from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
+    from strawberry.types import ExecutionContext
 
 __all__ = [
     "CACHE_SIZE",
@@ -28,8 +30,8 @@ __all__ = [
     "MAX_CACHED_QUERY_CHARS",
     "MAX_DEPTH",
     "MAX_TOKENS",
+    "Checked",
     "DocumentCache",
-    "DocumentGuard",
 ]
 
 MAX_DEPTH = 10
@@ -69,33 +71,33 @@ class DocumentCache:
             return self._cached_check(query)
         return self._check(query)
 
+    def lookup(self, query: str | None) -> Checked | None:
+        """As `check`, but None for no query or one that does not parse."""
+        if not query:
+            return None
+        try:
+            return self.check(query)
+        except GraphQLError:
+            return None
+
+    def prepare(self, context: ExecutionContext) -> None:
+        """Give a request's execution context its document and validation errors. A text that
+        does not parse is left to Strawberry, which parses it again under the same token limit
+        and reports the syntax error its own way; so would any validation it ever runs."""
+        context.parse_options["max_tokens"] = MAX_TOKENS
+        context.validation_rules = self.rules
+        checked = self.lookup(context.query)
+        if checked is not None:
+            context.graphql_document = checked.document
+            # Strawberry skips its own validation once this is set; a fresh list, so the
+            # cached one never carries what later steps do to a request's errors.
+            context.pre_execution_errors = list(checked.errors)
+
     def cache_info(self) -> Any:
         """Hits, misses and size of the cache (`functools.lru_cache`'s figures)."""
         return self._cached_check.cache_info()
 
     def _check(self, query: str) -> Checked:
         document = parse(query, max_tokens=MAX_TOKENS)
-        return Checked(document, validate(self.schema, document, self.rules))
-
-
-class DocumentGuard(SchemaExtension):
-    """Hands Strawberry the cached document and validation result for the request's query
-    (from the schema's `documents`, a `DocumentCache`)."""
-
-    def __init__(self) -> None:
-        self._checked: Checked | None = None
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.query:
-            cache: DocumentCache = context.schema.documents  # type: ignore[attr-defined]
-            self._checked = cache.check(context.query)
-            context.graphql_document = self._checked.document
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        if self._checked is not None:
-            # Strawberry skips its own validation once this is set; a fresh list, so the
-            # cached one never carries what later steps do to a request's errors.
-            self.execution_context.pre_execution_errors = list(self._checked.errors)
-        yield
+        # Strawberry's validation: these rules plus its own (oneOf inputs, Maybe arguments).
+        return Checked(document, validate_document(self.schema, document, self.rules))

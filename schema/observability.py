@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, OperationDefinitionNode
-from strawberry.extensions import SchemaExtension
 
 from schema.errors import present_errors
 from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from graphql import DocumentNode, GraphQLError
+    from strawberry.types import ExecutionResult
 
-__all__ = ["OperationOutcome"]
+__all__ = ["record_outcome"]
 
 logger = logging.getLogger("qikink_graphql.requests")
+
+
+def _operation_name(document: DocumentNode | None, provided: str | None) -> str | None:
+    """The name the client gave, else the first operation's own (as Strawberry takes it)."""
+    if provided or document is None:
+        return provided
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            return definition.name.value if definition.name else None
+    return None
 
 
 def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> str:
@@ -38,36 +45,34 @@ def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> 
     return "invalid"
 
 
-class OperationOutcome(SchemaExtension):
-    """Codes and masks the operation's errors, then counts and logs it: operation, caller
-    kind, duration and outcome, never arguments, tokens or keys."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        duration = time.perf_counter() - started
-        ctx = self.execution_context
-        context = ctx.context
-        request_id = getattr(context, "request_id", "-")
-        result = ctx.result
-        errors = None
-        if result is not None and result.errors:
-            errors = result.errors = present_errors(result.errors, request_id)
-        label = _label(ctx.graphql_document, errors)
-        codes = sorted(
-            {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
-        )
-        outcome = codes[0] if codes else "ok"
-        GRAPHQL_REQUESTS.labels(operation=label, outcome=outcome).inc()
-        GRAPHQL_DURATION.labels(operation=label).observe(duration)
-        if not logger.isEnabledFor(logging.INFO):
-            return
+def record_outcome(
+    result: ExecutionResult,
+    *,
+    document: DocumentNode | None,
+    context: Any,
+    operation_name: str | None,
+    duration: float,
+) -> ExecutionResult:
+    """Code and mask the operation's errors, then count and log it: operation, caller kind,
+    duration and outcome, never arguments, tokens or keys. Returns `result`, recoded."""
+    request_id = getattr(context, "request_id", "-")
+    errors = None
+    if result.errors:
+        errors = result.errors = present_errors(result.errors, request_id)
+    label = _label(document, errors)
+    codes = sorted(
+        {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
+    )
+    outcome = codes[0] if codes else "ok"
+    GRAPHQL_REQUESTS.labels(operation=label, outcome=outcome).inc()
+    GRAPHQL_DURATION.labels(operation=label).observe(duration)
+    if logger.isEnabledFor(logging.INFO):
         logger.info(
             json.dumps(
                 {
                     "event": "graphql",
                     "request_id": request_id,
-                    "operation": (ctx.operation_name or "")[:100] or None,
+                    "operation": (_operation_name(document, operation_name) or "")[:100] or None,
                     "fields": label,
                     "caller": getattr(getattr(context, "caller", None), "kind", None),
                     "duration_ms": round(duration * 1000, 2),
@@ -76,3 +81,4 @@ class OperationOutcome(SchemaExtension):
                 }
             )
         )
+    return result
