@@ -15,13 +15,13 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graphql import GraphQLError, parse, specified_rules
+from graphql import parse, specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import validate_document
 
 if TYPE_CHECKING:
-    from graphql import ASTValidationRule, DocumentNode, GraphQLSchema
+    from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
     from strawberry.types import ExecutionContext
 
 __all__ = [
@@ -41,6 +41,9 @@ CACHE_SIZE = 512
 # Comments and whitespace are not tokens, so a document within MAX_TOKENS can still be large:
 # longer texts are parsed every time rather than kept.
 MAX_CACHED_QUERY_CHARS = 16 * 1024
+# The spec's grammar: a selection set has at least one selection. graphql-core 3.3 accepts `{}`
+# by default, which nothing can answer (and on which Strawberry's depth limiter fails).
+PARSE_OPTIONS: dict[str, Any] = {"max_tokens": MAX_TOKENS, "allow_empty_selection_sets": False}
 
 
 class Checked(NamedTuple):
@@ -72,19 +75,20 @@ class DocumentCache:
         return self._check(query)
 
     def lookup(self, query: str | None) -> Checked | None:
-        """As `check`, but None for no query or one that does not parse."""
+        """As `check`, but None for no query, one that does not parse, or one a validation
+        rule fails on with an exception rather than an error."""
         if not query:
             return None
         try:
             return self.check(query)
-        except GraphQLError:
+        except Exception:  # Strawberry then parses and validates, inside its error handling
             return None
 
     def prepare(self, context: ExecutionContext) -> None:
         """Give a request's execution context its document and validation errors. A text that
-        does not parse is left to Strawberry, which parses it again under the same token limit
-        and reports the syntax error its own way; so would any validation it ever runs."""
-        context.parse_options["max_tokens"] = MAX_TOKENS
+        does not parse or validate cleanly is left to Strawberry, which parses and validates it
+        again under the same limits and rules, and reports the error its own way."""
+        context.parse_options.update(PARSE_OPTIONS)  # type: ignore[typeddict-item]
         context.validation_rules = self.rules
         checked = self.lookup(context.query)
         if checked is not None:
@@ -98,6 +102,6 @@ class DocumentCache:
         return self._cached_check.cache_info()
 
     def _check(self, query: str) -> Checked:
-        document = parse(query, max_tokens=MAX_TOKENS)
+        document = parse(query, **PARSE_OPTIONS)
         # Strawberry's validation: these rules plus its own (oneOf inputs, Maybe arguments).
         return Checked(document, validate_document(self.schema, document, self.rules))

@@ -111,6 +111,18 @@ async def test_a_document_of_1000_tokens_is_parsed_and_one_of_1001_is_refused(
     ]
 
 
+@pytest.mark.parametrize("query", ["{}", "{ qikinkOrderMappings { nodes {} } }"])
+async def test_an_empty_selection_is_a_syntax_error(client: httpx.AsyncClient, query: str) -> None:
+    for method in ("GET", "POST"):
+        if method == "GET":
+            response = await client.get("/graphql", params={"query": query})
+        else:
+            response = await post(client, query)
+        assert response.status_code == 200
+        [message] = error_messages(response)
+        assert message.startswith("Syntax Error: Expected Name, found '}'")
+
+
 async def test_a_repeated_document_is_checked_once_and_refused_the_same_way_each_time(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
