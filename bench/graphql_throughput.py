@@ -24,7 +24,8 @@ a 2 s warm-up, from its own process. Operations, each as a storefront or an admi
 
 - `productMappings(limit: 50, filter: {variantId: $v})`, admin only, a random variant per
   request (what a variant widget asks); once with an admin JWT (HS256, verified in memory) and
-  once with an API key from `qikink-graphql create-api-key` (one more query per request);
+  once with an API key from `qikink-graphql create-api-key` (one more query per request,
+  so its ratio is printed for information, marked `info`, and not held to the 0.5 bar);
 - `qikinkOrderMapping(id: $id)`, a random one of the 10,000 per request (a storefront polling);
 - `qikinkOrderMappings(limit: 50, filter: {status: SHIPPED})`: 50 rows and the count (~1,667).
 
@@ -125,6 +126,8 @@ class Operation:
     variable: str | None  # the variable drawn at random per request, if any
     pool: str | None  # which id list it is drawn from: "variants" or "orders"
     credential: str | None  # "jwt", "api_key" or None (a storefront)
+    # Held to the bars (issue 7's three operations); otherwise printed for what it shows.
+    bar: bool = True
 
 
 OPERATIONS = [
@@ -143,6 +146,7 @@ OPERATIONS = [
         "variantId",
         "variants",
         "api_key",
+        bar=False,  # the key's lookup is one more query than the bare route makes
     ),
     Operation(
         "qikinkOrderMapping(id)", ORDER_QUERY, "/bare/qikinkOrderMapping", "id", "orders", None
@@ -966,11 +970,11 @@ def print_result(result: Result, args: argparse.Namespace) -> bool:
         g, b = row.graphql, row.bare
         ratio_ok = row.ratio >= MIN_RATIO
         tail_ok = g.tail <= MAX_P99_OVER_P50
-        ok = ok and ratio_ok and tail_ok
+        ok = ok and tail_ok and (ratio_ok or not row.op.bar)
         print(
             f"{row.op.name:<34} {g.requests_per_second:>11.0f} {g.p50_ms:>7.2f} {g.p99_ms:>7.2f} "
             f"{b.requests_per_second:>9.0f} {b.p50_ms:>7.2f} {b.p99_ms:>7.2f} {row.ratio:>6.2f}  "
-            f"{_yes(ratio_ok):>10} {_yes(tail_ok):>10}"
+            f"{_yes(ratio_ok) if row.op.bar else 'info':>10} {_yes(tail_ok):>10}"
         )
         database = (
             f" + database {g.database_cpu_ms:.2f} / {b.database_cpu_ms:.2f}"
