@@ -21,7 +21,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graphql import GraphQLNonNull, GraphQLSchema, Undefined, is_leaf_type
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLSchema, Undefined, is_leaf_type
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -30,7 +30,7 @@ from strawberry.types.field import StrawberryField
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from graphql import GraphQLLeafType, GraphQLObjectType
+    from graphql import GraphQLField, GraphQLLeafType
     from graphql.execution.collect_fields import FieldDetailsList
     from graphql.pyutils import Path
 
@@ -46,45 +46,55 @@ class PlainLeaf(NamedTuple):
     nullable: bool
 
 
-# Per schema, per (type name, field name): the plan, or None for a field that is not plain.
-_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainLeaf | None]] = (
+# Per schema: the plan of every plain leaf field, by (type name, field name).
+_plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainLeaf]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def plain_leaf(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> PlainLeaf | None:
-    """The plan for `parent.name` when Strawberry would only read an attribute and graphql-core
-    only coerce it; None otherwise (a resolver, permissions, a list, an object)."""
-    plans = _plans.setdefault(schema, {})
-    key = (parent.name, name)
-    if key in plans:
-        return plans[key]
-    plan = None
-    field_def = schema.get_field(parent, name)
-    field = (
-        (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-        if (field_def)
-        else None
-    )
-    if (
-        field_def is not None
-        and isinstance(field, StrawberryField)
+def _plan(field_def: GraphQLField) -> PlainLeaf | None:
+    """How to answer a field Strawberry would only read as an attribute and graphql-core only
+    coerce; None for any other (a resolver, permissions, arguments, a list, an object)."""
+    field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if not (
+        isinstance(field, StrawberryField)
         and field.is_basic_field
         and not field_def.args
         # Strawberry's resolver for a field with no resolver, permissions or extensions.
         and getattr(field_def.resolve, "__name__", "") == "_get_basic_result"
     ):
-        nullable = not isinstance(field_def.type, GraphQLNonNull)
-        leaf = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
-        if is_leaf_type(leaf):
-            plan = PlainLeaf(field.default_resolver, field.python_name, leaf, nullable)
-    plans[key] = plan
-    return plan
+        return None
+    nullable = not isinstance(field_def.type, GraphQLNonNull)
+    leaf = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
+    if not is_leaf_type(leaf):
+        return None
+    return PlainLeaf(field.default_resolver, field.python_name, leaf, nullable)
+
+
+def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
+    """Every plain leaf field of `schema`, worked out once per schema."""
+    plans = _plans.get(schema)
+    if plans is None:
+        plans = {}
+        for type_ in schema.type_map.values():
+            if isinstance(type_, GraphQLObjectType):
+                for name, field_def in type_.fields.items():
+                    plan = _plan(field_def)
+                    if plan is not None:
+                        plans[(type_.name, name)] = plan
+        _plans[schema] = plans
+    return plans
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context: resolver helpers hold it weakly, plain leaves are
     answered directly."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Field middleware must see every field: then no field is plain.
+        middleware = self.middleware_manager and self.middleware_manager.middlewares
+        self._plain_leaves = {} if middleware else plain_leaves(self.schema)
 
     def execute_field(
         self,
@@ -95,12 +105,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> Any:
         node = field_details_list[0].node
-        plan = None
-        if not node.arguments and not (
-            self.middleware_manager and self.middleware_manager.middlewares
-        ):
-            plan = plain_leaf(self.schema, parent_type, node.name.value)
-        if plan is not None:
+        plan = self._plain_leaves.get((parent_type.name, node.name.value))
+        if plan is not None and not node.arguments:
             try:
                 value = plan.read(source, plan.attribute)
                 if value is None:
