@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -20,11 +21,8 @@ from schema.product_mappings import ProductMappingMutation, ProductMappingQuerie
 from schema.qikink import QikinkMutation, QikinkQueries
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from graphql.error import GraphQLError
     from strawberry.types import ExecutionContext, ExecutionResult
-    from strawberry.types.graphql import OperationType
 
 __all__ = ["Mutation", "Query", "build_schema"]
 
@@ -33,6 +31,9 @@ Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappi
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+# The execution context Strawberry made for the operation running in this task: what its
+# outcome is labelled and logged by (Strawberry's `execute` returns only the result).
+_operation: ContextVar[ExecutionContext | None] = ContextVar("graphql_operation", default=None)
 
 
 class Schema(strawberry.Schema):
@@ -47,68 +48,27 @@ class Schema(strawberry.Schema):
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
         context = super()._create_execution_context(*args, **kwargs)
         self.documents.prepare(context)
+        _operation.set(context)
         return context
 
-    async def execute(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        started = time.perf_counter()
-        result = await super().execute(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            allowed_operation_types,
-            operation_extensions,
-        )
-        return self._outcome(result, query, context_value, operation_name, started)
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Strawberry's `execute`, then the operation's outcome (codes, log line, metrics)."""
+        started, token = time.perf_counter(), _operation.set(None)
+        try:
+            return self._outcome(await super().execute(*args, **kwargs), started)
+        finally:
+            _operation.reset(token)
 
-    def execute_sync(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        started = time.perf_counter()
-        result = super().execute_sync(
-            query,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            allowed_operation_types,
-            operation_extensions,
-        )
-        return self._outcome(result, query, context_value, operation_name, started)
+    def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Strawberry's `execute_sync`, then the operation's outcome."""
+        started, token = time.perf_counter(), _operation.set(None)
+        try:
+            return self._outcome(super().execute_sync(*args, **kwargs), started)
+        finally:
+            _operation.reset(token)
 
-    def _outcome(
-        self,
-        result: ExecutionResult,
-        query: str | None,
-        context: Any,
-        operation_name: str | None,
-        started: float,
-    ) -> ExecutionResult:
-        checked = self.documents.lookup(query)
-        return record_outcome(
-            result,
-            document=checked.document if checked else None,
-            context=context,
-            operation_name=operation_name,
-            duration=time.perf_counter() - started,
-        )
+    def _outcome(self, result: ExecutionResult, started: float) -> ExecutionResult:
+        return record_outcome(result, _operation.get(), duration=time.perf_counter() - started)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

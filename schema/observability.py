@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from graphql import FieldNode, OperationDefinitionNode
 
@@ -13,21 +13,11 @@ from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, GraphQLError
-    from strawberry.types import ExecutionResult
+    from strawberry.types import ExecutionContext, ExecutionResult
 
 __all__ = ["record_outcome"]
 
 logger = logging.getLogger("qikink_graphql.requests")
-
-
-def _operation_name(document: DocumentNode | None, provided: str | None) -> str | None:
-    """The name the client gave, else the first operation's own (as Strawberry takes it)."""
-    if provided or document is None:
-        return provided
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            return definition.name.value if definition.name else None
-    return None
 
 
 def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> str:
@@ -46,15 +36,14 @@ def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> 
 
 
 def record_outcome(
-    result: ExecutionResult,
-    *,
-    document: DocumentNode | None,
-    context: Any,
-    operation_name: str | None,
-    duration: float,
+    result: ExecutionResult, operation: ExecutionContext | None, *, duration: float
 ) -> ExecutionResult:
     """Code and mask the operation's errors, then count and log it: operation, caller kind,
-    duration and outcome, never arguments, tokens or keys. Returns `result`, recoded."""
+    duration and outcome, never arguments, tokens or keys. Returns `result`, recoded.
+
+    `operation` is the execution context Strawberry ran it in (None if it never made one)."""
+    context = operation.context if operation else None
+    document = operation.graphql_document if operation else None
     request_id = getattr(context, "request_id", "-")
     errors = None
     if result.errors:
@@ -67,12 +56,13 @@ def record_outcome(
     GRAPHQL_REQUESTS.labels(operation=label, outcome=outcome).inc()
     GRAPHQL_DURATION.labels(operation=label).observe(duration)
     if logger.isEnabledFor(logging.INFO):
+        name = operation.operation_name if operation else None
         logger.info(
             json.dumps(
                 {
                     "event": "graphql",
                     "request_id": request_id,
-                    "operation": (_operation_name(document, operation_name) or "")[:100] or None,
+                    "operation": (name or "")[:100] or None,
                     "fields": label,
                     "caller": getattr(getattr(context, "caller", None), "kind", None),
                     "duration_ms": round(duration * 1000, 2),
