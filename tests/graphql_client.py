@@ -10,7 +10,7 @@ import jwt
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["codes", "gql", "make_jwt"]
+__all__ = ["codes", "gql", "make_jwt", "store_order_input"]
 
 
 async def gql(
@@ -48,3 +48,23 @@ def make_jwt(
         "exp": now + expires_in,
     }
     return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def store_order_input(order_id: str, display_id: str, variant_id: str) -> dict[str, Any]:
+    """A paid Medusa order of one tee to Bengaluru, as `submitStoreOrder(order:)` takes it."""
+    return {
+        "id": order_id,
+        "displayId": display_id,
+        "email": "asha@example.com",
+        "currencyCode": "inr",
+        "items": [{"variantId": variant_id, "quantity": 1, "unitPrice": "549", "title": "Tee"}],
+        "shippingAddress": {
+            "firstName": "Asha",
+            "address1": "12 MG Road",
+            "city": "Bengaluru",
+            "province": "Karnataka",
+            "postalCode": "560001",
+            "countryCode": "in",
+            "phone": "9876543210",
+        },
+    }

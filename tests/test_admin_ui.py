@@ -21,7 +21,7 @@ from tests.admin_browser import (
     unavailable,
 )
 from tests.conftest import TEST_JWT_SECRET
-from tests.graphql_client import make_jwt
+from tests.graphql_client import make_jwt, store_order_input
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -149,21 +149,7 @@ def map_variant(server: LiveServer, variant: str, sku: str) -> None:
 
 
 def place_order(server: LiveServer, order_id: str, display_id: str, variant: str) -> None:
-    order = {
-        "id": order_id,
-        "displayId": display_id,
-        "email": "asha@example.com",
-        "items": [{"variantId": variant, "quantity": 1, "unitPrice": "549", "title": "Tee"}],
-        "shippingAddress": {
-            "firstName": "Asha",
-            "address1": "12 MG Road",
-            "city": "Bengaluru",
-            "province": "Karnataka",
-            "postalCode": "560001",
-            "countryCode": "in",
-            "phone": "9876543210",
-        },
-    }
+    order = store_order_input(order_id, display_id, variant)
     result = server.gql(SUBMIT, {"order": order})["submitStoreOrder"]
     assert result["skipped"] is False
 

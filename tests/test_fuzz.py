@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 from schemathesis.graphql import nodes
 
+from tests.graphql_client import store_order_input
 from tests.live_server import LiveServer
 
 if TYPE_CHECKING:
@@ -77,24 +78,7 @@ SEED_MAPPINGS = (
     ("variant_fuzz_mug", "MUG-11OZ"),
     ("variant_fuzz_hoodie", "UHd-Bk-L"),
 )
-SEED_ORDER: dict[str, Any] = {
-    "id": "order_fuzz_seed_0001",
-    "displayId": "9001",
-    "email": "asha@example.com",
-    "currencyCode": "inr",
-    "items": [
-        {"variantId": "variant_fuzz_tee", "quantity": 1, "unitPrice": "549", "title": "Tee"},
-    ],
-    "shippingAddress": {
-        "firstName": "Asha",
-        "address1": "12 MG Road",
-        "city": "Bengaluru",
-        "province": "Karnataka",
-        "postalCode": "560001",
-        "countryCode": "in",
-        "phone": "9876543210",
-    },
-}
+SEED_ORDER = store_order_input("order_fuzz_seed_0001", "9001", "variant_fuzz_tee")
 WORDS = (
     *(variant for variant, _ in SEED_MAPPINGS),
     *(sku for _, sku in SEED_MAPPINGS),

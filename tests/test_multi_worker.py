@@ -44,7 +44,7 @@ from config import Settings
 from services.rate_budget import rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
 from tests.conftest import TEST_JWT_SECRET
-from tests.graphql_client import make_jwt
+from tests.graphql_client import make_jwt, store_order_input
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
@@ -105,21 +105,9 @@ DROP TABLE IF EXISTS test_job_state_audit;
 
 
 def store_order(index: int) -> dict[str, Any]:
-    return {
-        "id": f"order_01JMULTIWORKER{index:012d}",
-        "displayId": str(3000 + index),
-        "email": "asha@example.com",
-        "items": [{"variantId": "variant_tee_white_s", "quantity": 1, "unitPrice": "549"}],
-        "shippingAddress": {
-            "firstName": "Asha",
-            "address1": "12 MG Road",
-            "city": "Bengaluru",
-            "province": "Karnataka",
-            "postalCode": "560001",
-            "countryCode": "in",
-            "phone": "9876543210",
-        },
-    }
+    return store_order_input(
+        f"order_01JMULTIWORKER{index:012d}", str(3000 + index), "variant_tee_white_s"
+    )
 
 
 def free_port() -> int:
