@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
 
+from tests import live_server
+
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "LiveServer",
     "ensure_chromium",
-    "run_cli",
     "start_live_server",
     "unavailable",
 ]
@@ -45,26 +43,6 @@ CHROMIUM_ARGS = [
     "--disable-default-apps",
     "--disable-domain-reliability",
 ]
-CLI = Path(sys.executable).with_name("qikink-graphql")
-# The service's own settings, cleared so a developer's environment cannot leak into the run.
-_SETTING_PREFIXES = (
-    "QIKINK_",
-    "MEDUSA_",
-    "RECONCILE_",
-    "SUBMIT_",
-    "SYNC_",
-    "WORKER_",
-)
-_SETTINGS = {
-    "APP_ENV",
-    "DATABASE_URL",
-    "JWT_SECRET",
-    "RUN_WORKER",
-    "GRAPHIQL_ENABLED",
-    "INTROSPECTION_ENABLED",
-    "CORS_ORIGINS",
-    "LOG_LEVEL",
-}
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -96,33 +74,25 @@ def ensure_chromium() -> str:
     return str(CHROMIUM)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+class LiveServer(live_server.LiveServer):
+    """`qikink-graphql serve` in a subprocess (`tests.live_server`), with an admin API key
+    for it and a client that signs in with that key."""
 
+    def __init__(self, workdir: Path, settings: Mapping[str, str]) -> None:
+        super().__init__(workdir, env=settings)
+        self.api_key = ""
+        self.http: httpx.Client | None = None
 
-@dataclass
-class LiveServer:
-    """`qikink-graphql serve` running in a subprocess, with an admin API key for it."""
-
-    url: str
-    api_key: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    workdir: Path
-    env: dict[str, str] = field(repr=False)
-    http: httpx.Client = field(repr=False)
-
-    def cli(self, *args: str) -> str:
-        """Run `qikink-graphql ARGS` on this server's database; returns its last stdout line."""
-        return run_cli(self.workdir, self.env, *args)
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+    def start(self) -> None:
+        self.api_key = self.create_api_key("admin-ui")
+        super().start()
+        self.http = httpx.Client(
+            base_url=self.url, headers={"authorization": f"Bearer {self.api_key}"}, timeout=10.0
+        )
 
     def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """Run an operation as the admin; fail the test on any GraphQL error."""
+        assert self.http is not None, "the server is not running"
         response = self.http.post("/graphql", json={"query": query, "variables": variables or {}})
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
@@ -134,73 +104,25 @@ class LiveServer:
     ) -> None:
         deadline = time.monotonic() + within
         while not check():
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server died waiting for {what}:\n{self.log_tail()}")
+            if not self.running:
+                raise AssertionError(f"the server died waiting for {what}:\n{self.log()[-4000:]}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: still not true after {within} s")
             time.sleep(every)
 
     def stop(self) -> None:
-        self.http.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        if self.http is not None:
+            self.http.close()
+            self.http = None
+        super().stop()
 
 
-def _server_env(workdir: Path, settings: dict[str, str]) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in _SETTINGS and not name.startswith(_SETTING_PREFIXES)
-    }
-    env.update(settings)
-    env["DATABASE_URL"] = f"sqlite://{workdir / 'admin.db'}"
-    return env
-
-
-def run_cli(workdir: Path, env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(CLI), *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1].strip()
-
-
-def start_live_server(workdir: Path, settings: dict[str, str]) -> LiveServer:
+def start_live_server(workdir: Path, settings: Mapping[str, str]) -> LiveServer:
     """Make an API key, start `serve` on a free port and wait for /health.
 
     Both run in `workdir` (so no `.env` of the checkout is read) with the service settings
-    given, over a clean environment.
+    given, over an environment holding no other service setting.
     """
-    env = _server_env(workdir, settings)
-    api_key = run_cli(workdir, env, "create-api-key", "admin-ui")
-    port = _free_port()
-    log_path = workdir / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=url, headers={"authorization": f"Bearer {api_key}"}, timeout=10.0)
-    server = LiveServer(url, api_key, process, log_path, workdir, env, http)
-
-    def healthy() -> bool:
-        try:
-            return http.get("/health").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        server.wait_for("the server to answer /health", healthy, within=60)
-    except BaseException:
-        server.stop()
-        raise
+    server = LiveServer(workdir, settings)
+    server.start()
     return server

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Self
 
 import httpx
 
+from config import Settings
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
@@ -29,8 +31,9 @@ __all__ = ["PROJECT_ROOT", "LiveServer", "free_port", "require_tool"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # migrating and importing on a loaded CI machine takes a few seconds
 STOP_GRACE = 10.0
-# What the caller's shell may hold that would point the server away from its simulator.
-_NOT_INHERITED = ("QIKINK_", "MEDUSA_", "DATABASE_URL", "APP_ENV", "JWT_SECRET")
+# Every setting the service reads: none is inherited from the caller's shell, so nothing
+# points the server away from its simulator or changes how it runs.
+_SETTINGS = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def free_port() -> int:
@@ -71,7 +74,7 @@ class LiveServer:
         self.graphql_url = f"{self.url}/graphql"
         self.log_path = workdir / "server.log"
         inherited = {
-            key: value for key, value in os.environ.items() if not key.startswith(_NOT_INHERITED)
+            key: value for key, value in os.environ.items() if key.upper() not in _SETTINGS
         }
         self.env: dict[str, str] = {
             **inherited,
@@ -153,6 +156,10 @@ class LiveServer:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             process.wait(timeout=STOP_GRACE)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -232,7 +232,7 @@ def test_sign_in_refuses_bad_credentials_plainly_and_keeps_the_key_for_the_tab_o
 def test_a_key_revoked_during_the_session_sends_the_admin_back_to_sign_in(
     tab: Tab, server: LiveServer
 ) -> None:
-    key = server.cli("create-api-key", "admin-ui-revoked")
+    key = server.create_api_key("admin-ui-revoked")
     page = tab.sign_in(key)
     expect(toast(page, "Statuses refreshed")).to_be_visible()
     server.cli("revoke-api-key", "admin-ui-revoked")
