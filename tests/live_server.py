@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
-__all__ = ["PROJECT_ROOT", "LiveServer", "free_port", "require_tool"]
+__all__ = ["PROJECT_ROOT", "LiveServer", "free_port", "require_tool", "tail"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # migrating and importing on a loaded CI machine takes a few seconds
@@ -58,7 +58,7 @@ def _cli_executable() -> str:
     return require_tool("qikink-graphql", "install the project (`make test` does)")
 
 
-def tail(path: Path, lines: int = 80) -> str:
+def tail(path: Path, lines: int = 150) -> str:
     if not path.exists():
         return f"({path} was never written)"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

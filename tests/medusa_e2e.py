@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import asyncpg
 import httpx
+
+from tests.live_server import free_port, tail
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -49,12 +50,6 @@ ADMIN_EMAIL = "admin@example.com"
 CLI = ("node", "node_modules/@medusajs/cli/cli.js")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def wait_for(check: Callable[[], Any], *, within: float, every: float = 0.1, what: str) -> Any:
     """`check()`'s first truthy value; fail naming `what` when none came within `within` s."""
     deadline = time.monotonic() + within
@@ -65,13 +60,6 @@ def wait_for(check: Callable[[], Any], *, within: float, every: float = 0.1, wha
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: still not true after {within} s")
         time.sleep(every)
-
-
-def tail(path: Path, lines: int = 150) -> str:
-    if not path.exists():
-        return f"({path} was never written)"
-    text = path.read_text(errors="replace").splitlines()
-    return "\n".join(text[-lines:])
 
 
 def npm_ci(project: Path = PROJECT) -> float:

@@ -30,7 +30,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -45,6 +44,7 @@ from services.rate_budget import rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
 from tests.conftest import TEST_JWT_SECRET
 from tests.graphql_client import make_jwt, store_order_input
+from tests.live_server import free_port
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
@@ -108,12 +108,6 @@ def store_order(index: int) -> dict[str, Any]:
     return store_order_input(
         f"order_01JMULTIWORKER{index:012d}", str(3000 + index), "variant_tee_white_s"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
