@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +27,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
 
-__all__ = ["PROJECT_ROOT", "LiveServer", "free_port", "require_tool", "tail"]
+__all__ = [
+    "PROJECT_ROOT",
+    "LiveServer",
+    "end_process_group",
+    "free_port",
+    "require_tool",
+    "tail",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0  # migrating and importing on a loaded CI machine takes a few seconds
@@ -58,6 +66,19 @@ def _cli_executable() -> str:
     return require_tool("qikink-graphql", "install the project (`make test` does)")
 
 
+def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_GRACE) -> None:
+    """SIGTERM the group `process` leads (started with start_new_session), then SIGKILL."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=grace)
+
+
 def tail(path: Path, lines: int = 150) -> str:
     if not path.exists():
         return f"({path} was never written)"
@@ -86,6 +107,7 @@ class LiveServer:
             **(env or {}),
         }
         self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
 
     def cli(self, *args: str) -> str:
         """Run one `qikink-graphql` command on this server's database; its stdout."""
@@ -110,9 +132,13 @@ class LiveServer:
         return self.cli("create-api-key", name).strip().splitlines()[-1].strip()
 
     def start(self) -> None:
+        """Start serving; after `stop()`, a restart of the same service (database, port)."""
         if self._process is not None:
             raise RuntimeError("the server is running already")
+        self.starts += 1
         with self.log_path.open("ab") as log:
+            log.write(f"\n===== start #{self.starts} =====\n".encode())
+            log.flush()
             self._process = subprocess.Popen(
                 [_cli_executable(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=self.workdir,
@@ -120,13 +146,15 @@ class LiveServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Its own process group, so stopping it ends whatever it started too.
+                start_new_session=True,
             )
         deadline = time.monotonic() + START_TIMEOUT
         try:
             while not self._healthy():
                 if time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"{self.url}/health did not answer within {START_TIMEOUT} s:\n"
+                        f"{self.url}/ready did not answer within {START_TIMEOUT} s:\n"
                         f"{tail(self.log_path)}"
                     )
                 time.sleep(0.1)
@@ -141,21 +169,15 @@ class LiveServer:
                 f"{tail(self.log_path)}"
             )
         try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+            # Ready, not only up: the database answers too.
+            return httpx.get(f"{self.url}/ready", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait(timeout=STOP_GRACE)
+        if process is not None:
+            end_process_group(process)
 
     @property
     def running(self) -> bool:

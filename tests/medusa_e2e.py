@@ -11,13 +11,10 @@ Admin API; `checkout` buys a variant through the Store API the way a storefront 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 import asyncpg
 import httpx
 
-from tests.live_server import free_port, tail
+from tests.live_server import LiveServer, end_process_group, free_port, tail
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -86,19 +83,6 @@ def npm_ci(project: Path = PROJECT) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     return time.monotonic() - started
-
-
-def end_process_group(process: subprocess.Popen[bytes], *, grace: float = 15) -> None:
-    """SIGTERM the group `process` leads (started with start_new_session), then SIGKILL."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 async def _pg_execute(admin_url: str, statement: str) -> None:
@@ -456,76 +440,8 @@ def checkout(
         return order
 
 
-class ServiceProcess:
-    """This service as a merchant runs it: `qikink-graphql serve` in its own process.
+class ServiceProcess(LiveServer):
+    """This service as a merchant runs it (`tests.live_server`), with the API key that
+    Medusa's subscriber calls it with; `stop()` then `start()` restarts the same service."""
 
-    One SQLite database and one port for the life of the object, so `stop()` then `start()`
-    is a restart of the same service. `env` is the service's environment (on top of ours).
-    """
-
-    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "service.log"
-        self.env: dict[str, str] = {
-            **os.environ,
-            "APP_ENV": "test",
-            "DATABASE_URL": f"sqlite://{workdir / 'qikink.db'}",
-            **env,
-        }
-        self.api_key = ""  # this service's key for Medusa's subscriber, once made
-        self._process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def cli(self, *args: str) -> str:
-        """Run one `qikink-graphql` command against this service's database; its stdout."""
-        done = subprocess.run(
-            [sys.executable, "-m", "cli", *args],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"qikink-graphql {' '.join(args)} failed:\n{done.stderr}")
-        return done.stdout
-
-    def start(self) -> None:
-        if self._process is not None:
-            raise RuntimeError("the service is running already")
-        self.starts += 1
-        with self.log_path.open("ab") as log:
-            log.write(f"\n===== start #{self.starts} =====\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "cli", "serve", "--port", str(self.port)],
-                cwd=self.workdir,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            wait_for(self._ready, within=30, every=0.05, what=f"the service at {self.url}/ready")
-        except BaseException:
-            self.stop()
-            raise
-
-    def _ready(self) -> bool:
-        if self._process is not None and self._process.poll() is not None:
-            raise RuntimeError(f"the service exited while starting:\n{tail(self.log_path)}")
-        try:
-            return httpx.get(f"{self.url}/ready", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            end_process_group(process)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+    api_key = ""

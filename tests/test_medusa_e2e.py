@@ -78,7 +78,7 @@ def service(
             "LOG_LEVEL": "INFO",
         },
     )
-    process.api_key = process.cli("create-api-key", "medusa-backend").strip().splitlines()[-1]
+    process.api_key = process.create_api_key("medusa-backend")
     try:
         yield process
     finally:
