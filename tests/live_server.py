@@ -1,9 +1,11 @@
 """The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box.
 
-Used by the GraphQL-over-HTTP audit and the fuzz run: both talk to the real process over real
-HTTP. The server gets a fresh SQLite database in its own folder (also its working directory, so
-no `.env` of the checkout is read), `APP_ENV=test`, no periodic sync, and no Qikink or Medusa
-settings inherited from the caller's environment: it runs against its built-in simulator.
+Used by the GraphQL-over-HTTP audit, the fuzz run, the admin UI tests (with a key and a client
+on top, tests/admin_browser.py) and the Medusa end-to-end test: all talk to the real process
+over real HTTP. The server gets a fresh SQLite database in its own folder (also its working
+directory, so no `.env` of the checkout is read), `APP_ENV=test`, no periodic sync, and no
+service setting inherited from the caller's environment: unless the caller passes Qikink
+settings, it runs against its built-in simulator.
 """
 
 from __future__ import annotations
