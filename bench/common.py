@@ -14,12 +14,13 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-__all__ = ["POSTGRES_ADMIN_URL", "fresh_database"]
+__all__ = ["POSTGRES_ADMIN_URL", "admin_execute", "fresh_database"]
 
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-async def _admin_execute(statement: str) -> None:
+async def admin_execute(statement: str) -> None:
+    """Run one statement (CREATE or DROP DATABASE) as PostgreSQL's admin."""
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
         await admin.execute(statement)
@@ -36,10 +37,10 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterato
         yield url
         return
     database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
-    await _admin_execute(f'CREATE DATABASE "{database}"')
+    await admin_execute(f'CREATE DATABASE "{database}"')
     try:
         url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
         await db.migrate(url)
         yield url
     finally:
-        await _admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import httpx
 import jwt
+from common import POSTGRES_ADMIN_URL, admin_execute
 
 from simulator import QikinkSimulator, SimulatorServer
 
@@ -77,7 +78,6 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
     from starlette.requests import Request
 
-POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 THIS_SCRIPT = Path(__file__).resolve()
 PROJECT_ROOT = THIS_SCRIPT.parent.parent
 CLI = PROJECT_ROOT / ".venv" / "bin" / "qikink-graphql"
@@ -772,18 +772,11 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
         return
     name = f"qkg_bench_throughput_{secrets.token_hex(4)}"
 
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(f'CREATE DATABASE "{name}"'))
     try:
         yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def seed(database_url: str, workdir: Path) -> dict[str, Any]:
