@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from simulator import QikinkSimulator, SimulatorServer
+from tests.markers import postgres_pass
 from tests.medusa_e2e import (
     PROJECT,
     MedusaAdmin,
@@ -48,11 +49,6 @@ def test_the_backend_runs_the_readme_subscriber_verbatim() -> None:
     blocks = re.findall(r"```ts\n(.*?)```", readme, re.S)
     assert len(blocks) == 1, "the README should show one TypeScript block: the subscriber"
     assert SUBSCRIBER.read_text() == blocks[0]
-
-
-postgres_pass = pytest.mark.skipif(
-    "config.getoption('--db') != 'postgres'", reason="runs on the PostgreSQL pass"
-)
 
 
 @pytest.fixture(scope="module")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
+import pytest
+from tortoise import connections
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
 
 from services import db
 from tests.dbschema import describe
+from tests.markers import postgres_pass
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from pathlib import Path
-
-    import pytest
 
 
 EXPECTED_TABLES = {
@@ -25,6 +31,30 @@ EXPECTED_TABLES = {
     "qikink_calls",
     "qikink_tokens",
 }
+
+
+@asynccontextmanager
+async def throwaway_postgres(admin_url: str) -> AsyncIterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
+    name = f"qkg_scratch_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def advisory_locks_held(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        held: int = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        )
+    finally:
+        await conn.close()
+    return held
 
 
 async def _schema_from_models(url: str) -> None:
@@ -43,19 +73,11 @@ async def test_migrations_build_the_schema_the_models_describe(
         assert set(migrated) == EXPECTED_TABLES
         assert migrated == await describe(models_url)
         return
-    admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"qkg_models_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        models_url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    async with throwaway_postgres(request.getfixturevalue("postgres_admin_url")) as models_url:
         await _schema_from_models(models_url)
         migrated = await describe(database_url)
         assert set(migrated) == EXPECTED_TABLES
         assert migrated == await describe(models_url)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def test_migrating_an_up_to_date_database_applies_nothing(database_url: str) -> None:
@@ -73,3 +95,39 @@ async def test_an_absolute_sqlite_url_with_four_slashes_stays_absolute(tmp_path:
     applied = await db.migrate(f"sqlite:///{target}")
     assert applied
     assert target.exists()
+
+
+@postgres_pass
+async def test_two_migrations_at_once_apply_each_migration_once(postgres_admin_url: str) -> None:
+    async with throwaway_postgres(postgres_admin_url) as url:
+        applied = await asyncio.gather(db.migrate(url), db.migrate(url))
+        # One applied every migration; the other waited for it, then found nothing to do.
+        fewer, more = sorted(len(names) for names in applied)
+        assert fewer == 0 < more
+        assert set(await describe(url)) == EXPECTED_TABLES
+        # The lock that kept them apart ended with its transaction.
+        assert await advisory_locks_held(url) == 0
+
+
+@postgres_pass
+async def test_a_failed_transaction_leaves_its_pooled_connection_clean(database_url: str) -> None:
+    """Pooled connections go back without asyncpg's reset query (services.db._release_as_is):
+    the next user of a connection whose transaction failed still gets a clean session."""
+    await db.connect_db(f"{database_url}?maxsize=1")
+    try:
+        conn = connections.get("default")
+        async with in_transaction() as tx:
+            _, rows = await tx.execute_query("SELECT pg_backend_pid() AS pid")
+            failed_pid = rows[0]["pid"]
+            await tx.execute_query("SELECT pg_advisory_xact_lock(4242)")
+            with pytest.raises(OperationalError, match="division by zero"):
+                await tx.execute_query("SELECT 1 / 0")
+        # Inside the aborted transaction this would fail ("current transaction is aborted").
+        _, rows = await conn.execute_query(
+            "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks"
+        )
+        assert rows[0]["pid"] == failed_pid  # the same connection, reused
+        assert rows[0]["locks"] == 0
+    finally:
+        await db.close_db()
