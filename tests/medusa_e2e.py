@@ -163,12 +163,23 @@ class MedusaBackend:
             )
 
     def start(self) -> Self:
+        # Medusa's own setup (migrations, migration scripts, link sync, first boot) failed once
+        # in CI with a PostgreSQL error from inside Medusa (an INSERT whose column count did not
+        # match) and passed in 12 runs here. It is not what these tests check, so it gets one
+        # more try on a fresh database; the first failure is printed, shown if the test fails.
+        try:
+            self._start_or_clean_up()
+        except Exception as exc:
+            print(f"Medusa setup failed, retrying once on a fresh database: {exc}")
+            self._start_or_clean_up()
+        return self
+
+    def _start_or_clean_up(self) -> None:
         try:
             self._start()
         except BaseException:
             self.stop()
             raise
-        return self
 
     def _start(self) -> None:
         env = self.env
