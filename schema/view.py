@@ -78,6 +78,11 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def _plain_accept(accept: str | None) -> bool:
+    """No multipart or event-stream answer asked for: the operation is answered in one body."""
+    return not accept or ("multipart" not in accept and "event-stream" not in accept)
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and the GraphQL-over-HTTP rules."""
 
@@ -85,6 +90,8 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         self.settings = runtime.settings
+        # Without batching, a POST body is one operation (Strawberry refuses a list with 400).
+        self._single_operations_only = not self.schema.config.batching_config
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8
@@ -106,8 +113,7 @@ class GraphQLApp(GraphQL[Context, None]):
         # The common case, a JSON POST of one operation (`run` has checked the content type),
         # without Strawberry's content-type parsing and streaming-transport detection; any
         # other request, or a body of another shape, gets Strawberry's own handling and errors.
-        accept = request.headers.get("accept") or ""
-        if request.method == "POST" and "multipart" not in accept and "event-stream" not in accept:
+        if request.method == "POST" and _plain_accept(request.headers.get("accept")):
             data = self.decode_json(await request.get_body())
             if isinstance(data, dict):
                 query = data.get("query")
@@ -155,6 +161,30 @@ class GraphQLApp(GraphQL[Context, None]):
             response.pop("data", None)
         return response
 
+    async def _run_post(self, request: Request) -> Response:
+        """Strawberry's `run` for the usual request, a JSON POST of one operation answered in
+        one body: the same steps in the same order, without the branches only websockets, GET,
+        the IDE, batches and streamed answers take (per request they cost a Protocol
+        isinstance check and a dozen calls)."""
+        adapter = self.request_adapter_class(request)
+        root_value = await self.get_root_value(request)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        request_data = await self.parse_http_body(adapter)
+        assert isinstance(request_data, GraphQLRequestData)  # no batching, no stream
+        result = await self.execute_single(
+            request=request,
+            request_adapter=adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
+        response_data = await self.process_result(request=request, result=result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(response_data=response_data, sub_response=sub_response)
+
     async def run(  # type: ignore[override]
         self,
         request: Request | WebSocket,
@@ -176,7 +206,16 @@ class GraphQLApp(GraphQL[Context, None]):
             if content_type != JSON:
                 raise HTTPException(415, f"Send the GraphQL request as {JSON}.")
         try:
-            response = await super().run(request, context, root_value)
+            if (
+                request.method == "POST"
+                and context is UNSET
+                and root_value is UNSET
+                and self._single_operations_only
+                and _plain_accept(request.headers.get("accept"))
+            ):
+                response = await self._run_post(request)  # type: ignore[arg-type]
+            else:
+                response = await super().run(request, context, root_value)
         except HTTPException as exc:
             if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
                 # A mutation over GET: the method, not the request, is wrong.
