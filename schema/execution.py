@@ -13,7 +13,10 @@ object read and coerced to a scalar or enum. graphql-core spends several microse
 dozen fields made that the larger part of a list query. Such a field is answered here by
 reading the attribute and coercing it, as Strawberry's own resolver and graphql-core's
 completion would; anything unusual (a null, a value that does not coerce, an error, field
-middleware) goes the regular way, which then reports it exactly as before.
+middleware) goes the regular way, which then reports it exactly as before. When every field
+selected on an object is such a leaf (or `__typename`), the whole object is answered in one
+loop, without graphql-core's per-field paths and awaitable bookkeeping; again, the first
+unusual value sends the whole object the regular way.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from graphql import GraphQLField, GraphQLLeafType
-    from graphql.execution.collect_fields import FieldDetailsList
+    from graphql.execution.collect_fields import DeferUsage, FieldDetailsList, GroupedFieldSet
     from graphql.pyutils import Path
 
 __all__ = ["ExecutionContext"]
@@ -86,6 +89,11 @@ def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     return plans
 
 
+# How one selected field of an all-plain object is answered: its response key, and its plan
+# (None for `__typename`, answered with the type's name).
+_ObjectPlan = tuple[tuple[str, PlainLeaf | None], ...]
+
+
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's execution context: resolver helpers hold it weakly, plain leaves are
     answered directly."""
@@ -95,6 +103,82 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # Field middleware must see every field: then no field is plain.
         middleware = self.middleware_manager and self.middleware_manager.middlewares
         self._plain_leaves = {} if middleware else plain_leaves(self.schema)
+        # By (type, grouped field set); graphql-core reuses one grouped field set for every
+        # row of a list within an operation, and the entry keeps it alive so its id holds.
+        self._object_plans: dict[tuple[str, int], tuple[GroupedFieldSet, _ObjectPlan | None]] = {}
+
+    def _object_plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> _ObjectPlan | None:
+        """How to answer the selection in one loop; None unless every field is plain."""
+        key = (parent_type.name, id(grouped_field_set))
+        cached = self._object_plans.get(key)
+        if cached is not None:
+            return cached[1]
+        steps: list[tuple[str, PlainLeaf | None]] = []
+        for response_key, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            name = node.name.value
+            plan = (
+                None if name == "__typename" else self._plain_leaves.get((parent_type.name, name))
+            )
+            if (plan is None and name != "__typename") or node.arguments:
+                steps = []
+                break
+            steps.append((response_key, plan))
+        object_plan = tuple(steps) or None
+        self._object_plans[key] = (grouped_field_set, object_plan)
+        return object_plan
+
+    def execute_collected_subfields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path,
+        grouped_field_set: GroupedFieldSet,
+        new_defer_usages: Sequence[DeferUsage],
+        delivery_group_map: Any,
+    ) -> Any:
+        if not new_defer_usages and delivery_group_map is None:
+            object_plan = self._object_plan(parent_type, grouped_field_set)
+            if object_plan is not None:
+                answered = self._answer_plainly(parent_type, source_value, object_plan)
+                if answered is not None:
+                    return answered
+        return super().execute_collected_subfields(
+            parent_type,
+            source_value,
+            path,
+            grouped_field_set,
+            new_defer_usages,
+            delivery_group_map,
+        )
+
+    def _answer_plainly(
+        self, parent_type: GraphQLObjectType, source: Any, object_plan: _ObjectPlan
+    ) -> dict[str, Any] | None:
+        """The object's data, or None at the first value the regular way must handle."""
+        data: dict[str, Any] = {}
+        try:
+            for response_key, plan in object_plan:
+                if plan is None:
+                    data[response_key] = parent_type.name
+                    continue
+                value = plan.read(source, plan.attribute)
+                if value is None:
+                    if not plan.nullable:
+                        return None
+                    data[response_key] = None
+                    continue
+                if isinstance(value, Exception) or self.is_awaitable(value):
+                    return None
+                coerced = plan.leaf.coerce_output_value(value)
+                if coerced is None or coerced is Undefined:
+                    return None
+                data[response_key] = coerced
+        except Exception:  # the regular way reports it as it should
+            return None
+        return data
 
     def execute_field(
         self,

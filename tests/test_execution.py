@@ -85,6 +85,12 @@ QUERIES = [
     "{ broken { name } }",
     "{ broken { colour count at } }",
     "query ($skip: Boolean!) { rows { name @skip(if: $skip) nickname @include(if: $skip) } }",
+    # Every field plain: each object is answered in one loop, or (a broken row) the regular way.
+    "{ rows { __typename id name nickname colour count price at } later { __typename at } }",
+    "{ broken { id nickname name } }",
+    "{ broken { __typename colour } }",
+    "{ rows { name ... on Row { id } ...Parts } } fragment Parts on Row { colour at }",
+    "{ rows { x: name x: name y: __typename } }",
 ]
 
 
