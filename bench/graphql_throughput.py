@@ -56,6 +56,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -691,14 +692,22 @@ def wait_for_quiet(limit: float = QUIET_TIMEOUT) -> float:
 
 
 def measure(
-    url: str, script: Path, args: argparse.Namespace, server: Server, database_url: str
+    url: str,
+    script: Path,
+    args: argparse.Namespace,
+    server: Server,
+    database_url: str,
+    *,
+    warm_up: bool = True,
 ) -> Load:
-    """wrk after a warm-up; a run that others disturbed is repeated (the calmest is kept)."""
+    """wrk (after a warm-up, unless the server has just served this); a run that others
+    disturbed is repeated (the calmest is kept)."""
     best: Load | None = None
     hz = os.sysconf("SC_CLK_TCK")
     for _ in range(1 + RETRIES_WHEN_DISTURBED):
         wait_for_quiet()
-        run_wrk(url, script, WARMUP_SECONDS, args.concurrency)
+        if warm_up:
+            run_wrk(url, script, WARMUP_SECONDS, args.concurrency)
         servers, backends = server.processes(), database_backends(database_url)
         server0, backend0 = _process_ticks(servers), _process_ticks(backends)
         busy0, _ = _machine_ticks()
@@ -743,14 +752,40 @@ def graphql_outcomes(server: Server) -> dict[str, float]:
 
 
 @dataclass
-class Row:
-    op: Operation
-    graphql: Load
-    bare: Load
+class Paired:
+    """Runs of two servers back to back, round after round: drift in the machine's speed over
+    minutes (seen here: the same server 30 % faster a few minutes later) hits both runs of a
+    round alike, so their ratio is steadier than that of runs far apart."""
+
+    rounds: list[tuple[Load, Load]]
+
+    @property
+    def ratios(self) -> list[float]:
+        return [a.requests_per_second / b.requests_per_second for a, b in self.rounds]
 
     @property
     def ratio(self) -> float:
-        return self.graphql.requests_per_second / self.bare.requests_per_second
+        """The median round's ratio."""
+        return statistics.median_low(self.ratios)
+
+    @property
+    def median_round(self) -> tuple[Load, Load]:
+        return self.rounds[self.ratios.index(self.ratio)]
+
+
+@dataclass
+class Row(Paired):
+    """One operation: (GraphQL, bare) per round."""
+
+    op: Operation
+
+    @property
+    def graphql(self) -> Load:
+        return self.median_round[0]
+
+    @property
+    def bare(self) -> Load:
+        return self.median_round[1]
 
 
 @dataclass
@@ -761,7 +796,8 @@ class Result:
     bare_rss: list[tuple[int, str, float]] = field(default_factory=list)
     seed_seconds: float = 0.0
     shipped: int = 0
-    scaling: tuple[int, Load, Load] | None = None
+    # qikinkOrderMapping(id) with N workers against one: (N, (N workers, 1 worker) per round)
+    scaling: tuple[int, Paired] | None = None
     scaling_rss: list[tuple[int, str, float]] = field(default_factory=list)
 
 
@@ -859,6 +895,36 @@ def check_same_json(
         raise RuntimeError(f"{op.name}: empty answer {got.text[:300]}")
 
 
+def measure_graphql(
+    server: Server,
+    script: Path,
+    args: argparse.Namespace,
+    database_url: str,
+    op: Operation,
+    round_: int,
+) -> Load:
+    """`measure` for the service; with one worker, its /metrics must then count every request
+    wrk made as an operation answered `ok`."""
+    before = graphql_outcomes(server) if server.workers == 1 else {}
+    load = measure(f"{server.url}/graphql", script, args, server, database_url, warm_up=round_ == 0)
+    if server.workers == 1:
+        after = graphql_outcomes(server)
+        not_ok = {
+            k: after.get(k, 0) - before.get(k, 0)
+            for k in after
+            if k != "ok" and after.get(k, 0) != before.get(k, 0)
+        }
+        if not_ok:
+            raise RuntimeError(f"{op.name}: GraphQL errors under load: {not_ok}")
+        executed = after.get("ok", 0) - before.get("ok", 0)
+        if executed < load.requests:
+            raise RuntimeError(
+                f"{op.name}: wrk counted {load.requests} requests, the server executed "
+                f"{executed:.0f} operations"
+            )
+    return load
+
+
 def bench_database(backend: str, args: argparse.Namespace, workdir: Path) -> Result:
     result = Result(backend)
     with fresh_database(backend, workdir) as database_url:
@@ -887,57 +953,46 @@ def bench_database(backend: str, args: argparse.Namespace, workdir: Path) -> Res
             for op in OPERATIONS:
                 value = seeded[op.pool][123] if op.pool else None
                 check_same_json(graphql, bare, op, headers_for(op, credentials), value)
-            bare_loads: dict[str, Load] = {}
             for op in OPERATIONS:
-                before = graphql_outcomes(graphql) if args.workers == 1 else {}
-                graphql_load = measure(
-                    f"{graphql.url}/graphql",
-                    scripts[(op.name, "graphql")],
-                    args,
-                    graphql,
-                    database_url,
-                )
-                if args.workers == 1:
-                    after = graphql_outcomes(graphql)
-                    not_ok = {
-                        k: after.get(k, 0) - before.get(k, 0)
-                        for k in after
-                        if k != "ok" and after.get(k, 0) != before.get(k, 0)
-                    }
-                    if not_ok:
-                        raise RuntimeError(f"{op.name}: GraphQL errors under load: {not_ok}")
-                    executed = after.get("ok", 0) - before.get("ok", 0)
-                    if executed < graphql_load.requests:
-                        raise RuntimeError(
-                            f"{op.name}: wrk counted {graphql_load.requests} requests, the "
-                            f"server executed {executed:.0f} operations"
-                        )
-                if op.bare_path not in bare_loads:
-                    bare_loads[op.bare_path] = measure(
+                row = Row(rounds=[], op=op)
+                for round_ in range(args.rounds):
+                    graphql_load = measure_graphql(
+                        graphql, scripts[(op.name, "graphql")], args, database_url, op, round_
+                    )
+                    bare_load = measure(
                         f"{bare.url}{op.bare_path}",
                         scripts[(op.name, "bare")],
                         args,
                         bare,
                         database_url,
+                        warm_up=round_ == 0,
                     )
-                result.rows.append(Row(op, graphql_load, bare_loads[op.bare_path]))
+                    row.rounds.append((graphql_load, bare_load))
+                result.rows.append(row)
                 print(f"  measured {op.name}", flush=True)
             result.rss = graphql.peak_rss()
             result.bare_rss = bare.peak_rss()
 
-        if args.compare_workers and backend == "postgres":
-            op = next(o for o in OPERATIONS if o.name == "qikinkOrderMapping(id)")
-            one = next(row.graphql for row in result.rows if row.op is op)
-            with (
-                SimulatorServer(QikinkSimulator()) as qikink,
-                graphql_server(database_url, workdir, args.compare_workers, qikink) as many,
-            ):
-                check_answers(many, op, {}, seeded["orders"][7])
-                loaded = measure(
-                    f"{many.url}/graphql", scripts[(op.name, "graphql")], args, many, database_url
-                )
-                result.scaling = (args.compare_workers, one, loaded)
-                result.scaling_rss = many.peak_rss()
+            if args.compare_workers and backend == "postgres" and args.workers == 1:
+                # Both servers up at once (the idle one costs nothing), run round after round.
+                op = next(o for o in OPERATIONS if o.name == "qikinkOrderMapping(id)")
+                script = scripts[(op.name, "graphql")]
+                with graphql_server(database_url, workdir, args.compare_workers, qikink) as many:
+                    check_answers(many, op, {}, seeded["orders"][7])
+                    scaling = Paired(rounds=[])
+                    for round_ in range(args.rounds):
+                        loaded = measure(
+                            f"{many.url}/graphql",
+                            script,
+                            args,
+                            many,
+                            database_url,
+                            warm_up=round_ == 0,
+                        )
+                        one = measure_graphql(graphql, script, args, database_url, op, 1)
+                        scaling.rounds.append((loaded, one))
+                    result.scaling = (args.compare_workers, scaling)
+                    result.scaling_rss = many.peak_rss()
     return result
 
 
@@ -945,11 +1000,18 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "NO"
 
 
+def _rounds(paired: Paired) -> str:
+    return ", ".join(
+        f"{a.requests_per_second:.0f} / {b.requests_per_second:.0f} = {ratio:.2f}"
+        for (a, b), ratio in zip(paired.rounds, paired.ratios, strict=True)
+    )
+
+
 def print_result(result: Result, args: argparse.Namespace) -> bool:
     print(
         f"\n== {result.database}: {ROWS} product + {ROWS} order mappings ({result.shipped} "
         f"SHIPPED), seeded in {result.seed_seconds:.1f} s; wrk -t2 -c{args.concurrency} "
-        f"-d{args.seconds}s, {args.workers} uvicorn worker(s)"
+        f"-d{args.seconds}s, {args.rounds} rounds, {args.workers} uvicorn worker(s)"
     )
     header = (
         f"{'operation':<34} {'GraphQL r/s':>11} {'p50 ms':>7} {'p99 ms':>7} "
@@ -974,6 +1036,7 @@ def print_result(result: Result, args: argparse.Namespace) -> bool:
             if result.database == "postgres"
             else ""
         )
+        print(f"    GraphQL / bare by round: {_rounds(row)}; the row shows the median round")
         print(
             f"    CPU ms/request, GraphQL / bare: server {g.server_cpu_ms:.2f} / "
             f"{b.server_cpu_ms:.2f}{database}, wrk {g.wrk_cpu_ms:.2f} / {b.wrk_cpu_ms:.2f}; "
@@ -1000,16 +1063,17 @@ def print_result(result: Result, args: argparse.Namespace) -> bool:
     bare = ", ".join(f"{mb:.0f} MB" for _, _, mb in result.bare_rss)
     print(f"peak RSS of the bare server: {bare}")
     if result.scaling is not None:
-        n, one, many = result.scaling
-        scale = many.requests_per_second / one.requests_per_second
-        scale_ok = scale >= MIN_WORKER_SCALING
+        n, scaling = result.scaling
+        many, one = scaling.median_round
+        scale_ok = scaling.ratio >= MIN_WORKER_SCALING
         ok = ok and scale_ok
         print(
             f"qikinkOrderMapping(id) with {n} workers: {many.requests_per_second:.0f} r/s "
             f"(p50 {many.p50_ms:.2f} ms, p99 {many.p99_ms:.2f} ms) vs 1 worker "
-            f"{one.requests_per_second:.0f} r/s: x{scale:.2f}; >= {MIN_WORKER_SCALING}: "
+            f"{one.requests_per_second:.0f} r/s: x{scaling.ratio:.2f}; >= {MIN_WORKER_SCALING}: "
             f"{_yes(scale_ok)}"
         )
+        print(f"    {n} workers / 1 by round: {_rounds(scaling)}; the median round shown")
         print(
             f"    CPU ms/request: servers {many.server_cpu_ms:.2f}, database "
             f"{many.database_cpu_ms:.2f}, wrk {many.wrk_cpu_ms:.2f}; others used "
@@ -1041,7 +1105,13 @@ def bench(args: argparse.Namespace) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per run")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="runs of each server, alternating; the median round's ratio counts",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers of the service")
     parser.add_argument(
