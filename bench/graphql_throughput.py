@@ -1,7 +1,7 @@
 """What a GraphQL read costs against the bare stack under it: uvicorn + Starlette + Tortoise.
 
-Run from the project root (about two minutes per database with the defaults; `wrk` must be
-installed: `apt-get install wrk`):
+Run from the project root (about three minutes per database with the defaults, two more
+for `--compare-workers`; `wrk` must be installed: `apt-get install wrk`):
 
     .venv/bin/python bench/graphql_throughput.py                        # SQLite and PostgreSQL
     .venv/bin/python bench/graphql_throughput.py --database postgres --compare-workers 3
@@ -19,8 +19,12 @@ own process, one uvicorn worker each:
   functions (the same Tortoise queries: a page and its count through `fetch_page`, or one row
   by id) and answer the same JSON, `{"data": {...}}`, with no GraphQL, no auth, no middleware.
 
-`wrk` (`--concurrency` connections, 2 threads, `--latency`) drives each for `--seconds` after
-a 2 s warm-up, from its own process. Operations, each as a storefront or an admin sends it:
+`wrk` (`--concurrency` connections, 2 threads, `--latency`) drives each from its own process,
+for `--seconds` at a time: per operation the service then the bare app, for `--rounds` rounds
+(a 2 s warm-up before each server's first). The speed of this VM drifts by up to a third over
+minutes, so a ratio is taken within a round, of two runs seconds apart; the row shows the
+round with the median ratio, and every round's figures are printed under it. Operations, each
+as a storefront or an admin sends it:
 
 - `productMappings(limit: 50, filter: {variantId: $v})`, admin only, a random variant per
   request (what a variant widget asks); once with an admin JWT (HS256, verified in memory) and
@@ -32,9 +36,10 @@ a 2 s warm-up, from its own process. Operations, each as a storefront or an admi
 Before the load, one request of each kind goes to both servers and their JSON must be equal.
 After each GraphQL run the server's /metrics must show every operation of the run `ok`.
 Peak RSS is VmHWM of the server's processes after all runs. `--compare-workers 3` also serves
-PostgreSQL with `serve --workers 3` and prints its `qikinkOrderMapping(id)` requests/s against
-one worker's. The bars (issue 7): GraphQL / bare >= 0.5 in requests/s, GraphQL p99 <= 4 x p50,
-peak RSS < 200 MB per worker, 3 workers >= 1.3 x one worker.
+PostgreSQL with `serve --workers 3` beside the one-worker service and runs
+`qikinkOrderMapping(id)` on each in turn, round after round, printing the median round's
+requests/s of 3 workers against one. The bars (issue 7): GraphQL / bare >= 0.5 in
+requests/s, GraphQL p99 <= 4 x p50, peak RSS < 200 MB per worker, 3 workers >= 1.3 x one.
 
 Each row also gives CPU ms per request, from /proc: the server's processes, the PostgreSQL
 backends of the bench's database, and wrk; and how many cores everything else on the machine
