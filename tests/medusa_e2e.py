@@ -192,7 +192,9 @@ class MedusaBackend:
         # Not alongside `start`: both run Medusa's create-defaults workflow (default store and
         # sales channel), and two at once could make two of each.
         started = time.monotonic()
-        self._cli("user", "-e", ADMIN_EMAIL, "-p", self.admin_password, env=env)
+        # `--option=value`: Medusa's CLI (yargs) reads a separate value that starts with "-" (as
+        # a token_urlsafe password may) as more options, and `medusa user` then fails.
+        self._cli("user", f"--email={ADMIN_EMAIL}", f"--password={self.admin_password}", env=env)
         self._timed("user", started)
 
         started = time.monotonic()
