@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 import jwt
 from jwt.warnings import InsecureKeyLengthWarning
@@ -69,8 +70,16 @@ def hash_api_key(key: str) -> str:
 JWT_CACHE_SIZE = 1024
 
 
+class _Refusal(NamedTuple):
+    """Why a well-signed token names no admin: raised afresh on each use, since an exception
+    raised again would carry every earlier request's traceback (and frames) with it."""
+
+    error: type[Unauthenticated | Forbidden]
+    message: str
+
+
 @lru_cache(maxsize=JWT_CACHE_SIZE)
-def _verify_jwt(token: str, secret: str) -> tuple[str | Unauthenticated | Forbidden, float]:
+def _verify_jwt(token: str, secret: str) -> tuple[str | _Refusal, float]:
     """The admin a well-signed token names (or why it names none), and when it expires.
 
     Verifying a signature and parsing claims costs more than the rest of a small query, and an
@@ -87,10 +96,10 @@ def _verify_jwt(token: str, secret: str) -> tuple[str | Unauthenticated | Forbid
     actor_type = claims.get("actor_type")
     if actor_type != "user":
         refused = f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
-        return Forbidden(refused), expires_at
+        return _Refusal(Forbidden, refused), expires_at
     actor_id = claims.get("actor_id")
     if not isinstance(actor_id, str) or not actor_id.strip():
-        return Unauthenticated("The admin token has no actor_id."), expires_at
+        return _Refusal(Unauthenticated, "The admin token has no actor_id."), expires_at
     return f"user:{actor_id}", expires_at
 
 
@@ -103,8 +112,8 @@ def _decode_jwt(token: str, secret: str, now: float) -> str:
         raise Unauthenticated("The admin token is invalid.") from None
     if expires_at <= now:  # as PyJWT decides it, with no leeway
         raise Unauthenticated("The admin token has expired.")
-    if isinstance(admin, Unauthenticated | Forbidden):
-        raise admin
+    if isinstance(admin, _Refusal):
+        raise admin.error(admin.message)
     return admin
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import TYPE_CHECKING
 
 import jwt
@@ -9,6 +10,7 @@ import pytest
 
 from models import ProductMapping
 from services import auth
+from services.errors import Forbidden
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
@@ -165,3 +167,22 @@ async def test_a_token_verified_under_one_secret_proves_nothing_under_another() 
             publishable_keys=[],
         )
         assert caller.is_admin is admin
+
+
+async def test_a_token_of_the_wrong_kind_is_refused_afresh_each_time() -> None:
+    """The refusal is remembered, but each request gets an error of its own: one raised again
+    would carry every earlier request's traceback, and its frames, with it."""
+    token = make_jwt(TEST_JWT_SECRET, actor_type="customer")
+    refusals = []
+    for _ in range(3):
+        caller = await auth.authenticate(
+            authorization=f"Bearer {token}",
+            publishable_key=None,
+            jwt_secret=TEST_JWT_SECRET,
+            publishable_keys=[],
+        )
+        assert isinstance(caller.auth_error, Forbidden)
+        refusals.append(caller.auth_error)
+    assert len({id(error) for error in refusals}) == 3
+    depths = [len(traceback.extract_tb(error.__traceback__)) for error in refusals]
+    assert depths[0] == depths[-1]
