@@ -74,6 +74,26 @@ def _plan(field_def: GraphQLField) -> PlainLeaf | None:
     return PlainLeaf(field.default_resolver, field.python_name, leaf, nullable)
 
 
+# What `_plain_value` returns for a value the regular way must handle.
+_IRREGULAR = object()
+
+
+def _plain_value(plan: PlainLeaf, source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """The field's answer for `source`, or _IRREGULAR: a null in a non-null field, an error,
+    an awaitable, or a value that does not coerce (the regular way reports each as it
+    should)."""
+    try:
+        value = plan.read(source, plan.attribute)
+        if value is None:
+            return None if plan.nullable else _IRREGULAR
+        if isinstance(value, Exception) or is_awaitable(value):
+            return _IRREGULAR
+        coerced = plan.leaf.coerce_output_value(value)
+    except Exception:
+        return _IRREGULAR
+    return _IRREGULAR if coerced is None or coerced is Undefined else coerced
+
+
 def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     """Every plain leaf field of `schema`, worked out once per schema."""
     plans = _plans.get(schema)
@@ -115,18 +135,17 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._object_plans.get(key)
         if cached is not None:
             return cached[1]
+        object_plan: _ObjectPlan | None = None
         steps: list[tuple[str, PlainLeaf | None]] = []
         for response_key, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             name = node.name.value
-            plan = (
-                None if name == "__typename" else self._plain_leaves.get((parent_type.name, name))
-            )
-            if (plan is None and name != "__typename") or node.arguments:
-                steps = []
+            plan = self._plain_leaves.get((parent_type.name, name))
+            if node.arguments or (plan is None and name != "__typename"):
                 break
             steps.append((response_key, plan))
-        object_plan = tuple(steps) or None
+        else:
+            object_plan = tuple(steps)
         self._object_plans[key] = (grouped_field_set, object_plan)
         return object_plan
 
@@ -159,25 +178,14 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> dict[str, Any] | None:
         """The object's data, or None at the first value the regular way must handle."""
         data: dict[str, Any] = {}
-        try:
-            for response_key, plan in object_plan:
-                if plan is None:
-                    data[response_key] = parent_type.name
-                    continue
-                value = plan.read(source, plan.attribute)
-                if value is None:
-                    if not plan.nullable:
-                        return None
-                    data[response_key] = None
-                    continue
-                if isinstance(value, Exception) or self.is_awaitable(value):
-                    return None
-                coerced = plan.leaf.coerce_output_value(value)
-                if coerced is None or coerced is Undefined:
-                    return None
-                data[response_key] = coerced
-        except Exception:  # the regular way reports it as it should
-            return None
+        for response_key, plan in object_plan:
+            if plan is None:
+                data[response_key] = parent_type.name
+                continue
+            value = _plain_value(plan, source, self.is_awaitable)
+            if value is _IRREGULAR:
+                return None
+            data[response_key] = value
         return data
 
     def execute_field(
@@ -191,17 +199,9 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         plan = self._plain_leaves.get((parent_type.name, node.name.value))
         if plan is not None and not node.arguments:
-            try:
-                value = plan.read(source, plan.attribute)
-                if value is None:
-                    if plan.nullable:
-                        return None
-                elif not isinstance(value, Exception) and not self.is_awaitable(value):
-                    coerced = plan.leaf.coerce_output_value(value)
-                    if coerced is not None and coerced is not Undefined:
-                        return coerced
-            except Exception:  # the regular way, below, reports it as it should
-                pass
+            value = _plain_value(plan, source, self.is_awaitable)
+            if value is not _IRREGULAR:
+                return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
