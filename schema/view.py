@@ -20,7 +20,6 @@ from schema.context import Context
 from services.auth import authenticate
 
 if TYPE_CHECKING:
-    from cross_web import AsyncHTTPRequestAdapter
     from graphql import ExecutionResult
     from starlette.requests import Request
     from starlette.responses import Response
@@ -107,30 +106,28 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value
 
-    async def parse_http_body(
-        self, request: AsyncHTTPRequestAdapter
-    ) -> GraphQLRequestData | list[GraphQLRequestData]:
-        # The common case, a JSON POST of one operation (`run` has checked the content type),
-        # without Strawberry's content-type parsing and streaming-transport detection; any
-        # other request, or a body of another shape, gets Strawberry's own handling and errors.
-        if request.method == "POST" and _plain_accept(request.headers.get("accept")):
-            data = self.decode_json(await request.get_body())
-            if isinstance(data, dict):
-                query = data.get("query")
-                variables = data.get("variables")
-                extensions = data.get("extensions")
-                if (
-                    isinstance(query, str | None)
-                    and isinstance(variables, dict | None)
-                    and isinstance(extensions, dict | None)
-                ):
-                    return GraphQLRequestData(
-                        query=query,
-                        variables=variables,
-                        operation_name=data.get("operationName"),
-                        extensions=extensions,
-                    )
-        return await super().parse_http_body(request)
+    def _one_operation(self, body: bytes) -> GraphQLRequestData | None:
+        """A JSON body of one well-formed operation, read without Strawberry's content-type
+        parsing and streaming-transport detection (`run` has checked both); None for a body
+        of another shape, which Strawberry's parsing then reports as it does."""
+        data = self.decode_json(body)
+        if not isinstance(data, dict):
+            return None
+        query = data.get("query")
+        variables = data.get("variables")
+        extensions = data.get("extensions")
+        if not (
+            isinstance(query, str | None)
+            and isinstance(variables, dict | None)
+            and isinstance(extensions, dict | None)
+        ):
+            return None
+        return GraphQLRequestData(
+            query=query,
+            variables=variables,
+            operation_name=data.get("operationName"),
+            extensions=extensions,
+        )
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -170,8 +167,11 @@ class GraphQLApp(GraphQL[Context, None]):
         root_value = await self.get_root_value(request)
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
-        request_data = await self.parse_http_body(adapter)
-        assert isinstance(request_data, GraphQLRequestData)  # no batching, no stream
+        request_data = self._one_operation(await adapter.get_body())
+        if request_data is None:
+            parsed = await self.parse_http_body(adapter)
+            assert isinstance(parsed, GraphQLRequestData)  # no batching, no stream
+            request_data = parsed
         result = await self.execute_single(
             request=request,
             request_adapter=adapter,
@@ -194,8 +194,9 @@ class GraphQLApp(GraphQL[Context, None]):
         if request.scope["type"] != "http":
             return await super().run(request, context, root_value)
         state = request.scope.setdefault("state", {})
-        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
-        media = negotiate(request.headers.get("accept"))
+        accept = request.headers.get("accept")
+        wants_ide = request.method == "GET" and "text/html" in (accept or "")
+        media = negotiate(accept)
         if media is None and not wants_ide:
             raise HTTPException(
                 406, f"Accept {GRAPHQL_RESPONSE} or {JSON}: no other response type is served."
@@ -211,7 +212,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 and context is UNSET
                 and root_value is UNSET
                 and self._single_operations_only
-                and _plain_accept(request.headers.get("accept"))
+                and _plain_accept(accept)
             ):
                 response = await self._run_post(request)  # type: ignore[arg-type]
             else:
