@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,13 @@ from config import Settings, load_settings
 from services import auth, db
 from services.qikink_client import QikinkClient, build_http_client
 from simulator import ManualClock, QikinkSimulator, SimulatorServer
+from tests.postgres import (
+    admin_execute,
+    create_statement,
+    drop_statement,
+    new_database_name,
+    url_for_database,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -80,19 +86,6 @@ def _postgres_reachable(url: str) -> str | None:
     return None
 
 
-async def _admin_execute(admin_url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + f"/{name}"
-
-
 @pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))
@@ -121,14 +114,14 @@ def migrated_database(
         yield url
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
-    name = f"qkg_test_{secrets.token_hex(4)}"
-    asyncio.run(_admin_execute(admin_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(admin_url, name)
+    name = new_database_name("qkg_test")
+    asyncio.run(admin_execute(admin_url, create_statement(name)))
+    url = url_for_database(admin_url, name)
     try:
         asyncio.run(db.migrate(url))
         yield url
     finally:
-        asyncio.run(_admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(admin_url, drop_statement(name)))
 
 
 TABLES = ("product_mappings", "order_mappings", "api_keys", "qikink_tokens", "qikink_calls")

@@ -20,10 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-import asyncpg
 import httpx
 
 from tests.live_server import LiveServer, end_process_group, free_port, tail
+from tests.postgres import (
+    admin_execute,
+    create_statement,
+    drop_statement,
+    new_database_name,
+    url_for_database,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -85,14 +91,6 @@ def npm_ci(project: Path = PROJECT) -> float:
     return time.monotonic() - started
 
 
-async def _pg_execute(admin_url: str, statement: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 class MedusaBackend:
     """One Medusa backend process on its own database: `with MedusaBackend(...) as m: m.url`.
 
@@ -112,8 +110,8 @@ class MedusaBackend:
     ) -> None:
         self.postgres_admin_url = postgres_admin_url
         self.project = project
-        self.database = f"qkg_medusa_{secrets.token_hex(4)}"
-        self.database_url = postgres_admin_url.rsplit("/", 1)[0] + f"/{self.database}"
+        self.database = new_database_name("qkg_medusa")
+        self.database_url = url_for_database(postgres_admin_url, self.database)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(12)
@@ -184,7 +182,7 @@ class MedusaBackend:
     def _start(self) -> None:
         env = self.env
         started = time.monotonic()
-        asyncio.run(_pg_execute(self.postgres_admin_url, f'CREATE DATABASE "{self.database}"'))
+        asyncio.run(admin_execute(self.postgres_admin_url, create_statement(self.database)))
         self._database_created = True
         self._cli("db:migrate", env=env)
         self._timed("db:migrate", started)
@@ -229,8 +227,7 @@ class MedusaBackend:
             end_process_group(process)
         if self._database_created:
             self._database_created = False
-            statement = f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'
-            asyncio.run(_pg_execute(self.postgres_admin_url, statement))
+            asyncio.run(admin_execute(self.postgres_admin_url, drop_statement(self.database)))
 
     def __enter__(self) -> Self:
         return self.start()

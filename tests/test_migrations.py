@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -17,9 +15,9 @@ from tortoise.transactions import in_transaction
 from services import db
 from tests.dbschema import describe
 from tests.markers import postgres_pass
+from tests.postgres import throwaway_database
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from pathlib import Path
 
 
@@ -31,19 +29,6 @@ EXPECTED_TABLES = {
     "qikink_calls",
     "qikink_tokens",
 }
-
-
-@asynccontextmanager
-async def throwaway_postgres(admin_url: str) -> AsyncIterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped afterwards."""
-    name = f"qkg_scratch_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 async def advisory_locks_held(url: str) -> int:
@@ -73,7 +58,9 @@ async def test_migrations_build_the_schema_the_models_describe(
         assert set(migrated) == EXPECTED_TABLES
         assert migrated == await describe(models_url)
         return
-    async with throwaway_postgres(request.getfixturevalue("postgres_admin_url")) as models_url:
+    async with throwaway_database(
+        request.getfixturevalue("postgres_admin_url"), "qkg_models"
+    ) as models_url:
         await _schema_from_models(models_url)
         migrated = await describe(database_url)
         assert set(migrated) == EXPECTED_TABLES
@@ -99,7 +86,7 @@ async def test_an_absolute_sqlite_url_with_four_slashes_stays_absolute(tmp_path:
 
 @postgres_pass
 async def test_two_migrations_at_once_apply_each_migration_once(postgres_admin_url: str) -> None:
-    async with throwaway_postgres(postgres_admin_url) as url:
+    async with throwaway_database(postgres_admin_url, "qkg_scratch") as url:
         applied = await asyncio.gather(db.migrate(url), db.migrate(url))
         # One applied every migration; the other waited for it, then found nothing to do.
         fewer, more = sorted(len(names) for names in applied)
