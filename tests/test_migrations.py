@@ -5,12 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import asyncpg
-import pytest
-from tortoise import connections
 from tortoise.context import TortoiseContext
-from tortoise.exceptions import OperationalError
-from tortoise.transactions import in_transaction
 
 from services import db
 from tests.dbschema import describe
@@ -19,6 +14,8 @@ from tests.postgres import throwaway_database
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    import pytest
 
 
 EXPECTED_TABLES = {
@@ -29,17 +26,6 @@ EXPECTED_TABLES = {
     "qikink_calls",
     "qikink_tokens",
 }
-
-
-async def advisory_locks_held(url: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        held: int = await conn.fetchval(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        )
-    finally:
-        await conn.close()
-    return held
 
 
 async def _schema_from_models(url: str) -> None:
@@ -92,29 +78,3 @@ async def test_two_migrations_at_once_apply_each_migration_once(postgres_admin_u
         fewer, more = sorted(len(names) for names in applied)
         assert fewer == 0 < more
         assert set(await describe(url)) == EXPECTED_TABLES
-        # The lock that kept them apart ended with its transaction.
-        assert await advisory_locks_held(url) == 0
-
-
-@postgres_pass
-async def test_a_failed_transaction_leaves_its_pooled_connection_clean(database_url: str) -> None:
-    """Pooled connections go back without asyncpg's reset query (services.db._release_as_is):
-    the next user of a connection whose transaction failed still gets a clean session."""
-    await db.connect_db(f"{database_url}?maxsize=1")
-    try:
-        conn = connections.get("default")
-        async with in_transaction() as tx:
-            _, rows = await tx.execute_query("SELECT pg_backend_pid() AS pid")
-            failed_pid = rows[0]["pid"]
-            await tx.execute_query("SELECT pg_advisory_xact_lock(4242)")
-            with pytest.raises(OperationalError, match="division by zero"):
-                await tx.execute_query("SELECT 1 / 0")
-        # Inside the aborted transaction this would fail ("current transaction is aborted").
-        _, rows = await conn.execute_query(
-            "SELECT pg_backend_pid() AS pid, (SELECT count(*) FROM pg_locks"
-            " WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks"
-        )
-        assert rows[0]["pid"] == failed_pid  # the same connection, reused
-        assert rows[0]["locks"] == 0
-    finally:
-        await db.close_db()

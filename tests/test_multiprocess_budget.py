@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tortoise import connections
 
-from services.rate_budget import rate_limit_message
+from services import db
+from services.rate_budget import RateBudget, budget_key, rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
+from tests.markers import postgres_pass
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -203,3 +206,24 @@ async def test_four_processes_without_a_budget_all_succeed_on_one_token(
     assert all(r["rate_limited"] == 0 and r["errors"] == {} for r in results), why
     assert len(sim.requests) == 1 + PROCESSES * CALLS_PER_PROCESS, why
     assert all(r.outcome == "ok" for r in sim.requests), why
+
+
+@postgres_pass
+async def test_the_budgets_lock_ends_with_its_transaction_granted_or_refused(
+    database_url: str,
+) -> None:
+    """Pooled connections go back to the pool as they are (services.db._release_as_is: no
+    reset query), so no lock may outlive its transaction: after the budget grants a call and
+    refuses the next, the pool's one connection holds no advisory lock."""
+    await db.connect_db(f"{database_url}?maxsize=1")
+    try:
+        budget = RateBudget(budget_key("one-connection"), 1, postgres=True)
+        assert await budget.try_acquire() is None
+        assert await budget.try_acquire() is not None  # the window is full: refused
+        _, rows = await connections.get("default").execute_query(
+            "SELECT count(*) AS locks FROM pg_locks"
+            " WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+        )
+        assert rows[0]["locks"] == 0
+    finally:
+        await db.close_db()
