@@ -59,8 +59,6 @@ async def _release_as_is(connection: object) -> None:
 def _connection(database_url: str) -> str | dict[str, Any]:
     if database_url.startswith("sqlite://"):
         return _with_sqlite_options(database_url)
-    if not is_postgres(database_url):
-        return database_url
     expanded = expand_db_url(database_url)
     if expanded["engine"] == "tortoise.backends.asyncpg":
         expanded["credentials"].setdefault("reset", _release_as_is)
