@@ -8,10 +8,12 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import MiddlewareManager
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
+from strawberry.types.graphql import OperationType
 
-from schema.documents import DocumentCache
+from schema.documents import Checked, DocumentCache
 from schema.execution import ExecutionContext as Executor
 from schema.naming import CachedNameConverter
 from schema.observability import record_outcome
@@ -19,12 +21,19 @@ from schema.order_mappings import OrderMappingQueries
 from schema.orders import OrdersMutation
 from schema.product_mappings import ProductMappingMutation, ProductMappingQueries
 from schema.qikink import QikinkMutation, QikinkQueries
+from schema.simple_queries import Replay
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from graphql import DocumentNode
     from graphql.error import GraphQLError
+    from strawberry.extensions import SchemaExtension
     from strawberry.types import ExecutionContext, ExecutionResult
 
-__all__ = ["Mutation", "Query", "build_schema"]
+    from schema.simple_queries import SimpleQuery
+
+__all__ = ["Mutation", "Query", "Schema", "build_schema"]
 
 Query = merge_types("Query", (QikinkQueries, OrderMappingQueries, ProductMappingQueries))
 Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappingMutation))
@@ -34,41 +43,146 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # The execution context Strawberry made for the operation running in this task: what its
 # outcome is labelled and logged by (Strawberry's `execute` returns only the result).
 _operation: ContextVar[ExecutionContext | None] = ContextVar("graphql_operation", default=None)
+# What the document cache holds for the operation `execute` is running (looked up once).
+_UNCHECKED: Any = object()
+_checked: ContextVar[Checked | None] = ContextVar("graphql_checked", default=_UNCHECKED)
+# A simple query's root-field outcome the regular path is completing (see `Schema.execute`).
+_replay: ContextVar[Replay | None] = ContextVar("graphql_replay", default=None)
 
 
 class Schema(strawberry.Schema):
     """Strawberry's schema with the service's document checks (`DocumentCache`) and outcome
-    (`record_outcome`: error codes, log line, metrics) around each operation. Neither is a
-    Strawberry extension: those are built per request and cost more than the checks."""
+    (`record_outcome`: error codes, log line, metrics) around each operation, and simple
+    queries answered by their plan (`schema.simple_queries`). Neither the checks nor the
+    outcome is a Strawberry extension: those are built per request and cost more."""
 
     def __init__(self, *args: Any, introspection: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, execution_context_class=Executor, **kwargs)
         self.documents = DocumentCache(self._schema, introspection=introspection)
+        # A plan answers as the regular path does only where no extension could intervene.
+        self._plans_apply = not (
+            self.extensions or self.config.enable_experimental_incremental_execution
+        )
 
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
         context = super()._create_execution_context(*args, **kwargs)
-        self.documents.prepare(context)
+        checked = _checked.get()
+        if checked is _UNCHECKED:
+            checked = self.documents.lookup(context.query)
+        self.documents.prepare(context, checked)
         _operation.set(context)
         return context
 
-    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
-        """Strawberry's `execute`, then the operation's outcome (codes, log line, metrics)."""
-        started, token = time.perf_counter(), _operation.set(None)
+    def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
+        manager = super()._get_middleware_manager(extensions)
+        replay = _replay.get()
+        if replay is None:
+            return manager
+        return MiddlewareManager(*manager.middlewares, replay)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """A simple query by its plan, anything else by Strawberry's `execute`; then the
+        operation's outcome (codes, log line, metrics)."""
+        started = time.perf_counter()
+        checked = self.documents.lookup(query)
+        simple = self._simple_query(checked, operation_name, allowed_operation_types)
+        replay = None
+        if simple is not None:
+            answered = await simple.run(
+                context=context_value,
+                root_value=root_value,
+                variables=variable_values,
+                operation_extensions=operation_extensions,
+            )
+            if isinstance(answered, Replay):
+                replay = answered
+            elif answered is not None:
+                return self.record_outcome(
+                    answered,
+                    started,
+                    document=simple.document,
+                    context=context_value,
+                    operation_name=operation_name or simple.name,
+                )
+        operation, replaying = _operation.set(None), _replay.set(replay)
+        checking = _checked.set(checked)
         try:
-            return self._outcome(await super().execute(*args, **kwargs), started)
+            result = await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+            return self._regular_outcome(result, started)
         finally:
-            _operation.reset(token)
+            _checked.reset(checking)
+            _replay.reset(replaying)
+            _operation.reset(operation)
+
+    def _simple_query(
+        self,
+        checked: Checked | None,
+        operation_name: str | None,
+        allowed_operation_types: Iterable[OperationType] | None,
+    ) -> SimpleQuery | None:
+        """The plan for this request, if its document has one that applies."""
+        if not self._plans_apply or (
+            allowed_operation_types is not None
+            and OperationType.QUERY not in allowed_operation_types
+        ):
+            return None
+        simple = checked.simple if checked is not None else None
+        if simple is None or (operation_name is not None and operation_name != simple.name):
+            return None
+        return simple
 
     def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Strawberry's `execute_sync`, then the operation's outcome."""
         started, token = time.perf_counter(), _operation.set(None)
         try:
-            return self._outcome(super().execute_sync(*args, **kwargs), started)
+            return self._regular_outcome(super().execute_sync(*args, **kwargs), started)
         finally:
             _operation.reset(token)
 
-    def _outcome(self, result: ExecutionResult, started: float) -> ExecutionResult:
-        return record_outcome(result, _operation.get(), duration=time.perf_counter() - started)
+    def _regular_outcome(self, result: ExecutionResult, started: float) -> ExecutionResult:
+        operation = _operation.get()
+        return self.record_outcome(
+            result,
+            started,
+            document=operation.graphql_document if operation else None,
+            context=operation.context if operation else None,
+            operation_name=operation.operation_name if operation else None,
+        )
+
+    def record_outcome(
+        self,
+        result: ExecutionResult,
+        started: float,
+        *,
+        document: DocumentNode | None,
+        context: Any,
+        operation_name: str | None,
+    ) -> ExecutionResult:
+        """The operation's outcome (`schema.observability.record_outcome`), however it ran."""
+        return record_outcome(
+            result,
+            document=document,
+            context=context,
+            operation_name=operation_name,
+            duration=time.perf_counter() - started,
+        )
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None

@@ -20,9 +20,13 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import validate_document
 
+from schema.simple_queries import plan_query
+
 if TYPE_CHECKING:
     from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema
     from strawberry.types import ExecutionContext
+
+    from schema.simple_queries import SimpleQuery
 
 __all__ = [
     "CACHE_SIZE",
@@ -49,6 +53,8 @@ PARSE_OPTIONS: dict[str, Any] = {"max_tokens": MAX_TOKENS, "allow_empty_selectio
 class Checked(NamedTuple):
     document: DocumentNode
     errors: list[GraphQLError]
+    # The plan of a valid document that is a simple query (see `schema.simple_queries`).
+    simple: SimpleQuery | None
 
 
 class DocumentCache:
@@ -84,13 +90,13 @@ class DocumentCache:
         except Exception:  # Strawberry then parses and validates, inside its error handling
             return None
 
-    def prepare(self, context: ExecutionContext) -> None:
-        """Give a request's execution context its document and validation errors. A text that
-        does not parse or validate cleanly is left to Strawberry, which parses and validates it
-        again under the same limits and rules, and reports the error its own way."""
+    def prepare(self, context: ExecutionContext, checked: Checked | None) -> None:
+        """Give a request's execution context its document and validation errors (`checked`,
+        what `lookup` gave for its query). A text that does not parse or validate cleanly is
+        left to Strawberry, which parses and validates it again under the same limits and
+        rules, and reports the error its own way."""
         context.parse_options.update(PARSE_OPTIONS)  # type: ignore[typeddict-item]
         context.validation_rules = self.rules
-        checked = self.lookup(context.query)
         if checked is not None:
             context.graphql_document = checked.document
             # Strawberry skips its own validation once this is set; a fresh list, so the
@@ -104,4 +110,5 @@ class DocumentCache:
     def _check(self, query: str) -> Checked:
         document = parse(query, **PARSE_OPTIONS)
         # Strawberry's validation: these rules plus its own (oneOf inputs, Maybe arguments).
-        return Checked(document, validate_document(self.schema, document, self.rules))
+        errors = validate_document(self.schema, document, self.rules)
+        return Checked(document, errors, None if errors else plan_query(self.schema, document))

@@ -55,9 +55,9 @@ _plans: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], PlainLeaf
 )
 
 
-def _plan(field_def: GraphQLField) -> PlainLeaf | None:
-    """How to answer a field Strawberry would only read as an attribute and graphql-core only
-    coerce; None for any other (a resolver, permissions, arguments, a list, an object)."""
+def basic_read(field_def: GraphQLField) -> tuple[Callable[[Any, str], Any], str] | None:
+    """How Strawberry answers a field it only reads as an attribute (the reader and the
+    attribute); None for any other (a resolver, permissions, extensions, arguments)."""
     field = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not (
         isinstance(field, StrawberryField)
@@ -67,31 +67,40 @@ def _plan(field_def: GraphQLField) -> PlainLeaf | None:
         and getattr(field_def.resolve, "__name__", "") == "_get_basic_result"
     ):
         return None
+    return field.default_resolver, field.python_name
+
+
+def _plan(field_def: GraphQLField) -> PlainLeaf | None:
+    """How to answer a field Strawberry would only read as an attribute and graphql-core only
+    coerce; None for any other (see `basic_read`, and a list or an object)."""
+    read = basic_read(field_def)
+    if read is None:
+        return None
     nullable = not isinstance(field_def.type, GraphQLNonNull)
     leaf = field_def.type if nullable else field_def.type.of_type  # type: ignore[union-attr]
     if not is_leaf_type(leaf):
         return None
-    return PlainLeaf(field.default_resolver, field.python_name, leaf, nullable)
+    return PlainLeaf(*read, leaf, nullable)
 
 
-# What `_plain_value` returns for a value the regular way must handle.
-_IRREGULAR = object()
+# What `plain_value` and `answer_plainly` return for a value the regular way must handle.
+IRREGULAR: Any = object()
 
 
-def _plain_value(plan: PlainLeaf, source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
-    """The field's answer for `source`, or _IRREGULAR: a null in a non-null field, an error,
+def plain_value(plan: PlainLeaf, source: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """The field's answer for `source`, or IRREGULAR: a null in a non-null field, an error,
     an awaitable, or a value that does not coerce (the regular way reports each as it
     should)."""
     try:
         value = plan.read(source, plan.attribute)
         if value is None:
-            return None if plan.nullable else _IRREGULAR
+            return None if plan.nullable else IRREGULAR
         if isinstance(value, Exception) or is_awaitable(value):
-            return _IRREGULAR
+            return IRREGULAR
         coerced = plan.leaf.coerce_output_value(value)
     except Exception:
-        return _IRREGULAR
-    return _IRREGULAR if coerced is None or coerced is Undefined else coerced
+        return IRREGULAR
+    return IRREGULAR if coerced is None or coerced is Undefined else coerced
 
 
 def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
@@ -109,9 +118,75 @@ def plain_leaves(schema: GraphQLSchema) -> dict[tuple[str, str], PlainLeaf]:
     return plans
 
 
-# How one selected field of an all-plain object is answered: its response key, and its plan
-# (None for `__typename`, answered with the type's name).
-_ObjectPlan = tuple[tuple[str, PlainLeaf | None], ...]
+class Nested(NamedTuple):
+    """How to answer an object, or a list of objects, whose selected fields are `steps`."""
+
+    type_name: str
+    steps: ObjectPlan
+    nullable: bool
+    is_list: bool
+    items_nullable: bool
+
+
+class Child(NamedTuple):
+    """A field Strawberry only reads as an attribute, whose value is answered as `nested`."""
+
+    read: Callable[[Any, str], Any]
+    attribute: str
+    nested: Nested
+
+
+# How each selected field of an object is answered, by response key: a plain leaf, a child
+# object or list, or (None) `__typename`, the type's name. The executor's plans hold leaves
+# and `__typename` only; graphql-core completes the children of what it executes.
+ObjectPlan = tuple[tuple[str, PlainLeaf | Child | None], ...]
+
+
+def answer_plainly(
+    type_name: str, source: Any, steps: ObjectPlan, is_awaitable: Callable[[Any], bool]
+) -> Any:
+    """The object's data, or IRREGULAR at the first value the regular way must handle."""
+    data: dict[str, Any] = {}
+    for response_key, step in steps:
+        if step is None:
+            data[response_key] = type_name
+            continue
+        if type(step) is PlainLeaf:
+            value = plain_value(step, source, is_awaitable)
+        else:
+            try:
+                value = step.read(source, step.attribute)  # type: ignore[union-attr]
+            except Exception:
+                return IRREGULAR
+            value = answer_nested(step.nested, value, is_awaitable)  # type: ignore[union-attr]
+        if value is IRREGULAR:
+            return IRREGULAR
+        data[response_key] = value
+    return data
+
+
+def answer_nested(nested: Nested, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
+    """`value` answered as `nested` (an object or a list of them), or IRREGULAR."""
+    if value is None:
+        return None if nested.nullable else IRREGULAR
+    if isinstance(value, Exception) or is_awaitable(value):
+        return IRREGULAR
+    if not nested.is_list:
+        return answer_plainly(nested.type_name, value, nested.steps, is_awaitable)
+    if not isinstance(value, list | tuple):
+        return IRREGULAR  # another iterable, or none: graphql-core's checks decide
+    items = []
+    for item in value:
+        if item is None:
+            if not nested.items_nullable:
+                return IRREGULAR
+            items.append(None)
+            continue
+        answered = answer_plainly(nested.type_name, item, nested.steps, is_awaitable)
+        if answered is IRREGULAR:
+            return IRREGULAR
+        items.append(answered)
+    return items
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -125,18 +200,18 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plain_leaves = {} if middleware else plain_leaves(self.schema)
         # By (type, grouped field set); graphql-core reuses one grouped field set for every
         # row of a list within an operation, and the entry keeps it alive so its id holds.
-        self._object_plans: dict[tuple[str, int], tuple[GroupedFieldSet, _ObjectPlan | None]] = {}
+        self._object_plans: dict[tuple[str, int], tuple[GroupedFieldSet, ObjectPlan | None]] = {}
 
     def _object_plan(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
-    ) -> _ObjectPlan | None:
+    ) -> ObjectPlan | None:
         """How to answer the selection in one loop; None unless every field is plain."""
         key = (parent_type.name, id(grouped_field_set))
         cached = self._object_plans.get(key)
         if cached is not None:
             return cached[1]
-        object_plan: _ObjectPlan | None = None
-        steps: list[tuple[str, PlainLeaf | None]] = []
+        object_plan: ObjectPlan | None = None
+        steps: list[tuple[str, PlainLeaf | Child | None]] = []
         for response_key, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             name = node.name.value
@@ -161,8 +236,10 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not new_defer_usages and delivery_group_map is None:
             object_plan = self._object_plan(parent_type, grouped_field_set)
             if object_plan is not None:
-                answered = self._answer_plainly(parent_type, source_value, object_plan)
-                if answered is not None:
+                answered = answer_plainly(
+                    parent_type.name, source_value, object_plan, self.is_awaitable
+                )
+                if answered is not IRREGULAR:
                     return answered
         return super().execute_collected_subfields(
             parent_type,
@@ -172,21 +249,6 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             new_defer_usages,
             delivery_group_map,
         )
-
-    def _answer_plainly(
-        self, parent_type: GraphQLObjectType, source: Any, object_plan: _ObjectPlan
-    ) -> dict[str, Any] | None:
-        """The object's data, or None at the first value the regular way must handle."""
-        data: dict[str, Any] = {}
-        for response_key, plan in object_plan:
-            if plan is None:
-                data[response_key] = parent_type.name
-                continue
-            value = _plain_value(plan, source, self.is_awaitable)
-            if value is _IRREGULAR:
-                return None
-            data[response_key] = value
-        return data
 
     def execute_field(
         self,
@@ -199,8 +261,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         node = field_details_list[0].node
         plan = self._plain_leaves.get((parent_type.name, node.name.value))
         if plan is not None and not node.arguments:
-            value = _plain_value(plan, source, self.is_awaitable)
-            if value is not _IRREGULAR:
+            value = plain_value(plan, source, self.is_awaitable)
+            if value is not IRREGULAR:
                 return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context

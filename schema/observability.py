@@ -13,7 +13,7 @@ from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
     from graphql import DocumentNode, GraphQLError
-    from strawberry.types import ExecutionContext, ExecutionResult
+    from strawberry.types import ExecutionResult
 
 __all__ = ["record_outcome"]
 
@@ -51,14 +51,17 @@ def _metrics(label: str, outcome: str) -> tuple[Any, Any]:
 
 
 def record_outcome(
-    result: ExecutionResult, operation: ExecutionContext | None, *, duration: float
+    result: ExecutionResult,
+    *,
+    document: DocumentNode | None,
+    context: Any,
+    operation_name: str | None,
+    duration: float,
 ) -> ExecutionResult:
     """Code and mask the operation's errors, then count and log it: operation, caller kind,
     duration and outcome, never arguments, tokens or keys. Returns `result`, recoded.
 
-    `operation` is the execution context Strawberry ran it in (None if it never made one)."""
-    context = operation.context if operation else None
-    document = operation.graphql_document if operation else None
+    `document` is None when the operation never parsed; `context` is the request's."""
     request_id = getattr(context, "request_id", "-")
     errors = None
     if result.errors:
@@ -72,13 +75,12 @@ def record_outcome(
     requests.inc()
     durations.observe(duration)
     if logger.isEnabledFor(logging.INFO):
-        name = operation.operation_name if operation else None
         logger.info(
             json.dumps(
                 {
                     "event": "graphql",
                     "request_id": request_id,
-                    "operation": (name or "")[:100] or None,
+                    "operation": (operation_name or "")[:100] or None,
                     "fields": label,
                     "caller": getattr(getattr(context, "caller", None), "kind", None),
                     "duration_ms": round(duration * 1000, 2),
