@@ -7,7 +7,8 @@ for each request and wraps each hook in context managers (half the cost of answe
 `{ __typename }`), and its validation cache hashes the whole syntax tree on each hit. Here one
 bounded LRU keyed by the query text holds the parsed document with its validation errors, and
 the schema hands both to Strawberry as it creates the request's execution context, so a
-storefront polling with the same query pays a dictionary lookup.
+storefront polling with the same query pays a dictionary lookup. A valid document that is a
+simple query is kept with its plan (`schema.simple_queries`), made once with it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ completion would; anything unusual (a null, a value that does not coerce, an err
 middleware) goes the regular way, which then reports it exactly as before. When every field
 selected on an object is such a leaf (or `__typename`), the whole object is answered in one
 loop, without graphql-core's per-field paths and awaitable bookkeeping; again, the first
-unusual value sends the whole object the regular way.
+unusual value sends the whole object the regular way. `answer_plainly` and `answer_nested`
+also answer the objects and lists of a simple query's plan (`schema.simple_queries`).
 """
 
 from __future__ import annotations

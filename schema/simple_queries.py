@@ -140,6 +140,8 @@ class SimpleQuery(NamedTuple):
     ) -> ExecutionResult | Replay | None:
         """The operation's result; a Replay for the regular path to complete; None when
         nothing ran (variables or arguments that do not coerce)."""
+        if not isinstance(variables, dict | None):
+            return None  # graphql-core refuses them, in its own words
         variable_values = get_variable_values(
             self.schema, self.operation.variable_definitions or (), variables or {}
         )

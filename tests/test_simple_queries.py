@@ -229,9 +229,7 @@ async def test_the_plan_answers_good_rows_and_the_regular_path_the_rest() -> Non
     assert CALLS["item"] == 8
 
 
-async def test_an_operation_name_or_operation_type_that_does_not_fit_takes_the_regular_path() -> (
-    None
-):
+async def test_an_operation_name_type_or_variables_that_do_not_fit_take_the_regular_path() -> None:
     planned, regular = schemas()
     query = SIMPLE[1]
     for kwargs in (
@@ -243,6 +241,8 @@ async def test_an_operation_name_or_operation_type_that_does_not_fit_takes_the_r
         want = await answers(regular, query, {"id": "good"}, **kwargs)
         got = await answers(planned, query, {"id": "good"}, **kwargs)
         assert got == want, kwargs
+    # Variables that are no object at all.
+    assert await answers(planned, query, ["good"]) == await answers(regular, query, ["good"])  # type: ignore[arg-type]
 
 
 async def test_the_resolver_sees_the_same_info() -> None:
