@@ -4,28 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
-from typing import Any
 
 import pytest
 import strawberry
-from strawberry.permission import BasePermission
 
 from schema import build_schema
 from schema.execution import ExecutionContext, plain_leaves
-
-
-@strawberry.enum
-class Colour(Enum):
-    RED = "red"
-    BLUE = "blue"
-
-
-class Never(BasePermission):
-    message = "nobody"
-
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return False
+from tests.sample_types import Colour, Never
 
 
 @strawberry.type

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import strawberry
-from strawberry.permission import BasePermission
 from strawberry.types.graphql import OperationType
 
 from schema import Schema, build_schema
 from schema.simple_queries import Replay
 from services.errors import NotFound
+from tests.sample_types import Colour, Never
 
 if TYPE_CHECKING:
     from graphql import DocumentNode
@@ -22,19 +21,6 @@ if TYPE_CHECKING:
 
 # How often each root resolver ran, in the current test.
 CALLS: Counter[str] = Counter()
-
-
-@strawberry.enum
-class Colour(Enum):
-    RED = "red"
-    BLUE = "blue"
-
-
-class Never(BasePermission):
-    message = "nobody may"
-
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        return False
 
 
 @strawberry.type
