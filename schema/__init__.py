@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -40,14 +41,22 @@ Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappi
 
 
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
-# The execution context Strawberry made for the operation running in this task: what its
-# outcome is labelled and logged by (Strawberry's `execute` returns only the result).
-_operation: ContextVar[ExecutionContext | None] = ContextVar("graphql_operation", default=None)
-# What the document cache holds for the operation `execute` is running (looked up once).
-_UNCHECKED: Any = object()
-_checked: ContextVar[Checked | None] = ContextVar("graphql_checked", default=_UNCHECKED)
-# A simple query's root-field outcome the regular path is completing (see `Schema.execute`).
-_replay: ContextVar[Replay | None] = ContextVar("graphql_replay", default=None)
+
+
+@dataclass(slots=True)
+class _Running:
+    """What `execute` knows of the operation it runs, for the hooks Strawberry calls on the
+    way (it hands them none of it): the document cache's entry for the query, looked up once;
+    a simple query's root-field outcome for the regular path to complete; and the execution
+    context Strawberry makes, which the outcome is labelled and logged by."""
+
+    checked: Checked | None
+    replay: Replay | None = None
+    operation: ExecutionContext | None = None
+
+
+# The operation running in this task.
+_running: ContextVar[_Running | None] = ContextVar("graphql_running", default=None)
 
 
 class Schema(strawberry.Schema):
@@ -66,19 +75,20 @@ class Schema(strawberry.Schema):
 
     def _create_execution_context(self, *args: Any, **kwargs: Any) -> ExecutionContext:
         context = super()._create_execution_context(*args, **kwargs)
-        checked = _checked.get()
-        if checked is _UNCHECKED:
-            checked = self.documents.lookup(context.query)
-        self.documents.prepare(context, checked)
-        _operation.set(context)
+        running = _running.get()
+        if running is None:  # not through `execute` or `execute_sync`
+            self.documents.prepare(context, self.documents.lookup(context.query))
+        else:
+            self.documents.prepare(context, running.checked)
+            running.operation = context
         return context
 
     def _get_middleware_manager(self, extensions: list[SchemaExtension]) -> MiddlewareManager:
         manager = super()._get_middleware_manager(extensions)
-        replay = _replay.get()
-        if replay is None:
+        running = _running.get()
+        if running is None or running.replay is None:
             return manager
-        return MiddlewareManager(*manager.middlewares, replay)
+        return MiddlewareManager(*manager.middlewares, running.replay)
 
     async def execute(
         self,
@@ -113,8 +123,8 @@ class Schema(strawberry.Schema):
                     context=context_value,
                     operation_name=operation_name or simple.name,
                 )
-        operation, replaying = _operation.set(None), _replay.set(replay)
-        checking = _checked.set(checked)
+        running = _Running(checked, replay)
+        token = _running.set(running)
         try:
             result = await super().execute(
                 query,
@@ -125,11 +135,9 @@ class Schema(strawberry.Schema):
                 allowed_operation_types,
                 operation_extensions,
             )
-            return self._regular_outcome(result, started)
         finally:
-            _checked.reset(checking)
-            _replay.reset(replaying)
-            _operation.reset(operation)
+            _running.reset(token)
+        return self._regular_outcome(result, started, running)
 
     def _simple_query(
         self,
@@ -148,16 +156,21 @@ class Schema(strawberry.Schema):
             return None
         return simple
 
-    def execute_sync(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    def execute_sync(self, query: str | None, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Strawberry's `execute_sync`, then the operation's outcome."""
-        started, token = time.perf_counter(), _operation.set(None)
+        started = time.perf_counter()
+        running = _Running(self.documents.lookup(query))
+        token = _running.set(running)
         try:
-            return self._regular_outcome(super().execute_sync(*args, **kwargs), started)
+            result = super().execute_sync(query, *args, **kwargs)
         finally:
-            _operation.reset(token)
+            _running.reset(token)
+        return self._regular_outcome(result, started, running)
 
-    def _regular_outcome(self, result: ExecutionResult, started: float) -> ExecutionResult:
-        operation = _operation.get()
+    def _regular_outcome(
+        self, result: ExecutionResult, started: float, running: _Running
+    ) -> ExecutionResult:
+        operation = running.operation
         return self.record_outcome(
             result,
             started,
