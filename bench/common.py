@@ -14,18 +14,29 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-__all__ = ["POSTGRES_ADMIN_URL", "admin_execute", "fresh_database"]
+__all__ = ["POSTGRES_ADMIN_URL", "create_database", "drop_database", "fresh_database"]
 
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-async def admin_execute(statement: str) -> None:
-    """Run one statement (CREATE or DROP DATABASE) as PostgreSQL's admin."""
+async def _admin_execute(statement: str) -> None:
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
         await admin.execute(statement)
     finally:
         await admin.close()
+
+
+async def create_database(name: str) -> str:
+    """A new, empty PostgreSQL database, `qkg_bench_<name>_<random>`: its URL."""
+    database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
+    await _admin_execute(f'CREATE DATABASE "{database}"')
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+async def drop_database(url: str) -> None:
+    """Drop a database `create_database` made, connections and all."""
+    await _admin_execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
 @contextlib.asynccontextmanager
@@ -36,11 +47,9 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterato
         await db.migrate(url)
         yield url
         return
-    database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
-    await admin_execute(f'CREATE DATABASE "{database}"')
+    url = await create_database(name)
     try:
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
         await db.migrate(url)
         yield url
     finally:
-        await admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await drop_database(url)

@@ -74,7 +74,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import httpx
 import jwt
-from common import POSTGRES_ADMIN_URL, admin_execute
+from common import POSTGRES_ADMIN_URL, create_database, drop_database
 
 from simulator import QikinkSimulator, SimulatorServer
 
@@ -811,13 +811,12 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite://{workdir / 'bench.db'}"
         return
-    name = f"qkg_bench_throughput_{secrets.token_hex(4)}"
-
-    asyncio.run(admin_execute(f'CREATE DATABASE "{name}"'))
+    # Not migrated here: Tortoise binds its models to one dialect a process (see `seed`).
+    url = asyncio.run(create_database("throughput"))
     try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield url
     finally:
-        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(url))
 
 
 def seed(database_url: str, workdir: Path) -> dict[str, Any]:

@@ -24,13 +24,7 @@ from config import Settings, load_settings
 from services import auth, db
 from services.qikink_client import QikinkClient, build_http_client
 from simulator import ManualClock, QikinkSimulator, SimulatorServer
-from tests.postgres import (
-    admin_execute,
-    create_statement,
-    drop_statement,
-    new_database_name,
-    url_for_database,
-)
+from tests.postgres import ThrowawayDatabase
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -114,14 +108,13 @@ def migrated_database(
         yield url
         return
     admin_url = request.getfixturevalue("postgres_admin_url")
-    name = new_database_name("qkg_test")
-    asyncio.run(admin_execute(admin_url, create_statement(name)))
-    url = url_for_database(admin_url, name)
+    database = ThrowawayDatabase(admin_url, "qkg_test")
+    asyncio.run(database.create())
     try:
-        asyncio.run(db.migrate(url))
-        yield url
+        asyncio.run(db.migrate(database.url))
+        yield database.url
     finally:
-        asyncio.run(admin_execute(admin_url, drop_statement(name)))
+        asyncio.run(database.drop())
 
 
 TABLES = ("product_mappings", "order_mappings", "api_keys", "qikink_tokens", "qikink_calls")

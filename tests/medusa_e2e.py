@@ -23,13 +23,7 @@ from typing import TYPE_CHECKING, Any, Self
 import httpx
 
 from tests.live_server import LiveServer, end_process_group, free_port, tail
-from tests.postgres import (
-    admin_execute,
-    create_statement,
-    drop_statement,
-    new_database_name,
-    url_for_database,
-)
+from tests.postgres import ThrowawayDatabase
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -108,10 +102,8 @@ class MedusaBackend:
         env: Mapping[str, str] | None = None,
         project: Path = PROJECT,
     ) -> None:
-        self.postgres_admin_url = postgres_admin_url
         self.project = project
-        self.database = new_database_name("qkg_medusa")
-        self.database_url = url_for_database(postgres_admin_url, self.database)
+        self.database = ThrowawayDatabase(postgres_admin_url, "qkg_medusa")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_password = secrets.token_urlsafe(12)
@@ -129,7 +121,7 @@ class MedusaBackend:
         return {
             **os.environ,
             "NODE_ENV": "development",
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": self.database.url,
             "JWT_SECRET": self.jwt_secret,
             "COOKIE_SECRET": self.cookie_secret,
             "STORE_CORS": "http://127.0.0.1",
@@ -182,7 +174,7 @@ class MedusaBackend:
     def _start(self) -> None:
         env = self.env
         started = time.monotonic()
-        asyncio.run(admin_execute(self.postgres_admin_url, create_statement(self.database)))
+        asyncio.run(self.database.create())
         self._database_created = True
         self._cli("db:migrate", env=env)
         self._timed("db:migrate", started)
@@ -227,7 +219,7 @@ class MedusaBackend:
             end_process_group(process)
         if self._database_created:
             self._database_created = False
-            asyncio.run(admin_execute(self.postgres_admin_url, drop_statement(self.database)))
+            asyncio.run(self.database.drop())
 
     def __enter__(self) -> Self:
         return self.start()

@@ -11,49 +11,38 @@ import asyncpg
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-__all__ = [
-    "admin_execute",
-    "create_statement",
-    "drop_statement",
-    "new_database_name",
-    "throwaway_database",
-    "url_for_database",
-]
+__all__ = ["ThrowawayDatabase", "throwaway_database"]
 
 
-async def admin_execute(admin_url: str, *statements: str) -> None:
-    """Run statements (CREATE or DROP DATABASE, ...) on one connection of the admin URL."""
-    conn = await asyncpg.connect(admin_url)
-    try:
-        for statement in statements:
+class ThrowawayDatabase:
+    """A database of a fresh name (`prefix` and random hex) beside the admin URL's."""
+
+    def __init__(self, admin_url: str, prefix: str) -> None:
+        self.admin_url = admin_url
+        self.name = f"{prefix}_{secrets.token_hex(4)}"
+        self.url = admin_url.rsplit("/", 1)[0] + f"/{self.name}"
+
+    async def create(self) -> None:
+        await self._admin_execute(f'CREATE DATABASE "{self.name}"')
+
+    async def drop(self) -> None:
+        """Drop it, connections and all; nothing if it is gone."""
+        await self._admin_execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+    async def _admin_execute(self, statement: str) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
             await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-def url_for_database(admin_url: str, name: str) -> str:
-    """The admin URL with another database name."""
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def new_database_name(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(4)}"
-
-
-def create_statement(name: str) -> str:
-    return f'CREATE DATABASE "{name}"'
-
-
-def drop_statement(name: str) -> str:
-    return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        finally:
+            await conn.close()
 
 
 @asynccontextmanager
 async def throwaway_database(admin_url: str, prefix: str) -> AsyncIterator[str]:
-    """The URL of a new, empty database, dropped afterwards (connections and all)."""
-    name = new_database_name(prefix)
-    await admin_execute(admin_url, create_statement(name))
+    """The URL of a new, empty database, dropped afterwards."""
+    database = ThrowawayDatabase(admin_url, prefix)
+    await database.create()
     try:
-        yield url_for_database(admin_url, name)
+        yield database.url
     finally:
-        await admin_execute(admin_url, drop_statement(name))
+        await database.drop()
