@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     qikink_client_secret: SecretStr | None = None
     qikink_rate_limit_requests_per_minute: int = Field(default=30, ge=0, le=10_000)
     qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The Qikink proxy fields are the merchant's: storefronts reach them only when opened,
+    # and then within their own share of the budget.
+    storefront_qikink_proxy: bool = False
+    qikink_storefront_calls_per_minute: int = Field(default=5, ge=1, le=10_000)
     qikink_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     # Orders: the Qikink order number prefix, the outbox worker and the status sync.
@@ -178,6 +182,22 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _storefront_share(self) -> Settings:
+        budget = self.qikink_rate_limit_requests_per_minute
+        if (
+            self.storefront_qikink_proxy
+            and budget
+            and self.qikink_storefront_calls_per_minute >= budget
+        ):
+            raise _FieldError(
+                "qikink_storefront_calls_per_minute",
+                f"must be less than QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE ({budget}) when "
+                "STOREFRONT_QIKINK_PROXY is on, so storefronts cannot use the whole budget "
+                "that paid orders need",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_rules(self) -> Settings:
         if self.app_env is not AppEnv.PRODUCTION:
             return self
@@ -192,6 +212,12 @@ class Settings(BaseSettings):
             raise _FieldError("qikink_client_id", "is required when APP_ENV=production")
         if self.qikink_client_secret is None:
             raise _FieldError("qikink_client_secret", "is required when APP_ENV=production")
+        if self.storefront_qikink_proxy and not self.qikink_publishable_keys:
+            raise _FieldError(
+                "storefront_qikink_proxy",
+                "needs QIKINK_PUBLISHABLE_KEYS when APP_ENV=production: without them anyone "
+                "could read and place Qikink orders on the merchant's account",
+            )
         return self
 
     @property

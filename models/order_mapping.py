@@ -48,6 +48,9 @@ class OrderMapping(Model):
 
     id = fields.CharField(primary_key=True, max_length=32, default=new_order_mapping_id)
     medusa_order_id = fields.CharField(max_length=255, unique=True)
+    # Who placed the order, from the store: a signed-in customer lists their own mappings.
+    customer_id = fields.CharField(max_length=255, null=True)
+    email = fields.CharField(max_length=320, null=True)
     qikink_order_id = fields.CharField(max_length=64, null=True, unique=True)
     qikink_order_number = fields.CharField(max_length=15, null=True, unique=True)
     status = fields.CharEnumField(
@@ -77,4 +80,5 @@ class OrderMapping(Model):
             Index(fields=("created_at", "id"), name="order_mappings_created_id"),
             Index(fields=("updated_at", "id"), name="order_mappings_updated_id"),
             Index(fields=("submit_state", "next_attempt_at"), name="order_mappings_due"),
+            Index(fields=("customer_id", "created_at"), name="order_mappings_customer_created"),
         )

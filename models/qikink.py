@@ -31,6 +31,8 @@ class QikinkCall(Model):
     id = fields.BigIntField(primary_key=True)
     budget_key = fields.CharField(max_length=64)
     at = fields.DatetimeField()
+    # The budget's lane the call was made in (services.rate_budget.Lane); null for none.
+    lane = fields.CharField(max_length=16, null=True)
 
     class Meta:
         table = "qikink_calls"

@@ -1,24 +1,62 @@
+"""Reading order mappings, and who may read which.
+
+An admin reads every mapping. Anyone else reads a mapping only by naming its store order (the
+store's order id, which only the customer and the merchant know) or as the signed-in store
+customer who placed it; nothing lets an outsider enumerate them.
+"""
+
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from services import order_mappings as service
+from services.errors import Forbidden
 from services.paging import Page, check_page
 from services.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
+    from services.auth import Caller
 
-__all__ = ["order_mapping", "order_mappings"]
+__all__ = ["UNNAMED_LIST", "order_mapping", "order_mappings"]
+
+UNNAMED_LIST = (
+    "Storefronts list order mappings of one store order (filter: { medusaOrderId }) or, "
+    "signed in as the customer who placed them, their own (Authorization: Bearer <Medusa "
+    "customer token>); every mapping is for admins."
+)
+
+
+def _visible(caller: Caller, query: service.OrderMappingQuery) -> service.OrderMappingQuery:
+    """`query` narrowed to what `caller` may read; refused when that would be an enumeration."""
+    if caller.is_admin or query.medusa_order_id is not None:
+        return query
+    if caller.customer is not None:
+        return replace(query, customer_id=caller.customer)
+    if caller.auth_error is not None and caller.customer_id is None:
+        # A customer token that was sent but refused (expired, bad signature): say so.
+        raise caller.auth_error
+    raise Forbidden(UNNAMED_LIST)
 
 
 async def order_mappings(
-    query: service.OrderMappingQuery, *, limit: int, offset: int
+    caller: Caller, query: service.OrderMappingQuery, *, limit: int, offset: int
 ) -> tuple[list[OrderMapping], int, Page]:
     page = check_page(limit, offset)
-    nodes, count = await service.list_order_mappings(query, page)
+    nodes, count = await service.list_order_mappings(_visible(caller, query), page)
     return nodes, count, page
 
 
-async def order_mapping(mapping_id: str) -> OrderMapping | None:
-    return await service.get_order_mapping(check_id(mapping_id))
+async def order_mapping(caller: Caller, key: str) -> OrderMapping | None:
+    """The mapping `key` names: a store order's id for anyone; a mapping's id for an admin, or
+    for the signed-in customer whose order it is."""
+    key = check_id(key)
+    row = await service.get_store_order_mapping(key)
+    if row is not None:
+        return row
+    if caller.is_admin:
+        return await service.get_order_mapping(key)
+    if caller.customer is not None:
+        return await service.get_order_mapping(key, customer_id=caller.customer)
+    return None

@@ -30,4 +30,8 @@ class Context:
 
     @property
     def qikink(self) -> QikinkClient:
-        return self.runtime.qikink
+        """Qikink for this caller: an admin's calls use the whole budget, anyone else's only
+        the storefront's share of it."""
+        if self.caller.is_admin:
+            return self.runtime.qikink
+        return self.runtime.storefront_qikink

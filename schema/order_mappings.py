@@ -11,6 +11,7 @@ import strawberry
 from models import OrderMappingStatus as StatusValue
 from resolvers import order_mappings as resolve
 from schema.common import SortDirection
+from schema.context import Context
 from schema.permissions import IsAdmin, IsStorefront
 from services.order_mappings import OrderMappingOrder, OrderMappingQuery
 
@@ -52,6 +53,12 @@ class OrderMapping:
     next_attempt_at: datetime | None = strawberry.field(
         permission_classes=[IsAdmin], description="Admin only: when the next attempt is due."
     )
+    customer_id: str | None = strawberry.field(
+        permission_classes=[IsAdmin], description="Admin only: the store customer who ordered."
+    )
+    email: str | None = strawberry.field(
+        permission_classes=[IsAdmin], description="Admin only: the order's email address."
+    )
 
     @classmethod
     def from_model(cls, row: OrderMappingRow) -> Self:
@@ -71,6 +78,8 @@ class OrderMapping:
             attempts=row.attempts,
             last_error=row.last_error,
             next_attempt_at=row.next_attempt_at,
+            customer_id=row.customer_id,
+            email=row.email,
         )
 
 
@@ -98,9 +107,17 @@ class OrderMappingFilter:
 
 @strawberry.type
 class OrderMappingQueries:
-    @strawberry.field(permission_classes=[IsStorefront], description="Order mappings, paged.")
+    @strawberry.field(
+        permission_classes=[IsStorefront],
+        description=(
+            "Order mappings, paged. Admins list them all; storefronts name one store order "
+            "(filter: { medusaOrderId }) or, signed in with a Medusa customer token, list "
+            "that customer's own."
+        ),
+    )
     async def qikink_order_mappings(
         self,
+        info: strawberry.Info[Context],
         filter: OrderMappingFilter | None = None,
         limit: int = 50,
         offset: int = 0,
@@ -114,7 +131,9 @@ class OrderMappingQueries:
             order=order.value,
             descending=order_direction.descending,
         )
-        rows, count, page = await resolve.order_mappings(query, limit=limit, offset=offset)
+        rows, count, page = await resolve.order_mappings(
+            info.context.caller, query, limit=limit, offset=offset
+        )
         return OrderMappingList(
             nodes=[OrderMapping.from_model(row) for row in rows],
             count=count,
@@ -122,7 +141,15 @@ class OrderMappingQueries:
             offset=page.offset,
         )
 
-    @strawberry.field(permission_classes=[IsStorefront], description="One mapping, or null.")
-    async def qikink_order_mapping(self, id: strawberry.ID) -> OrderMapping | None:
-        row = await resolve.order_mapping(id)
+    @strawberry.field(
+        permission_classes=[IsStorefront],
+        description=(
+            "One mapping, or null: `id` is the store order's id, or the mapping's id (for "
+            "admins, and for the signed-in customer whose order it is)."
+        ),
+    )
+    async def qikink_order_mapping(
+        self, info: strawberry.Info[Context], id: strawberry.ID
+    ) -> OrderMapping | None:
+        row = await resolve.order_mapping(info.context.caller, id)
         return OrderMapping.from_model(row) if row else None

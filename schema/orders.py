@@ -48,6 +48,13 @@ class StoreOrderInput:
     )
     currency_code: str | None = None
     payment_method: PaymentGateway = PaymentGateway.PREPAID
+    customer_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description=(
+            "The store's customer who placed it (Medusa's customer_id): signed in with a "
+            "Medusa customer token, they can list their own orders' mappings."
+        ),
+    )
 
     def to_order(self) -> service.StoreOrder:
         a = self.shipping_address
@@ -57,6 +64,7 @@ class StoreOrderInput:
             display_id=self.display_id,
             currency_code=self.currency_code,
             payment_method=self.payment_method.value,
+            customer_id=self.customer_id,
             items=[
                 service.StoreItem(
                     variant_id=item.variant_id,

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from schema.context import Context
 
-__all__ = ["IsAdmin", "IsStorefront"]
+__all__ = ["IsAdmin", "IsStorefront", "QikinkProxy"]
 
 
 class IsAdmin(BasePermission):
@@ -37,3 +37,24 @@ class IsStorefront(BasePermission):
         if info.context.caller.may_use_storefront:
             return True
         raise Unauthenticated(self.message)
+
+
+class QikinkProxy(BasePermission):
+    """The Qikink proxy, which acts on the merchant's Qikink account: admins; storefronts too
+    where the service opens it (`STOREFRONT_QIKINK_PROXY=true`)."""
+
+    message = (
+        "This field acts on the merchant's Qikink account: send admin credentials "
+        "('Authorization: Bearer <token or API key>'). Storefronts may use it only where the "
+        "service sets STOREFRONT_QIKINK_PROXY=true."
+    )
+
+    def has_permission(self, source: Any, info: strawberry.Info[Context], **kwargs: Any) -> bool:
+        caller = info.context.caller
+        if caller.is_admin:
+            return True
+        if not info.context.settings.storefront_qikink_proxy:
+            raise caller.auth_error or Unauthenticated(self.message)
+        if caller.may_use_storefront:
+            return True
+        raise Unauthenticated(IsStorefront.message)

@@ -1,4 +1,5 @@
-"""The Qikink proxy for storefronts (and admins): token, create order, list and get orders."""
+"""The Qikink proxy for admins (and storefronts, where opened): token, create order, list and
+get orders."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import strawberry
 
 from resolvers import qikink as resolve
 from schema.context import Context
-from schema.permissions import IsStorefront
+from schema.permissions import IsAdmin, QikinkProxy
 from services import qikink as service
 
 __all__ = ["PaymentGateway", "QikinkMutation", "QikinkQueries"]
@@ -214,7 +215,7 @@ class QikinkOrderInput:
 @strawberry.type
 class QikinkQueries:
     @strawberry.field(
-        permission_classes=[IsStorefront], description="A page of Qikink orders, newest first."
+        permission_classes=[QikinkProxy], description="A page of Qikink orders, newest first."
     )
     async def qikink_orders(
         self, info: strawberry.Info[Context], page: int = 1
@@ -222,7 +223,7 @@ class QikinkQueries:
         views = await resolve.qikink_orders(info.context.qikink, page)
         return [QikinkOrder.from_view(view) for view in views]
 
-    @strawberry.field(permission_classes=[IsStorefront], description="One Qikink order, or null.")
+    @strawberry.field(permission_classes=[QikinkProxy], description="One Qikink order, or null.")
     async def qikink_order(
         self,
         info: strawberry.Info[Context],
@@ -237,8 +238,11 @@ class QikinkQueries:
 @strawberry.type
 class QikinkMutation:
     @strawberry.mutation(
-        permission_classes=[IsStorefront],
-        description="The shared Qikink access token (minted only when none is fresh).",
+        permission_classes=[IsAdmin],
+        description=(
+            "Admin only: the shared Qikink access token (minted only when none is fresh). "
+            "It acts as the merchant on Qikink, so it is never given to storefronts."
+        ),
     )
     async def qikink_token(self, info: strawberry.Info[Context]) -> QikinkToken:
         view = await resolve.qikink_token(info.context.qikink)
@@ -250,7 +254,7 @@ class QikinkMutation:
         )
 
     @strawberry.mutation(
-        permission_classes=[IsStorefront],
+        permission_classes=[QikinkProxy],
         description="Create a Qikink order directly (validated before Qikink is called).",
     )
     async def create_qikink_order(

@@ -66,6 +66,9 @@ async def _generate(database_url: str, location: Path, name: str) -> Path:
             await command.init_db(safe=True)
         else:
             await command.upgrade(run_in_transaction=True)
+            # aerich reads the last applied state when a command starts (a fresh database has
+            # none): read again, the new migration is the difference from what upgrade left.
+            await command.init()
             await command.migrate(name)
     created = set((location / APP_LABEL).glob("*.py")) - before
     if len(created) != 1:

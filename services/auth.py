@@ -50,6 +50,8 @@ class Caller:
     kind: CallerKind
     # "user:<actor_id>" for a JWT, "api_key:<name>" for a key; None when not an admin.
     admin: str | None = None
+    # The Medusa customer a store JWT (`actor_type` customer) names; None for anyone else.
+    customer_id: str | None = None
     # Why the admin credentials that were sent were refused, reported by admin-only fields.
     auth_error: Unauthenticated | Forbidden | None = None
 
@@ -60,6 +62,12 @@ class Caller:
     @property
     def may_use_storefront(self) -> bool:
         return self.kind is not CallerKind.ANONYMOUS
+
+    @property
+    def customer(self) -> str | None:
+        """The signed-in customer of a storefront request (who sent a valid publishable key
+        where keys are required); None otherwise."""
+        return self.customer_id if self.kind is CallerKind.STOREFRONT else None
 
 
 def hash_api_key(key: str) -> str:
@@ -78,9 +86,16 @@ class _Refusal(NamedTuple):
     message: str
 
 
+class _Actor(NamedTuple):
+    """Who a well-signed token names: Medusa's `actor_type` (user, customer) and `actor_id`."""
+
+    type: str
+    id: str
+
+
 @lru_cache(maxsize=JWT_CACHE_SIZE)
-def _verify_jwt(token: str, secret: str) -> tuple[str | _Refusal, float]:
-    """The admin a well-signed token names (or why it names none), and when it expires.
+def _verify_jwt(token: str, secret: str) -> tuple[_Actor | _Refusal, float]:
+    """The actor a well-signed token names (or why it names none), and when it expires.
 
     Verifying a signature and parsing claims costs more than the rest of a small query, and an
     admin page sends the same token with every request: the outcome of a good signature is
@@ -94,27 +109,27 @@ def _verify_jwt(token: str, secret: str) -> tuple[str | _Refusal, float]:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
     expires_at = float(claims["exp"])
     actor_type = claims.get("actor_type")
-    if actor_type != "user":
+    if actor_type not in ("user", "customer"):
         refused = f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
         return _Refusal(Forbidden, refused), expires_at
     actor_id = claims.get("actor_id")
     if not isinstance(actor_id, str) or not actor_id.strip():
-        return _Refusal(Unauthenticated, "The admin token has no actor_id."), expires_at
-    return f"user:{actor_id}", expires_at
+        return _Refusal(Unauthenticated, "The token has no actor_id."), expires_at
+    return _Actor(actor_type, actor_id.strip()), expires_at
 
 
-def _decode_jwt(token: str, secret: str, now: float) -> str:
+def _decode_jwt(token: str, secret: str, now: float) -> _Actor:
     try:
-        admin, expires_at = _verify_jwt(token, secret)
+        actor, expires_at = _verify_jwt(token, secret)
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The admin token has expired.") from None
+        raise Unauthenticated("The token has expired.") from None
     except jwt.InvalidTokenError:
-        raise Unauthenticated("The admin token is invalid.") from None
+        raise Unauthenticated("The token is invalid.") from None
     if expires_at <= now:  # as PyJWT decides it, with no leeway
-        raise Unauthenticated("The admin token has expired.")
-    if isinstance(admin, _Refusal):
-        raise admin.error(admin.message)
-    return admin
+        raise Unauthenticated("The token has expired.")
+    if isinstance(actor, _Refusal):
+        raise actor.error(actor.message)
+    return actor
 
 
 async def _check_api_key(key: str) -> str:
@@ -133,19 +148,29 @@ async def authenticate(
     now: float | None = None,
 ) -> Caller:
     """Work out who is calling from the request's headers (at `now`, seconds since the epoch,
-    by default the clock's); never raises."""
+    by default the clock's); never raises.
+
+    A Medusa admin's JWT or an API key makes an admin. A Medusa customer's JWT (signed with the
+    same secret) names the customer, who is still a storefront caller: a publishable key is
+    needed as for anyone else, and admin fields answer FORBIDDEN.
+    """
     auth_error: Unauthenticated | Forbidden | None = None
+    customer_id: str | None = None
     if authorization:
         scheme, _, credential = authorization.strip().partition(" ")
         credential = credential.strip()
         try:
             if scheme.lower() != "bearer" or not credential:
-                raise Unauthenticated("Send admin credentials as 'Authorization: Bearer <token>'.")
+                raise Unauthenticated("Send credentials as 'Authorization: Bearer <token>'.")
             if credential.startswith(API_KEY_PREFIX):
-                admin = await _check_api_key(credential)
-            else:
-                admin = _decode_jwt(credential, jwt_secret, time.time() if now is None else now)
-            return Caller(kind=CallerKind.ADMIN, admin=admin)
+                return Caller(kind=CallerKind.ADMIN, admin=await _check_api_key(credential))
+            actor = _decode_jwt(credential, jwt_secret, time.time() if now is None else now)
+            if actor.type == "user":
+                return Caller(kind=CallerKind.ADMIN, admin=f"user:{actor.id}")
+            customer_id = actor.id
+            auth_error = Forbidden(
+                "Admin access needs a user token; this token's actor_type is 'customer'."
+            )
         except (Unauthenticated, Forbidden) as exc:
             auth_error = exc
     storefront = not publishable_keys or any(
@@ -153,7 +178,7 @@ async def authenticate(
         for key in publishable_keys
     )
     kind = CallerKind.STOREFRONT if storefront else CallerKind.ANONYMOUS
-    return Caller(kind=kind, auth_error=auth_error)
+    return Caller(kind=kind, customer_id=customer_id, auth_error=auth_error)
 
 
 def _check_name(name: str) -> str:

@@ -45,7 +45,7 @@ __all__ = [
 
 logger = logging.getLogger("qikink_graphql.medusa")
 
-ORDER_FIELDS = "id,display_id,email,currency_code,created_at,*items,*shipping_address"
+ORDER_FIELDS = "id,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
 RECONCILE_JOB = "medusa_reconcile"
 PAGE_SIZE = 50
 
@@ -137,6 +137,7 @@ def store_order_from_medusa(order: dict[str, Any]) -> StoreOrder:
     return StoreOrder(
         id=str(order.get("id") or ""),
         email=str(order.get("email") or ""),
+        customer_id=str(order["customer_id"]) if order.get("customer_id") else None,
         display_id=str(display_id) if display_id is not None else None,
         currency_code=order.get("currency_code"),
         items=items,

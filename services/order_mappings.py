@@ -9,7 +9,13 @@ from models import OrderMapping, OrderMappingStatus
 from models.ids import ID_MAX_LENGTH
 from services.paging import Page, fetch_page, fits
 
-__all__ = ["OrderMappingOrder", "OrderMappingQuery", "get_order_mapping", "list_order_mappings"]
+__all__ = [
+    "OrderMappingOrder",
+    "OrderMappingQuery",
+    "get_order_mapping",
+    "get_store_order_mapping",
+    "list_order_mappings",
+]
 
 
 class OrderMappingOrder(StrEnum):
@@ -23,6 +29,8 @@ class OrderMappingQuery:
     qikink_order_id: str | None = None
     medusa_order_id: str | None = None
     status: OrderMappingStatus | None = None
+    # Only the orders this store customer placed.
+    customer_id: str | None = None
     order: OrderMappingOrder = OrderMappingOrder.CREATED_AT
     descending: bool = True
 
@@ -35,6 +43,7 @@ async def list_order_mappings(
         OrderMapping,
         qikink_order_id=query.qikink_order_id,
         medusa_order_id=query.medusa_order_id,
+        customer_id=query.customer_id,
     ):
         return [], 0
     rows = OrderMapping.all()
@@ -44,10 +53,24 @@ async def list_order_mappings(
         rows = rows.filter(medusa_order_id=query.medusa_order_id)
     if query.status is not None:
         rows = rows.filter(status=query.status)
+    if query.customer_id is not None:
+        rows = rows.filter(customer_id=query.customer_id)
     return await fetch_page(rows, query.order.value, descending=query.descending, page=page)
 
 
-async def get_order_mapping(mapping_id: str) -> OrderMapping | None:
+async def get_order_mapping(
+    mapping_id: str, *, customer_id: str | None = None
+) -> OrderMapping | None:
+    """The mapping with this id (of this store customer's orders, when one is given)."""
     if len(mapping_id) > ID_MAX_LENGTH:
         return None
-    return await OrderMapping.get_or_none(id=mapping_id)
+    if customer_id is None:
+        return await OrderMapping.get_or_none(id=mapping_id)
+    return await OrderMapping.get_or_none(id=mapping_id, customer_id=customer_id)
+
+
+async def get_store_order_mapping(medusa_order_id: str) -> OrderMapping | None:
+    """The mapping of a store order, by the store's order id."""
+    if not fits(OrderMapping, medusa_order_id=medusa_order_id):
+        return None
+    return await OrderMapping.get_or_none(medusa_order_id=medusa_order_id)

@@ -121,6 +121,8 @@ class StoreOrder:
     display_id: str | None = None
     currency_code: str | None = None
     payment_method: PaymentGateway = PaymentGateway.PREPAID
+    # The store's customer (Medusa's `customer_id`), who may then follow the order signed in.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,8 @@ def _build_request(
 
 def _check_order(order: StoreOrder) -> None:
     check_id(order.id, field="order.id")
+    if order.customer_id is not None:
+        check_id(order.customer_id, field="order.customerId")
     if not order.items:
         raise InvalidInput("The order has no items.", field="order.items")
     for index, item in enumerate(order.items):
@@ -255,7 +259,11 @@ async def submit_store_order(
         }
     try:
         row = await OrderMapping.create(
-            medusa_order_id=order.id, qikink_order_number=number, **fields
+            medusa_order_id=order.id,
+            qikink_order_number=number,
+            customer_id=order.customer_id,
+            email=order.email.strip() or None,
+            **fields,
         )
     except IntegrityError:
         # The database decided: a concurrent submission of the same order won the insert.

@@ -9,6 +9,7 @@ the token request body and nowhere else: never logged, never put in an error.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ import httpx
 from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
 from services.metrics import QIKINK_CALLS
 from services.qikink_token import TokenGrant, TokenStore, token_key
-from services.rate_budget import RateBudget, budget_key, rate_limit_message
+from services.rate_budget import Lane, RateBudget, budget_key, rate_limit_message
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -131,6 +132,19 @@ class QikinkClient:
         )
         # (endpoint, outcome) -> count, for benchmarks and /metrics.
         self.calls: Counter[tuple[str, str]] = Counter()
+        # The share of the budget this client's calls are made in (see `in_lane`).
+        self.lane: Lane | None = None
+
+    def in_lane(self, lane: Lane) -> QikinkClient:
+        """This client, with the same connection, token and budget, making its calls in `lane`.
+
+        A token it has to mint is the account's, for every caller, and is not counted in the
+        lane: nothing a caller sends makes one more likely (a mint happens when the shared token
+        is old or Qikink refused it).
+        """
+        view = copy.copy(self)
+        view.lane = lane
+        return view
 
     def _count(self, endpoint: str, outcome: str) -> None:
         self.calls[endpoint, outcome] += 1
@@ -152,7 +166,8 @@ class QikinkClient:
         on_wait: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """One HTTP exchange within the budget; returns the decoded reply or raises."""
-        await self.budget.acquire(wait=wait, on_wait=on_wait)
+        lane = None if endpoint == "token" else self.lane
+        await self.budget.acquire(wait=wait, on_wait=on_wait, lane=lane)
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException as exc:

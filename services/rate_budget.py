@@ -5,6 +5,11 @@ is recorded in `qikink_calls` before it is sent; a request that would make the l
 more than the budget is refused (a GraphQL caller hears `RATE_LIMITED` at once) or waits for the
 oldest call to leave the window (background work).
 
+A `Lane` is a smaller share of the same budget for one kind of caller: a call in the
+storefront lane needs room in the whole budget and in its lane
+(`QIKINK_STOREFRONT_CALLS_PER_MINUTE`), so outsiders can never take more than that share from
+the paid orders. Lanes are counted in the same rows, so the share holds across processes too.
+
 Counting and recording happen in one short transaction that other processes cannot interleave
 with: on PostgreSQL behind a transaction-scoped advisory lock; on SQLite by writing first, which
 takes the database's single write lock before the count is read.
@@ -16,6 +21,7 @@ import asyncio
 import hashlib
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,7 +34,7 @@ from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["WINDOW_SECONDS", "RateBudget", "budget_key", "rate_limit_message"]
+__all__ = ["STOREFRONT", "WINDOW_SECONDS", "Lane", "RateBudget", "budget_key", "rate_limit_message"]
 
 WINDOW_SECONDS = 60.0
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
@@ -50,9 +56,24 @@ def budget_key(client_id: str) -> str:
     return hashlib.sha256(f"rate:{client_id}".encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A share of the budget for one kind of caller: at most `per_minute` of its calls in any
+    rolling minute, within the budget as a whole."""
+
+    name: str
+    per_minute: int
+
+
+# Calls made for storefronts, which anyone holding the public publishable key can cause.
+STOREFRONT = "storefront"
+
+
 class _WindowFull(Exception):
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, per_minute: int) -> None:
         self.retry_after = retry_after
+        # The limit that was reached: the whole budget's or the lane's.
+        self.per_minute = per_minute
 
 
 class RateBudget:
@@ -81,17 +102,20 @@ class RateBudget:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
 
-    async def try_acquire(self) -> float | None:
+    async def try_acquire(self, lane: Lane | None = None) -> float | None:
         """Record one call if the window has room: None; else the seconds until it will."""
-        if not self.enabled:
-            return None
         try:
-            await self._record()
+            await self._take(lane)
         except _WindowFull as full:
             return full.retry_after
         return None
 
-    async def _record(self) -> None:
+    async def _take(self, lane: Lane | None) -> None:
+        if self.enabled or lane is not None:
+            await self._record(lane)
+
+    async def _record(self, lane: Lane | None) -> None:
+        lane_name = lane.name if lane is not None else None
         async with in_transaction() as conn:
             if self.postgres:
                 await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
@@ -101,21 +125,28 @@ class RateBudget:
             window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
             if not self.postgres:
                 # The write takes SQLite's write lock, so the count below cannot go stale.
-                await QikinkCall.create(budget_key=self.key, at=now, using_db=conn)
+                await QikinkCall.create(budget_key=self.key, at=now, lane=lane_name, using_db=conn)
             recent = await (
                 QikinkCall.filter(budget_key=self.key, at__gt=window_start)
                 .using_db(conn)
                 .order_by("at")
-                .values_list("at", flat=True)
+                .values_list("at", "lane")
             )
-            in_window = len(recent) if self.postgres else len(recent) - 1
-            if in_window >= self.per_minute:
-                # The slot frees when the call that made the window full leaves it. Raising
-                # rolls the transaction back, and with it SQLite's tentative row.
-                oldest = recent[in_window - self.per_minute]
-                raise _WindowFull(max((oldest - window_start).total_seconds(), 0.001))
+            # SQLite's tentative row is among `recent`; it is no earlier call.
+            tentative = 0 if self.postgres else 1
+            limits = [(self.per_minute, [at for at, _ in recent])] if self.enabled else []
+            if lane is not None:
+                limits.append((lane.per_minute, [at for at, name in recent if name == lane.name]))
+            for per_minute, calls in limits:
+                in_window = len(calls) - tentative
+                if in_window >= per_minute:
+                    # The slot frees when the call that made the window full leaves it. Raising
+                    # rolls the transaction back, and with it SQLite's tentative row.
+                    oldest = calls[in_window - per_minute]
+                    retry_after = max((oldest - window_start).total_seconds(), 0.001)
+                    raise _WindowFull(retry_after, per_minute)
             if self.postgres:
-                await QikinkCall.create(budget_key=self.key, at=now, using_db=conn)
+                await QikinkCall.create(budget_key=self.key, at=now, lane=lane_name, using_db=conn)
             await (
                 QikinkCall.filter(
                     budget_key=self.key, at__lt=now - timedelta(seconds=_KEEP_SECONDS)
@@ -125,17 +156,29 @@ class RateBudget:
             )
 
     async def acquire(
-        self, *, wait: bool, on_wait: Callable[[], Awaitable[None]] | None = None
+        self,
+        *,
+        wait: bool,
+        on_wait: Callable[[], Awaitable[None]] | None = None,
+        lane: Lane | None = None,
     ) -> None:
-        """Take a slot; with `wait` sleep until one frees, else raise `RateLimited` at once.
+        """Take a slot (in `lane`, when given); with `wait` sleep until one frees, else raise
+        `RateLimited` at once, naming the limit that was reached.
 
         `on_wait` runs before each sleep (a token minter renews its lease there).
         """
-        while (retry_after := await self.try_acquire()) is not None:
-            if not wait:
-                self.refusals += 1
-                RATE_LIMIT_REFUSALS.inc()
-                raise RateLimited(rate_limit_message(self.per_minute), retryAfter=retry_after)
+        while True:
+            try:
+                await self._take(lane)
+                return
+            except _WindowFull as full:
+                if not wait:
+                    self.refusals += 1
+                    RATE_LIMIT_REFUSALS.inc()
+                    raise RateLimited(
+                        rate_limit_message(full.per_minute), retryAfter=full.retry_after
+                    ) from None
+                retry_after = full.retry_after
             self.waits += 1
             RATE_LIMIT_WAITS.inc()
             if on_wait is not None:

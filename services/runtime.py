@@ -14,6 +14,7 @@ from services.db import is_postgres
 from services.medusa import MedusaClient, reconcile_forever
 from services.orders import SubmissionWorker
 from services.qikink_client import QikinkClient, build_http_client
+from services.rate_budget import STOREFRONT, Lane
 from services.sync import periodic_sync
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class Runtime:
     medusa: MedusaClient | None = None
     worker: SubmissionWorker | None = None
     _qikink: QikinkClient | None = field(default=None, repr=False)
+    _storefront_qikink: QikinkClient | None = field(default=None, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -58,6 +60,13 @@ class Runtime:
         if self._qikink is None:
             raise RuntimeError("The Qikink client is opened by the app's lifespan.")
         return self._qikink
+
+    @property
+    def storefront_qikink(self) -> QikinkClient:
+        """The Qikink client for calls a storefront caused: within the storefront's share."""
+        if self._storefront_qikink is None:
+            raise RuntimeError("The Qikink client is opened by the app's lifespan.")
+        return self._storefront_qikink
 
     async def open(self) -> None:
         settings = self.settings
@@ -97,6 +106,9 @@ class Runtime:
             client_secret=secret,
             rate_limit_per_minute=settings.qikink_rate_limit_requests_per_minute,
             postgres=is_postgres(settings.database_url),
+        )
+        self._storefront_qikink = self._qikink.in_lane(
+            Lane(STOREFRONT, settings.qikink_storefront_calls_per_minute)
         )
 
     def wake_worker(self) -> None:
@@ -166,4 +178,4 @@ class Runtime:
             if http is not None:
                 await http.aclose()
         self.http = self.medusa_http = self.medusa = None
-        self._qikink = None
+        self._qikink = self._storefront_qikink = None

@@ -1,4 +1,8 @@
-"""The storefront proxy fields over HTTP, against the simulator on a real port."""
+"""The Qikink proxy fields over HTTP, against the simulator on a real port.
+
+They act on the merchant's Qikink account, so the tests call them as an admin; what
+storefronts may do with them is tests/test_access.py's and the last tests here.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import qikink_settings, serving
-from tests.graphql_client import codes, gql
+from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
+from tests.graphql_client import codes, gql, make_jwt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -64,8 +68,12 @@ def proxy_client(
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def open_client(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def open_client(
+        *, as_admin: bool = True, **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
         async with serving(qikink_settings(database_url, sim_server, **overrides)) as http:
+            if as_admin:
+                http.headers["authorization"] = f"Bearer {make_jwt(TEST_JWT_SECRET)}"
             yield http
 
     return open_client
@@ -296,13 +304,42 @@ async def test_the_client_secret_never_reaches_a_response_or_the_log(
     assert "not-the-sim-secret" not in caplog.text
 
 
-async def test_proxy_fields_need_the_publishable_key_when_keys_are_configured(
+async def test_storefronts_reach_no_proxy_field_unless_the_proxy_is_opened(
     proxy_client: Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]],
     sim_server: SimulatorServer,
 ) -> None:
-    async with proxy_client(qikink_publishable_keys=["pk_1"]) as http:
-        refused = await gql(http, TOKEN)
-        allowed = await gql(http, TOKEN, headers={"x-publishable-api-key": "pk_1"})
+    key = {"x-publishable-api-key": "pk_1"}
+    async with proxy_client(as_admin=False, qikink_publishable_keys=["pk_1"]) as http:
+        bodies = [
+            await gql(http, ORDERS, headers=key),
+            await gql(http, ORDER, {"id": "4518823"}, headers=key),
+            await gql(http, CREATE, {"input": order_input()}, headers=key),
+            await gql(http, TOKEN, headers=key),
+        ]
+    for body in bodies[:3]:
+        assert codes(body) == ["UNAUTHENTICATED"]
+        assert "STOREFRONT_QIKINK_PROXY=true" in body["errors"][0]["message"]
+    # The token is for admins whatever the setting.
+    assert codes(bodies[3]) == ["UNAUTHENTICATED"]
+    assert bodies[3]["errors"][0]["message"].startswith("Admin credentials are required")
+    assert sim_server.sim.requests == []
+
+
+async def test_an_opened_proxy_needs_the_publishable_key_and_never_gives_the_token(
+    proxy_client: Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]],
+    sim_server: SimulatorServer,
+) -> None:
+    key = {"x-publishable-api-key": "pk_1"}
+    async with proxy_client(
+        as_admin=False, qikink_publishable_keys=["pk_1"], storefront_qikink_proxy=True
+    ) as http:
+        refused = await gql(http, ORDERS)
+        allowed = await gql(http, ORDERS, headers=key)
+        token = await gql(http, TOKEN, headers=key)
     assert codes(refused) == ["UNAUTHENTICATED"]
-    assert "errors" not in allowed
-    assert sim_server.sim.tokens_minted == 1
+    assert refused["errors"][0]["message"] == "A valid x-publishable-api-key header is required."
+    assert allowed == {"data": {"qikinkOrders": []}}
+    assert codes(token) == ["UNAUTHENTICATED"]
+    assert "accessToken" not in str(token["data"])
+    # The list's token and its one call; the refused token field reached nothing.
+    assert [r.path for r in sim_server.sim.requests] == ["/api/token", "/api/order"]
