@@ -13,8 +13,9 @@ What it checks, from the simulator's own records and the database:
 
 - every worker's service log lines reach the log (one per GraphQL operation);
 - one token mint, no request refused by Qikink as unauthorized or for rate, never more than 30
-  requests in any 60 s; the storefront calls beyond the budget are refused `RATE_LIMITED` by the
-  service itself, and more than one worker answered them;
+  requests in any 60 s; the storefront calls (the proxy opened, with its share of 5 a minute)
+  beyond that share are refused `RATE_LIMITED` by the service itself, whichever worker took
+  them, and more than one worker answered them;
 - each store order became exactly one Qikink order (one create call each);
 - the status syncs never overlapped: a trigger (installed by this test on `job_state`, dropped
   after it) records every change of the `status_sync` lease, and every take of the lease found
@@ -55,6 +56,7 @@ WORKERS = 3
 BUDGET = 30
 ORDERS = 10
 BURST = 40
+STOREFRONT_SHARE = 5
 WAVES = 8
 WAVE_GAP = 0.03
 START_TIMEOUT = 60.0
@@ -211,6 +213,8 @@ def serve_env(database_url: str, sim: SimulatorServer) -> dict[str, str]:
         QIKINK_CLIENT_ID=sim.sim.client_id,
         QIKINK_CLIENT_SECRET=sim.sim.client_secret,
         QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE=str(BUDGET),
+        STOREFRONT_QIKINK_PROXY="true",
+        QIKINK_STOREFRONT_CALLS_PER_MINUTE=str(STOREFRONT_SHARE),
         WORKER_POLL_SECONDS="0.2",
         SYNC_INTERVAL_SECONDS="1",
         LOG_LEVEL="INFO",
@@ -335,9 +339,13 @@ async def test_three_workers_share_one_token_one_budget_one_outbox_and_one_sync(
     assert not [k for k in at_qikink if k.endswith((":unauthorized", ":rate_limited"))], at_qikink
     assert sim.max_requests_in_window(60) <= BUDGET, at_qikink
 
-    # The storefront burst wanted more than the budget: the rest was refused by the service.
-    refused = f"RATE_LIMITED: {rate_limit_message(BUDGET)}"
-    assert set(outcomes) <= {"ok", refused}, outcomes
+    # The storefront burst wanted more than its share, across the three processes: the rest
+    # was refused by the service (by the share, or by the whole budget when background work
+    # had filled it).
+    refused = f"RATE_LIMITED: {rate_limit_message(STOREFRONT_SHARE)}"
+    budget_full = f"RATE_LIMITED: {rate_limit_message(BUDGET)}"
+    assert set(outcomes) <= {"ok", refused, budget_full}, outcomes
+    assert outcomes["ok"] <= STOREFRONT_SHARE, outcomes
     assert outcomes[refused] > 0, outcomes
     # More than one worker answered it: no worker served the whole burst.
     assert max(per_worker) < BURST, per_worker
