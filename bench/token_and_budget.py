@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import jwt
 import uvicorn
 from common import fresh_database
 
@@ -60,6 +61,8 @@ if TYPE_CHECKING:
 
 BUDGET = 30
 QUERY = "{ qikinkOrders { orderId } }"
+# The proxy fields are an admin's: every call carries a Medusa admin's token.
+JWT_SECRET = "bench-secret-" + "x" * 40
 THIS_SCRIPT = Path(__file__).resolve()
 PROJECT_ROOT = THIS_SCRIPT.parent.parent
 START_TIMEOUT = 60.0
@@ -80,6 +83,7 @@ def serve(database_url: str, api_url: str, client_id: str, client_secret: str) -
         qikink_client_id=client_id,
         qikink_client_secret=client_secret,
         qikink_rate_limit_requests_per_minute=BUDGET,
+        jwt_secret=JWT_SECRET,
         log_level="WARNING",
     )
     # IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that name it, and Nagle's
@@ -112,10 +116,18 @@ async def _serve_until_stdin_closes(server: uvicorn.Server, listener: socket.soc
 # -- the load process: `token_and_budget.py load --calls N URL...` ----------------------------
 
 
-async def _one_call(http: httpx.AsyncClient, url: str) -> tuple[str, float]:
+def admin_headers() -> dict[str, str]:
+    now = int(time.time())
+    claims = {"actor_id": "user_bench", "actor_type": "user", "iat": now, "exp": now + 3600}
+    return {"authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+
+
+async def _one_call(
+    http: httpx.AsyncClient, url: str, headers: dict[str, str]
+) -> tuple[str, float]:
     """(outcome, seconds): outcome is "ok", an `extensions.code`, or an HTTP status."""
     started = time.perf_counter()
-    response = await http.post(f"{url}/graphql", json={"query": QUERY})
+    response = await http.post(f"{url}/graphql", json={"query": QUERY}, headers=headers)
     seconds = time.perf_counter() - started
     try:
         body = response.json()
@@ -137,17 +149,18 @@ async def load(urls: list[str], calls: int, warm: int) -> None:
     tls = ssl.create_default_context()
     timeout = httpx.Timeout(CALL_TIMEOUT)
     clients = [httpx.AsyncClient(verify=tls, timeout=timeout) for _ in range(calls)]
+    headers = admin_headers()
     try:
         started_at = time.time()
         started = time.perf_counter()
         burst = await asyncio.gather(
-            *(_one_call(http, urls[i % len(urls)]) for i, http in enumerate(clients))
+            *(_one_call(http, urls[i % len(urls)], headers) for i, http in enumerate(clients))
         )
         wall = time.perf_counter() - started
         warm_outcomes = []
         async with httpx.AsyncClient(verify=tls, timeout=timeout) as http:
             for index in range(warm):
-                warm_outcomes.append(await _one_call(http, urls[index % len(urls)]))
+                warm_outcomes.append(await _one_call(http, urls[index % len(urls)], headers))
     finally:
         for http in clients:
             await http.aclose()
