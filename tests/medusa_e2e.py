@@ -38,6 +38,7 @@ __all__ = [
     "checkout",
     "free_port",
     "npm_ci",
+    "register_customer",
     "tail",
     "wait_for",
 ]
@@ -394,13 +395,45 @@ ADDRESS = {
 }
 
 
+def register_customer(base_url: str, store: Store, email: str) -> str:
+    """Sign a new customer up through Medusa's auth and Store APIs, as a storefront does, and
+    sign them in: their Medusa customer token (`actor_type` customer, `actor_id` their id)."""
+    password = secrets.token_urlsafe(12)
+    key = {"x-publishable-api-key": store.publishable_key}
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        registered = http.post(
+            "/auth/customer/emailpass/register", json={"email": email, "password": password}
+        )
+        registered.raise_for_status()
+        created = http.post(
+            "/store/customers",
+            json={"email": email, "first_name": "Asha", "last_name": "Rao"},
+            headers={**key, "authorization": f"Bearer {registered.json()['token']}"},
+        )
+        if created.status_code >= 400:
+            raise AssertionError(f"POST /store/customers: {created.status_code} {created.text}")
+        signed_in = http.post(
+            "/auth/customer/emailpass", json={"email": email, "password": password}
+        )
+        signed_in.raise_for_status()
+        token: str = signed_in.json()["token"]
+        return token
+
+
 def checkout(
-    base_url: str, store: Store, *, email: str = "asha@example.com", quantity: int = 1
+    base_url: str,
+    store: Store,
+    *,
+    email: str = "asha@example.com",
+    quantity: int = 1,
+    customer_token: str | None = None,
 ) -> dict[str, Any]:
-    """Buy `store`'s variant through the Store API as a storefront does; the placed order."""
-    with httpx.Client(
-        base_url=base_url, timeout=30, headers={"x-publishable-api-key": store.publishable_key}
-    ) as http:
+    """Buy `store`'s variant through the Store API as a storefront does (signed in with
+    `customer_token`, or as a guest); the placed order."""
+    headers = {"x-publishable-api-key": store.publishable_key}
+    if customer_token is not None:
+        headers["authorization"] = f"Bearer {customer_token}"
+    with httpx.Client(base_url=base_url, timeout=30, headers=headers) as http:
 
         def call(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
             response = http.request(method, path, **kwargs)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import jwt
 import pytest
 
 from simulator import QikinkSimulator, SimulatorServer
@@ -27,6 +28,7 @@ from tests.medusa_e2e import (
     Store,
     checkout,
     npm_ci,
+    register_customer,
     wait_for,
 )
 
@@ -41,6 +43,9 @@ RECONCILE_INTERVAL = 2.0
 MAPPINGS = """query($id: String!) {
   qikinkOrderMappings(filter: { medusaOrderId: $id }) {
     count nodes { id status medusaOrderId qikinkOrderId qikinkOrderNumber lastError } } }"""
+
+
+MAPPING_CUSTOMER = "query($id: ID!) { qikinkOrderMapping(id: $id) { customerId email } }"
 
 
 def test_the_backend_runs_the_readme_subscriber_verbatim() -> None:
@@ -160,6 +165,8 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
         started = time.monotonic()
         service.env["MEDUSA_BACKEND_URL"] = backend.url
         service.env["MEDUSA_API_KEY"] = store.secret_key
+        # Medusa's secret: its customers' own tokens then work here as they are.
+        service.env["JWT_SECRET"] = backend.jwt_secret
         service.start()
         graphql(
             service,
@@ -213,5 +220,28 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
         the_one_qikink_order(simulator, mapping)
         the_one_qikink_order(simulator, missed)
         assert len(simulator.sim.orders) == 2
+
+        # 3. A signed-in customer's order: their own Medusa token lists it, and only it.
+        token = register_customer(backend.url, store, "meera@example.com")
+        customer_id = jwt.decode(token, options={"verify_signature": False})["actor_id"]
+        mine = checkout(backend.url, store, email="meera@example.com", customer_token=token)
+        wait_for(
+            lambda: submitted_mapping(service, mine["id"]),
+            within=30,
+            every=0.25,
+            what=f"order {mine['id']} SUBMITTED",
+        )
+        admin_view = graphql(service, MAPPING_CUSTOMER, {"id": mine["id"]})
+        assert admin_view["qikinkOrderMapping"] == {
+            "customerId": customer_id,
+            "email": "meera@example.com",
+        }
+        own = httpx.post(
+            f"{service.url}/graphql",
+            json={"query": "{ qikinkOrderMappings { nodes { medusaOrderId } } }"},
+            headers={"authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()
+        assert own == {"data": {"qikinkOrderMappings": {"nodes": [{"medusaOrderId": mine["id"]}]}}}
         service.stop()
     print("Medusa end-to-end timings (s):", timings)
