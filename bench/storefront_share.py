@@ -40,6 +40,7 @@ from common import create_database, drop_database
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simulator import QikinkSimulator, SimulatorServer
+from tests.graphql_client import store_order_input
 from tests.live_server import LiveServer
 
 PUBLISHABLE_KEY = "pk_bench_storefront"
@@ -52,22 +53,7 @@ ORDER_ID = "order_01BENCHPAID000000000000001"
 
 
 def paid_order() -> dict[str, object]:
-    return {
-        "id": ORDER_ID,
-        "displayId": "9001",
-        "email": "asha@example.com",
-        "customerId": "cus_bench",
-        "items": [{"variantId": VARIANT, "quantity": 1, "unitPrice": "549", "title": "Tee"}],
-        "shippingAddress": {
-            "firstName": "Asha",
-            "address1": "12 MG Road",
-            "city": "Bengaluru",
-            "province": "Karnataka",
-            "postalCode": "560001",
-            "countryCode": "in",
-            "phone": "9876543210",
-        },
-    }
+    return {**store_order_input(ORDER_ID, "9001", VARIANT), "customerId": "cus_bench"}
 
 
 async def storefront_load(
@@ -166,6 +152,7 @@ async def main() -> None:
     parser.add_argument("--in-flight", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=50.0)
     args = parser.parse_args()
+    print(f"database: {args.database}")
     with tempfile.TemporaryDirectory(prefix="qkg-bench-share-") as tmp:
         workdir = Path(tmp)
         if args.database == "sqlite":
@@ -176,7 +163,6 @@ async def main() -> None:
             await run(args, url, workdir)
         finally:
             await drop_database(url)
-    print(f"database: {args.database}")
 
 
 if __name__ == "__main__":

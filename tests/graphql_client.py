@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ import jwt
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["codes", "gql", "make_jwt", "store_order_input"]
+__all__ = ["codes", "gql", "make_jwt", "qikink_order_input", "store_order_input"]
 
 
 async def gql(
@@ -68,3 +69,32 @@ def store_order_input(order_id: str, display_id: str, variant_id: str) -> dict[s
             "phone": "9876543210",
         },
     }
+
+
+ORDER_INPUT: dict[str, Any] = {
+    "orderNumber": "SO1001",
+    "gateway": "PREPAID",
+    "totalOrderValue": "1098",
+    "lineItems": [{"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549"}],
+    "shippingAddress": {
+        "firstName": "Asha",
+        "lastName": "Rao",
+        "address1": "12 MG Road",
+        "phone": "9876543210",
+        "email": "asha@example.com",
+        "city": "Bengaluru",
+        "zip": "560001",
+        "province": "Karnataka",
+        "countryCode": "in",
+    },
+}
+
+
+def qikink_order_input(**changes: Any) -> dict[str, Any]:
+    """`createQikinkOrder(input:)` for a prepaid tee to Bengaluru; `address` changes the address."""
+    value = copy.deepcopy(ORDER_INPUT)
+    address = changes.pop("address", None)
+    if address:
+        value["shippingAddress"].update(address)
+    value.update(changes)
+    return value

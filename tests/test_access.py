@@ -22,7 +22,7 @@ from graphql import build_schema
 
 from schema import build_schema as build_service_schema
 from tests.conftest import TEST_JWT_SECRET
-from tests.graphql_client import make_jwt, store_order_input
+from tests.graphql_client import make_jwt, qikink_order_input, store_order_input
 from tests.live_server import LiveServer
 
 if TYPE_CHECKING:
@@ -111,23 +111,9 @@ class Case:
     variables: Callable[[str, Seeded], Variables] = lambda caller, seeded: None
 
 
-def qikink_order_input(caller: str) -> dict[str, Any]:
-    number = "AC" + "".join(ch for ch in caller if ch.isalnum())[:13]
-    return {
-        "orderNumber": number,
-        "gateway": "PREPAID",
-        "totalOrderValue": "549",
-        "lineItems": [{"sku": "MVnHs-Wh-S", "quantity": 1, "price": "549"}],
-        "shippingAddress": {
-            "firstName": "Asha",
-            "address1": "12 MG Road",
-            "phone": "9876543210",
-            "email": "asha@example.com",
-            "city": "Bengaluru",
-            "zip": "560001",
-            "province": "Karnataka",
-        },
-    }
+def qikink_order_for(caller: str) -> dict[str, Any]:
+    """A Qikink order of the caller's own number, so no caller's order is another's duplicate."""
+    return qikink_order_input(orderNumber="AC" + "".join(ch for ch in caller if ch.isalnum())[:13])
 
 
 # Everything Qikink knows of a customer, where the proxy would show it.
@@ -160,7 +146,7 @@ def cases(proxy: Callable[[object], dict[str, object]]) -> list[Case]:
             "createQikinkOrder",
             "mutation($input: QikinkOrderInput!) { createQikinkOrder(input: $input) { orderId } }",
             proxy(OK),
-            lambda caller, seeded: {"input": qikink_order_input(caller)},
+            lambda caller, seeded: {"input": qikink_order_for(caller)},
         ),
         Case("qikinkToken", "mutation { qikinkToken { accessToken expiresIn } }", admin_only()),
         # By the store order's id: the one thing a storefront knows about an order.
@@ -363,7 +349,7 @@ def seed(http: httpx.Client, admin: dict[str, str]) -> Seeded:
             seeded.mapping_a = mapping["id"]
     created = """mutation($input: QikinkOrderInput!) {
       createQikinkOrder(input: $input) { orderId } }"""
-    seeded.qikink_order_id = call(created, {"input": qikink_order_input("seed")})[
+    seeded.qikink_order_id = call(created, {"input": qikink_order_for("seed")})[
         "createQikinkOrder"
     ]["orderId"]
     for caller in CALLERS:

@@ -21,6 +21,8 @@ ENV_VARS = (
     "QIKINK_CLIENT_SECRET",
     "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE",
     "QIKINK_PUBLISHABLE_KEYS",
+    "STOREFRONT_QIKINK_PROXY",
+    "QIKINK_STOREFRONT_CALLS_PER_MINUTE",
     "GRAPHIQL_ENABLED",
     "INTROSPECTION_ENABLED",
     "LOG_LEVEL",
@@ -151,3 +153,38 @@ def test_the_client_secret_never_shows_in_the_settings_repr() -> None:
     settings = load_settings(env_file=None, **_production())
     assert "live-secret" not in repr(settings)
     assert STRONG_SECRET not in repr(settings)
+
+
+def test_the_qikink_proxy_is_closed_to_storefronts_by_default() -> None:
+    settings = load_settings(env_file=None)
+    assert settings.storefront_qikink_proxy is False
+    assert settings.qikink_storefront_calls_per_minute == 5
+
+
+def test_production_refuses_an_opened_proxy_without_publishable_keys() -> None:
+    production = {
+        "app_env": "production",
+        "jwt_secret": STRONG_SECRET,
+        "qikink_client_id": "123456789012345",
+        "qikink_client_secret": "s3cret",
+        "storefront_qikink_proxy": True,
+    }
+    with pytest.raises(ConfigError, match="STOREFRONT_QIKINK_PROXY needs QIKINK_PUBLISHABLE_KEYS"):
+        load_settings(env_file=None, **production)
+    opened = load_settings(env_file=None, **production, qikink_publishable_keys=["pk_1"])
+    assert opened.storefront_qikink_proxy is True
+
+
+def test_the_storefront_share_must_leave_room_in_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("STOREFRONT_QIKINK_PROXY", "true")
+    monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "10")
+    monkeypatch.setenv("QIKINK_STOREFRONT_CALLS_PER_MINUTE", "10")
+    with pytest.raises(ConfigError, match="QIKINK_STOREFRONT_CALLS_PER_MINUTE must be less than"):
+        load_settings(env_file=None)
+    monkeypatch.setenv("QIKINK_STOREFRONT_CALLS_PER_MINUTE", "0")
+    with pytest.raises(ConfigError, match="QIKINK_STOREFRONT_CALLS_PER_MINUTE"):
+        load_settings(env_file=None)
+    monkeypatch.setenv("QIKINK_STOREFRONT_CALLS_PER_MINUTE", "9")
+    assert load_settings(env_file=None).qikink_storefront_calls_per_minute == 9

@@ -6,13 +6,13 @@ storefronts may do with them is tests/test_access.py's and the last tests here.
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
+from tests.graphql_client import qikink_order_input as order_input
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -32,33 +32,6 @@ ORDERS = """query($page: Int) { qikinkOrders(page: $page) { orderId number order
 ORDER = """query($id: ID!, $from: String, $to: String) {
   qikinkOrder(id: $id, fromDate: $from, toDate: $to) { orderId orderNumber status
   shipping { awb trackingLink } } }"""
-
-ORDER_INPUT: dict[str, Any] = {
-    "orderNumber": "SO1001",
-    "gateway": "PREPAID",
-    "totalOrderValue": "1098",
-    "lineItems": [{"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549"}],
-    "shippingAddress": {
-        "firstName": "Asha",
-        "lastName": "Rao",
-        "address1": "12 MG Road",
-        "phone": "9876543210",
-        "email": "asha@example.com",
-        "city": "Bengaluru",
-        "zip": "560001",
-        "province": "Karnataka",
-        "countryCode": "in",
-    },
-}
-
-
-def order_input(**changes: Any) -> dict[str, Any]:
-    value = copy.deepcopy(ORDER_INPUT)
-    address = changes.pop("address", None)
-    if address:
-        value["shippingAddress"].update(address)
-    value.update(changes)
-    return value
 
 
 @pytest.fixture
