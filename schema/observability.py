@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
 
 from schema.errors import present_errors
 from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
-    from graphql import DocumentNode, GraphQLError
-    from strawberry.types import ExecutionResult
+    from collections.abc import Iterator
 
-__all__ = ["record_outcome"]
+    from graphql import DocumentNode, ExecutionResult, GraphQLError
+
+__all__ = ["Outcome", "record_outcome"]
 
 logger = logging.getLogger("qikink_graphql.requests")
 # The series each (label, outcome) counts in: `labels()` checks its arguments and takes a lock
@@ -90,3 +93,22 @@ def record_outcome(
             )
         )
     return result
+
+
+class Outcome(SchemaExtension):
+    """Every operation's outcome, once it has run: `record_outcome` on its result."""
+
+    def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        context = self.execution_context
+        result = context.result
+        if result is None or not hasattr(result, "errors"):
+            return  # incremental delivery, which this schema does not enable
+        record_outcome(
+            result,  # type: ignore[arg-type]
+            document=context.graphql_document,
+            context=context.context,
+            operation_name=context.operation_name,
+            duration=time.perf_counter() - started,
+        )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData, process_result
+from strawberry.http import process_result
 from strawberry.types.unset import UNSET
 
 from schema.context import Context
@@ -77,11 +77,6 @@ def _is_request_error(result: ExecutionResult) -> bool:
     )
 
 
-def _plain_accept(accept: str | None) -> bool:
-    """No multipart or event-stream answer asked for: the operation is answered in one body."""
-    return not accept or ("multipart" not in accept and "event-stream" not in accept)
-
-
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI app with our context and the GraphQL-over-HTTP rules."""
 
@@ -89,8 +84,6 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         self.settings = runtime.settings
-        # Without batching, a POST body is one operation (Strawberry refuses a list with 400).
-        self._single_operations_only = not self.schema.config.batching_config
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8
@@ -105,29 +98,6 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(data, bytes) and not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
         return value
-
-    def _one_operation(self, body: bytes) -> GraphQLRequestData | None:
-        """A JSON body of one well-formed operation, read without Strawberry's content-type
-        parsing and streaming-transport detection (`run` has checked both); None for a body
-        of another shape, which Strawberry's parsing then reports as it does."""
-        data = self.decode_json(body)
-        if not isinstance(data, dict):
-            return None
-        query = data.get("query")
-        variables = data.get("variables")
-        extensions = data.get("extensions")
-        if not (
-            isinstance(query, str | None)
-            and isinstance(variables, dict | None)
-            and isinstance(extensions, dict | None)
-        ):
-            return None
-        return GraphQLRequestData(
-            query=query,
-            variables=variables,
-            operation_name=data.get("operationName"),
-            extensions=extensions,
-        )
 
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -158,33 +128,6 @@ class GraphQLApp(GraphQL[Context, None]):
             response.pop("data", None)
         return response
 
-    async def _run_post(self, request: Request) -> Response:
-        """Strawberry's `run` for the usual request, a JSON POST of one operation answered in
-        one body: the same steps in the same order, without the branches only websockets, GET,
-        the IDE, batches and streamed answers take (per request they cost a Protocol
-        isinstance check and a dozen calls)."""
-        adapter = self.request_adapter_class(request)
-        root_value = await self.get_root_value(request)
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, response=sub_response)
-        request_data = self._one_operation(await adapter.get_body())
-        if request_data is None:
-            parsed = await self.parse_http_body(adapter)
-            assert isinstance(parsed, GraphQLRequestData)  # no batching, no stream
-            request_data = parsed
-        result = await self.execute_single(
-            request=request,
-            request_adapter=adapter,
-            sub_response=sub_response,
-            context=context,
-            root_value=root_value,
-            request_data=request_data,
-        )
-        response_data = await self.process_result(request=request, result=result)
-        if result.errors:
-            self._handle_errors(result.errors, response_data)
-        return self.create_response(response_data=response_data, sub_response=sub_response)
-
     async def run(  # type: ignore[override]
         self,
         request: Request | WebSocket,
@@ -207,16 +150,7 @@ class GraphQLApp(GraphQL[Context, None]):
             if content_type != JSON:
                 raise HTTPException(415, f"Send the GraphQL request as {JSON}.")
         try:
-            if (
-                request.method == "POST"
-                and context is UNSET
-                and root_value is UNSET
-                and self._single_operations_only
-                and _plain_accept(accept)
-            ):
-                response = await self._run_post(request)  # type: ignore[arg-type]
-            else:
-                response = await super().run(request, context, root_value)
+            response = await super().run(request, context, root_value)
         except HTTPException as exc:
             if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
                 # A mutation over GET: the method, not the request, is wrong.
