@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
 from schema import build_schema
+from schema.http_cache import GetCache
 from schema.view import GraphQLApp
 from services import db
 from services.metrics import render as render_metrics
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
+    get_cache = GetCache(graphql)
     middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)]
     if settings.cors_origins:
         middleware.append(
@@ -169,7 +171,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
             )
         )
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", get_cache, methods=["GET", "POST"]),
         Route("/health", health),
         Route("/ready", ready),
         Route("/metrics", metrics),
@@ -186,4 +188,5 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.graphql = graphql
+    app.state.get_cache = get_cache
     return app

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     reconcile_overlap_seconds: float = Field(default=600.0, ge=0, le=86_400)
     reconcile_max_orders: int = Field(default=500, ge=1, le=10_000)
 
+    # How long a storefront's GET answer may be reused (Cache-Control max-age, and this
+    # process's micro-cache of public answers); 0 = never.
+    storefront_cache_seconds: int = Field(default=5, ge=0, le=300)
+
     graphiql_enabled: bool | None = None
     introspection_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
 
+    from services.auth import Caller
     from services.runtime import Runtime
 
 __all__ = ["GRAPHQL_RESPONSE", "GraphQLApp"]
@@ -108,6 +109,7 @@ class GraphQLApp(GraphQL[Context, None]):
             jwt_secret=self.settings.jwt_secret.get_secret_value(),
             publishable_keys=self.settings.qikink_publishable_keys,
         )
+        request.scope.setdefault("state", {})["graphql_caller"] = caller
         return Context(
             request=request,  # type: ignore[arg-type]
             response=response,  # type: ignore[arg-type]
@@ -121,6 +123,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = process_result(result)
+        request.scope["state"]["graphql_errors"] = bool(result.errors)
         if request.scope["state"].get("graphql_media") == GRAPHQL_RESPONSE and _is_request_error(
             result
         ):
@@ -160,4 +163,25 @@ class GraphQLApp(GraphQL[Context, None]):
             response.headers["content-type"] = f"{media}; charset=utf-8"
             if state.get("graphql_request_error"):
                 response.status_code = 400
+            if request.method == "GET":
+                response.headers["cache-control"] = self._cache_control(request, response)
+                response.headers["vary"] = "Accept, Authorization, X-Publishable-Api-Key"
         return response
+
+    def _cache_control(self, request: Request | WebSocket, response: Response) -> str:
+        """How a GET answer may be kept (schema.http_cache keeps the public ones): never an
+        error or an admin's answer; privately what depends on the caller's credentials;
+        publicly what any storefront with the same key would get."""
+        seconds = self.settings.storefront_cache_seconds
+        caller: Caller | None = request.scope["state"].get("graphql_caller")
+        if (
+            seconds <= 0
+            or caller is None
+            or caller.is_admin
+            or response.status_code != 200
+            or request.scope["state"].get("graphql_errors", True)
+        ):
+            return "no-store"
+        if "authorization" in request.headers:
+            return f"private, max-age={seconds}"
+        return f"public, max-age={seconds}"
