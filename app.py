@@ -19,12 +19,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
+from runtime import Runtime
 from schema import build_schema
 from schema.http_cache import GetCache
 from schema.view import GraphQLApp
 from services import db
 from services.metrics import render as render_metrics
-from services.runtime import Runtime
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

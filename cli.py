@@ -128,7 +128,7 @@ def worker() -> None:
     """Submit queued orders and sync statuses, without serving HTTP (Ctrl-C stops)."""
     import signal
 
-    from services.runtime import Runtime
+    from runtime import Runtime
 
     settings = _qikink_settings()
     configure_logging(settings)
@@ -159,7 +159,7 @@ def sync(
     """Refresh statuses and tracking from Qikink now, waiting for the rate budget."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from services.runtime import Runtime
+    from runtime import Runtime
     from services.sync import refresh_order_mappings
 
     settings = _qikink_settings()
@@ -207,8 +207,8 @@ def reconcile(
     ] = None,
 ) -> None:
     """Sweep Medusa now for placed orders that never reached this service, and submit them."""
-    from services.medusa import reconcile as sweep
-    from services.runtime import Runtime
+    from runtime import Runtime
+    from services.reconcile import reconcile as sweep
 
     settings = _settings()
     if not settings.has_medusa:

@@ -1,20 +1,34 @@
-"""What the async benches share: a throwaway, migrated database on either backend."""
+"""What the benches share: the project's test helpers on the path, and a throwaway, migrated
+database on either backend."""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
 
-from services import db
+# A bench runs as a script from bench/: the project root holds the test helpers it shares
+# (tests.graphql_client, tests.live_server), which are no installed package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from services import db  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
-    from pathlib import Path
 
-__all__ = ["POSTGRES_ADMIN_URL", "create_database", "drop_database", "fresh_database"]
+__all__ = [
+    "POSTGRES_ADMIN_URL",
+    "PROJECT_ROOT",
+    "create_database",
+    "drop_database",
+    "fresh_database",
+]
 
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -36,8 +35,6 @@ from pathlib import Path
 
 import httpx
 from common import create_database, drop_database
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import store_order_input

@@ -43,15 +43,11 @@ from common import fresh_database
 from config import load_settings
 from models import OrderMapping, ProductMapping, QikinkCall, SubmitState
 from services import db
-from services.orders import (
-    StoreAddress,
-    StoreItem,
-    StoreOrder,
-    SubmissionWorker,
-    submit_store_order,
-)
+from services.orders import submit_store_order
 from services.qikink_client import QikinkClient, build_http_client
 from services.rate_budget import SAFETY_MARGIN_SECONDS
+from services.store_orders import StoreAddress, StoreItem, StoreOrder
+from services.worker import SubmissionWorker
 from simulator import QikinkSimulator, SimulatorServer
 
 # Qikink's window; ours is longer by the budget's safety margin.

@@ -48,13 +48,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import jwt
 import uvicorn
 from common import fresh_database
 
 from app import create_app
 from config import load_settings
 from simulator import QikinkSimulator, SimulatorServer
+from tests.graphql_client import make_jwt
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -117,9 +117,7 @@ async def _serve_until_stdin_closes(server: uvicorn.Server, listener: socket.soc
 
 
 def admin_headers() -> dict[str, str]:
-    now = int(time.time())
-    claims = {"actor_id": "user_bench", "actor_type": "user", "iat": now, "exp": now + 3600}
-    return {"authorization": f"Bearer {jwt.encode(claims, JWT_SECRET, algorithm='HS256')}"}
+    return {"authorization": f"Bearer {make_jwt(JWT_SECRET)}"}
 
 
 async def _one_call(

@@ -10,8 +10,9 @@ from services.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
-    from services.orders import StoreOrder, SubmitResult
-    from services.runtime import Runtime
+    from runtime import Runtime
+    from services.orders import SubmitResult
+    from services.store_orders import StoreOrder
     from services.sync import RefreshResult
 
 __all__ = [

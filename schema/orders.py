@@ -12,6 +12,7 @@ from schema.order_mappings import OrderMapping
 from schema.permissions import IsAdmin
 from schema.qikink import PaymentGateway
 from services import orders as service
+from services import store_orders
 
 __all__ = ["OrdersMutation"]
 
@@ -56,9 +57,9 @@ class StoreOrderInput:
         ),
     )
 
-    def to_order(self) -> service.StoreOrder:
+    def to_order(self) -> store_orders.StoreOrder:
         a = self.shipping_address
-        return service.StoreOrder(
+        return store_orders.StoreOrder(
             id=self.id,
             email=self.email,
             display_id=self.display_id,
@@ -66,7 +67,7 @@ class StoreOrderInput:
             payment_method=self.payment_method.value,
             customer_id=self.customer_id,
             items=[
-                service.StoreItem(
+                store_orders.StoreItem(
                     variant_id=item.variant_id,
                     quantity=item.quantity,
                     unit_price=item.unit_price,
@@ -74,7 +75,7 @@ class StoreOrderInput:
                 )
                 for item in self.items
             ],
-            shipping_address=service.StoreAddress(
+            shipping_address=store_orders.StoreAddress(
                 first_name=a.first_name,
                 last_name=a.last_name,
                 address1=a.address1,

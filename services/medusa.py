@@ -1,53 +1,41 @@
 """Medusa v2's Admin API as this service needs it: read a placed order, list recent ones.
 
-Medusa's `order.placed` event carries only the order id and nothing retries a subscriber, so
-the service reads the order itself (`submit_medusa_order`) and, on an interval, sweeps the
-orders placed since a stored watermark for any that never reached it (`reconcile`).
+Medusa's `order.placed` event carries only the order id, so the service reads the order
+itself (`submit_medusa_order`); `services.reconcile` sweeps for the orders whose event never
+reached it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import logging
-import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from models import OrderMapping
-from services.errors import Conflict, InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
-from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.orders import (
-    StoreAddress,
-    StoreItem,
-    StoreOrder,
-    SubmitResult,
-    submit_store_order,
-)
+from services.errors import InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
+from services.orders import SubmitResult, submit_store_order
+from services.store_orders import StoreAddress, StoreItem, StoreOrder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 __all__ = [
     "ORDER_FIELDS",
+    "PAGE_SIZE",
     "MedusaClient",
-    "ReconcileResult",
-    "reconcile",
-    "reconcile_forever",
     "store_order_from_medusa",
     "submit_medusa_order",
+    "submit_placed_order",
 ]
 
 logger = logging.getLogger("qikink_graphql.medusa")
+PAGE_SIZE = 50
 
 ORDER_FIELDS = "id,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
-RECONCILE_JOB = "medusa_reconcile"
-PAGE_SIZE = 50
 
 
 class MedusaClient:
@@ -155,9 +143,10 @@ def store_order_from_medusa(order: dict[str, Any]) -> StoreOrder:
     )
 
 
-async def _submit(
+async def submit_placed_order(
     order: dict[str, Any], *, prefix: str, on_queued: Callable[[], None] | None
 ) -> SubmitResult:
+    """Submit a placed order as Medusa's Admin API gave it (skipped when it cannot be read)."""
     try:
         store_order = store_order_from_medusa(order)
     except InvalidInput as exc:
@@ -180,122 +169,6 @@ async def submit_medusa_order(
     existing = await OrderMapping.get_or_none(medusa_order_id=order_id)
     if existing is not None:
         return SubmitResult(mapping=existing, skipped=False)
-    return await _submit(await client.get_order(order_id), prefix=prefix, on_queued=on_queued)
-
-
-@dataclass(frozen=True, slots=True)
-class ReconcileResult:
-    seen: int
-    submitted: int
-    skipped: int
-    since: datetime
-    watermark: datetime | None
-    ran: bool = True
-
-
-def _created_at(order: dict[str, Any]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(order.get("created_at")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-async def reconcile(
-    client: MedusaClient,
-    *,
-    prefix: str,
-    overlap_seconds: float,
-    max_orders: int,
-    since: datetime | None = None,
-    on_queued: Callable[[], None] | None = None,
-) -> ReconcileResult:
-    """Submit every order placed since the watermark that has no mapping yet.
-
-    One sweep at a time across processes (a lease); the watermark moves to the newest order
-    the sweep handled, and each sweep looks `overlap_seconds` behind it, so an order whose
-    event and write raced the last sweep is still seen. The first sweep ever starts now (a
-    new install does not send a store's history to Qikink); `since` overrides that.
-    """
-    owner = f"sweep-{secrets.token_hex(6)}"
-    now = datetime.now(UTC)
-    if not await take_lease(RECONCILE_JOB, owner, seconds=600):
-        return ReconcileResult(0, 0, 0, since or now, None, ran=False)
-    try:
-        state = await job_value(RECONCILE_JOB)
-        stored = state.get("watermark")
-        if since is None:
-            if stored is None:
-                await set_job_value(RECONCILE_JOB, {"watermark": now.isoformat()})
-                return ReconcileResult(0, 0, 0, now, now)
-            since = datetime.fromisoformat(stored) - timedelta(seconds=overlap_seconds)
-        watermark = datetime.fromisoformat(stored) if stored else since
-        seen = submitted = skipped = 0
-        offset = 0
-        while seen < max_orders:
-            orders, total = await client.list_orders(
-                created_since=since, offset=offset, limit=min(PAGE_SIZE, max_orders - seen)
-            )
-            if not orders:
-                break
-            ids = [str(order.get("id")) for order in orders]
-            known = set(
-                await OrderMapping.filter(medusa_order_id__in=ids).values_list(
-                    "medusa_order_id", flat=True
-                )
-            )
-            for order in orders:
-                seen += 1
-                if str(order.get("id")) not in known:
-                    try:
-                        result = await _submit(order, prefix=prefix, on_queued=on_queued)
-                    except Conflict as exc:
-                        # Only a clash of Qikink order numbers gets here; stopping the sweep
-                        # for it would hold back every order after it.
-                        logger.error("sweep: order %s not recorded: %s", order.get("id"), exc)
-                        skipped += 1
-                        continue
-                    if result.skipped:
-                        skipped += 1
-                    else:
-                        submitted += 1
-                        logger.info("sweep: order %s was missed; now recorded", order.get("id"))
-                created = _created_at(order)
-                if created is not None and created > watermark:
-                    watermark = created
-            offset += len(orders)
-            if offset >= total:
-                break
-        await set_job_value(RECONCILE_JOB, {"watermark": watermark.isoformat()})
-        return ReconcileResult(seen, submitted, skipped, since, watermark)
-    finally:
-        await release_lease(RECONCILE_JOB, owner)
-
-
-async def reconcile_forever(
-    client: MedusaClient,
-    *,
-    prefix: str,
-    interval: float,
-    overlap_seconds: float,
-    max_orders: int,
-    stop: asyncio.Event,
-    on_queued: Callable[[], None] | None = None,
-) -> None:
-    """Sweep at start-up and then every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            result = await reconcile(
-                client,
-                prefix=prefix,
-                overlap_seconds=overlap_seconds,
-                max_orders=max_orders,
-                on_queued=on_queued,
-            )
-            if result.submitted:
-                logger.info(
-                    "sweep: %d missed order(s) recorded of %d seen", result.submitted, result.seen
-                )
-        except Exception:
-            logger.exception("Medusa sweep failed; trying again next interval")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    return await submit_placed_order(
+        await client.get_order(order_id), prefix=prefix, on_queued=on_queued
+    )

@@ -12,7 +12,8 @@ import pytest
 from models import OrderMapping, ProductMapping, SubmitState
 from services.errors import InvalidInput
 from services.india import STATES, normalise_phone, state_name
-from services.medusa import MedusaClient, reconcile
+from services.medusa import MedusaClient
+from services.reconcile import reconcile
 from simulator import AppServer
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.fake_medusa import FakeMedusa

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.orders import StoreOrder, SubmissionWorker, order_number_for
+from services.store_orders import StoreOrder, order_number_for
+from services.worker import SubmissionWorker
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.waiting import eventually

@@ -26,7 +26,8 @@ import pytest
 
 from config import Settings
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.orders import StoreAddress, StoreItem, StoreOrder, submit_store_order
+from services.orders import submit_store_order
+from services.store_orders import StoreAddress, StoreItem, StoreOrder
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
 

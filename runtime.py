@@ -1,4 +1,5 @@
-"""What the app's lifespan owns: the one httpx client and the Qikink client built on it."""
+"""The app's composition root: what the lifespan owns (the one httpx client, the Qikink client
+built on it, the Medusa client, the background work) and hands every request."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from services.db import is_postgres
-from services.medusa import MedusaClient, reconcile_forever
-from services.orders import SubmissionWorker
+from services.medusa import MedusaClient
 from services.qikink_client import QikinkClient, build_http_client
 from services.rate_budget import STOREFRONT, Lane
+from services.reconcile import reconcile_forever
 from services.sync import periodic_sync
+from services.worker import SubmissionWorker
 
 if TYPE_CHECKING:
     from config import Settings

@@ -1,0 +1,153 @@
+"""The sweep: placed Medusa orders that never reached this service are submitted after all.
+
+With Medusa's default event bus nothing retries a subscriber, so an `order.placed` sent while
+this service was down is gone. At start-up and on an interval one process (the holder of the
+sweep's lease) lists the orders placed since a stored watermark, looking further back by an
+overlap, and submits each one with no mapping yet; submitting is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from models import OrderMapping
+from services.errors import Conflict
+from services.leases import job_value, release_lease, set_job_value, take_lease
+from services.medusa import PAGE_SIZE, submit_placed_order
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from services.medusa import MedusaClient
+
+__all__ = ["RECONCILE_JOB", "ReconcileResult", "reconcile", "reconcile_forever"]
+
+logger = logging.getLogger("qikink_graphql.medusa")
+
+RECONCILE_JOB = "medusa_reconcile"
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    seen: int
+    submitted: int
+    skipped: int
+    since: datetime
+    watermark: datetime | None
+    ran: bool = True
+
+
+def _created_at(order: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(order.get("created_at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+async def reconcile(
+    client: MedusaClient,
+    *,
+    prefix: str,
+    overlap_seconds: float,
+    max_orders: int,
+    since: datetime | None = None,
+    on_queued: Callable[[], None] | None = None,
+) -> ReconcileResult:
+    """Submit every order placed since the watermark that has no mapping yet.
+
+    One sweep at a time across processes (a lease); the watermark moves to the newest order
+    the sweep handled, and each sweep looks `overlap_seconds` behind it, so an order whose
+    event and write raced the last sweep is still seen. The first sweep ever starts now (a
+    new install does not send a store's history to Qikink); `since` overrides that.
+    """
+    owner = f"sweep-{secrets.token_hex(6)}"
+    now = datetime.now(UTC)
+    if not await take_lease(RECONCILE_JOB, owner, seconds=600):
+        return ReconcileResult(0, 0, 0, since or now, None, ran=False)
+    try:
+        state = await job_value(RECONCILE_JOB)
+        stored = state.get("watermark")
+        if since is None:
+            if stored is None:
+                await set_job_value(RECONCILE_JOB, {"watermark": now.isoformat()})
+                return ReconcileResult(0, 0, 0, now, now)
+            since = datetime.fromisoformat(stored) - timedelta(seconds=overlap_seconds)
+        watermark = datetime.fromisoformat(stored) if stored else since
+        seen = submitted = skipped = 0
+        offset = 0
+        while seen < max_orders:
+            orders, total = await client.list_orders(
+                created_since=since, offset=offset, limit=min(PAGE_SIZE, max_orders - seen)
+            )
+            if not orders:
+                break
+            ids = [str(order.get("id")) for order in orders]
+            known = set(
+                await OrderMapping.filter(medusa_order_id__in=ids).values_list(
+                    "medusa_order_id", flat=True
+                )
+            )
+            for order in orders:
+                seen += 1
+                if str(order.get("id")) not in known:
+                    try:
+                        result = await submit_placed_order(
+                            order, prefix=prefix, on_queued=on_queued
+                        )
+                    except Conflict as exc:
+                        # Only a clash of Qikink order numbers gets here; stopping the sweep
+                        # for it would hold back every order after it.
+                        logger.error("sweep: order %s not recorded: %s", order.get("id"), exc)
+                        skipped += 1
+                        continue
+                    if result.skipped:
+                        skipped += 1
+                    else:
+                        submitted += 1
+                        logger.info("sweep: order %s was missed; now recorded", order.get("id"))
+                created = _created_at(order)
+                if created is not None and created > watermark:
+                    watermark = created
+            offset += len(orders)
+            if offset >= total:
+                break
+        await set_job_value(RECONCILE_JOB, {"watermark": watermark.isoformat()})
+        return ReconcileResult(seen, submitted, skipped, since, watermark)
+    finally:
+        await release_lease(RECONCILE_JOB, owner)
+
+
+async def reconcile_forever(
+    client: MedusaClient,
+    *,
+    prefix: str,
+    interval: float,
+    overlap_seconds: float,
+    max_orders: int,
+    stop: asyncio.Event,
+    on_queued: Callable[[], None] | None = None,
+) -> None:
+    """Sweep at start-up and then every `interval` seconds until `stop` is set."""
+    while not stop.is_set():
+        try:
+            result = await reconcile(
+                client,
+                prefix=prefix,
+                overlap_seconds=overlap_seconds,
+                max_orders=max_orders,
+                on_queued=on_queued,
+            )
+            if result.submitted:
+                logger.info(
+                    "sweep: %d missed order(s) recorded of %d seen", result.submitted, result.seen
+                )
+        except Exception:
+            logger.exception("Medusa sweep failed; trying again next interval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
