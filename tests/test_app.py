@@ -65,8 +65,14 @@ async def test_production_serves_no_graphiql_and_no_introspection(database_url: 
         page = await http.get("/graphql", headers=BROWSER)
         assert "graphiql" not in page.text.lower()
         body = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
-        assert "errors" in body.json()
+        messages = [error["message"] for error in body.json()["errors"]]
+        # Refused by the introspection rule itself, not by any other failure.
+        assert messages
+        assert all("introspection has been disabled" in message for message in messages)
         assert body.json().get("data") is None
+        # The same server answers an ordinary query.
+        plain = await http.post("/graphql", json={"query": "{ __typename }"})
+        assert plain.json() == {"data": {"__typename": "Query"}}
 
 
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:

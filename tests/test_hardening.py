@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ from graphql.language.token_kind import TokenKind
 
 from app import MAX_BODY_BYTES
 from config import ConfigError, load_settings
+from models import OrderMapping, OrderMappingStatus
 from schema import build_schema
 from schema.documents import MAX_CACHED_QUERY_CHARS
 from services import product_mappings
@@ -301,8 +303,17 @@ async def test_production_suggests_no_field_or_value_names(
 
 
 async def test_production_answers_no_introspection(production: httpx.AsyncClient) -> None:
-    response = await post(production, "{ __schema { queryType { name } } }")
-    assert response.json().get("data") is None
+    for query in ("{ __schema { queryType { name } } }", '{ __type(name: "Query") { name } }'):
+        response = await post(production, query)
+        assert response.json().get("data") is None
+        messages = error_messages(response)
+        assert messages
+        assert all("introspection has been disabled" in message for message in messages)
+    # A development server answers the same query.
+    development = build_schema(introspection=True).execute_sync(
+        "{ __schema { queryType { name } } }"
+    )
+    assert development.data == {"__schema": {"queryType": {"name": "Query"}}}
 
 
 def test_production_refuses_a_sqlite_file_it_cannot_write(tmp_path: Path) -> None:
@@ -341,13 +352,30 @@ async def test_each_operation_is_logged_once_without_secrets(
 
 
 async def test_metrics_count_operations_and_mappings(client: httpx.AsyncClient) -> None:
-    await post(client, '{ qikinkOrderMappings(filter: { medusaOrderId: "order_01" }) { count } }')
-    text = (await client.get("/metrics")).text
-    assert (
-        'qikink_graphql_requests_total{operation="query:qikinkOrderMappings",outcome="ok"}' in text
+    query = '{ qikinkOrderMappings(filter: { medusaOrderId: "order_01" }) { count } }'
+    ok = 'qikink_graphql_requests_total{operation="query:qikinkOrderMappings",outcome="ok"}'
+    refused = (
+        'qikink_graphql_requests_total{operation="query:productMappings",outcome="UNAUTHENTICATED"}'
     )
-    assert "qikink_rate_limit_refusals_total" in text
-    assert "qikink_calls_total" in text or "# TYPE qikink_calls counter" in text
+
+    def series(text: str, name: str) -> float:
+        found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
+        return float(found.group(1)) if found else 0.0
+
+    before = (await client.get("/metrics")).text
+    await post(client, query)
+    await post(client, query)
+    await post(client, "{ productMappings { count } }")
+    await OrderMapping.create(medusa_order_id="order_m1", status=OrderMappingStatus.SHIPPED)
+    await OrderMapping.create(medusa_order_id="order_m2", status=OrderMappingStatus.SHIPPED)
+    await OrderMapping.create(medusa_order_id="order_m3", status=OrderMappingStatus.FAILED)
+    after = (await client.get("/metrics")).text
+    assert series(after, ok) - series(before, ok) == 2
+    assert series(after, refused) - series(before, refused) == 1
+    # The mappings gauge is read from the database when scraped.
+    gauge = 'qikink_order_mappings{status="%s",submit_state="queued"}'
+    assert series(after, gauge % "SHIPPED") == 2
+    assert series(after, gauge % "FAILED") == 1
 
 
 async def test_an_answered_query_leaves_nothing_for_the_cycle_collector(
