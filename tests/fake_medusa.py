@@ -6,7 +6,9 @@ orders at chosen times and see exactly what the service asked for.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,9 @@ class FakeMedusa:
         self.api_key = api_key
         self.orders: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
+        # Cleared, order lists wait until it is set again (the server runs in its own thread).
+        self.lists_open = threading.Event()
+        self.lists_open.set()
         self.app = Starlette(
             routes=[
                 Route("/admin/orders", self._list),
@@ -81,6 +86,7 @@ class FakeMedusa:
 
     async def _list(self, request: Request) -> JSONResponse:
         self.requests.append(str(request.url))
+        await asyncio.to_thread(self.lists_open.wait, 30)
         if not self._authorized(request):
             return JSONResponse({"message": "Unauthorized"}, status_code=401)
         since = datetime.fromisoformat(request.query_params["created_at[$gte]"])

@@ -18,6 +18,7 @@ from simulator import AppServer
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.fake_medusa import FakeMedusa
 from tests.graphql_client import codes, gql, make_jwt
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -269,9 +270,20 @@ async def test_the_since_option_reaches_back_and_nothing_is_sent_twice(
 
 async def test_only_one_sweep_runs_at_a_time(sweeper: tuple[Any, FakeMedusa]) -> None:
     sweep, fake = sweeper
-    await sweep()
+    await sweep()  # the first sweep only sets the watermark: no list
     fake.place("order_x", created_at=datetime.now(UTC), display_id=20)
-    results = await asyncio.gather(*(sweep() for _ in range(4)))
-    assert sum(result.ran for result in results) >= 1
-    assert sum(result.submitted for result in results) == 1
+    fake.lists_open.clear()
+    running = asyncio.create_task(sweep())
+
+    async def listing() -> bool:
+        return len(fake.requests) == 1
+
+    # The first sweep holds the lease while Medusa keeps its list waiting: others stand back.
+    await eventually(listing)
+    others = await asyncio.gather(*(sweep() for _ in range(3)))
+    assert [result.ran for result in others] == [False, False, False]
+    fake.lists_open.set()
+    result = await running
+    assert (result.ran, result.submitted) == (True, 1)
+    assert len(fake.requests) == 1  # one sweep listed Medusa's orders, once
     assert await OrderMapping.filter(medusa_order_id="order_x").count() == 1
