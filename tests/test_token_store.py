@@ -6,11 +6,30 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from services.qikink_token import MINT_LEASE_SECONDS, TokenGrant, TokenStore
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from simulator import ManualClock
+
+
+class CountingClock:
+    """`clock`, counting how often a store reads it: each read is a store looking."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.reads = 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        return self.clock()
+
+    def at_least(self, reads: int) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return self.reads >= reads
+
+        return check
 
 
 async def test_a_mint_waiting_for_a_rate_slot_keeps_its_lease(
@@ -33,13 +52,14 @@ async def test_a_mint_waiting_for_a_rate_slot_keeps_its_lease(
         mints.append("b")
         return TokenGrant("token-b", 3600)
 
+    watched = CountingClock(clock)
     first = TokenStore("key", slow_mint, clock=clock)
-    second = TokenStore("key", other_mint, clock=clock)
+    second = TokenStore("key", other_mint, clock=watched)
     getting = asyncio.create_task(first.get(wait=True))
     await waiting.wait()
     # Another process needs a token now: it must wait for the one being minted, not mint.
     other = asyncio.create_task(second.get(wait=True))
-    await asyncio.sleep(0.2)
+    await eventually(watched.at_least(3))  # it has looked, and looked again
     assert not other.done()
     release.set()
     assert (await getting).access_token == "token-a"
@@ -51,15 +71,21 @@ async def test_many_stores_asking_at_once_cause_one_mint(
     connected_db: str, clock: ManualClock
 ) -> None:
     mints = 0
+    minting = asyncio.Event()
+    watched = CountingClock(clock)
 
     async def mint(wait: bool, on_wait: Callable[[], Awaitable[None]]) -> TokenGrant:
         nonlocal mints
         mints += 1
-        await asyncio.sleep(0.05)  # the mint is under way while the others ask
+        await minting.wait()  # the mint is under way while the others ask
         return TokenGrant(f"token-{mints}", 3600)
 
-    stores = [TokenStore("key", mint, clock=clock) for _ in range(8)]
-    tokens = await asyncio.gather(*(store.get() for store in stores for _ in range(5)))
+    stores = [TokenStore("key", mint, clock=watched) for _ in range(8)]
+    asking = asyncio.gather(*(store.get() for store in stores for _ in range(5)))
+    # Every store has looked at the shared row (and found the mint under way) at least once.
+    await eventually(watched.at_least(len(stores) + 1))
+    minting.set()
+    tokens = await asking
     assert {token.access_token for token in tokens} == {"token-1"}
     assert mints == 1
 
