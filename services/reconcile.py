@@ -143,9 +143,12 @@ async def reconcile_forever(
                 max_orders=max_orders,
                 on_queued=on_queued,
             )
-            if result.submitted:
+            if result.ran:
                 logger.info(
-                    "sweep: %d missed order(s) recorded of %d seen", result.submitted, result.seen
+                    "sweep: %d order(s) placed since %s looked at, %d missed",
+                    result.seen,
+                    result.since.isoformat(timespec="seconds"),
+                    result.submitted,
                 )
         except Exception:
             logger.exception("Medusa sweep failed; trying again next interval")

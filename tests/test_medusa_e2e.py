@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBSCRIBER = PROJECT / "src" / "subscribers" / "qikink-order-placed.ts"
 QIKINK_SKU = "MVnHs-Wh-S"
 RECONCILE_INTERVAL = 2.0
+# What the service logs for a sweep that looked at both orders (and found none missed).
+LOOKED_AT_BOTH = re.compile(r"sweep: 2 order\(s\) placed since \S+ looked at, 0 missed")
 
 MAPPINGS = """query($id: String!) {
   qikinkOrderMappings(filter: { medusaOrderId: $id }) {
@@ -215,7 +217,12 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
         timings["checkout 2 (service down) -> SUBMITTED"] = round(time.monotonic() - started, 1)
 
         # Later sweeps see both orders again and send neither twice.
-        time.sleep(RECONCILE_INTERVAL * 1.5)
+        looked_at_both = len(LOOKED_AT_BOTH.findall(service.log()))
+        wait_for(
+            lambda: len(LOOKED_AT_BOTH.findall(service.log())) >= looked_at_both + 2,
+            within=RECONCILE_INTERVAL * 10,
+            what="two more sweeps that looked at both orders",
+        )
         assert submitted_mapping(service, first["id"]) == mapping
         the_one_qikink_order(simulator, mapping)
         the_one_qikink_order(simulator, missed)
