@@ -15,7 +15,7 @@ What it checks, from the simulator's own records and the database:
 - one token mint, no request refused by Qikink as unauthorized or for rate, never more than 30
   requests in any 60 s; the storefront calls (the proxy opened, with its share of 5 a minute)
   beyond that share are refused `RATE_LIMITED` by the service itself, whichever worker took
-  them, and more than one worker answered them;
+  them (how uvicorn spread them is printed, not asserted);
 - each store order became exactly one Qikink order (one create call each);
 - the status syncs never overlapped: a trigger (installed by this test on `job_state`, dropped
   after it) records every change of the `status_sync` lease, and every take of the lease found
@@ -347,9 +347,9 @@ async def test_three_workers_share_one_token_one_budget_one_outbox_and_one_sync(
     assert set(outcomes) <= {"ok", refused, budget_full}, outcomes
     assert outcomes["ok"] <= STOREFRONT_SHARE, outcomes
     assert outcomes[refused] > 0, outcomes
-    # More than one worker answered it: no worker served the whole burst.
-    assert max(per_worker) < BURST, per_worker
-    assert max(per_worker) > 0, per_worker
+    # Which worker answered which call is uvicorn's choice (one listening socket): printed
+    # below, not asserted. The share is counted in the database whoever answers, which
+    # tests/test_storefront_lane.py shows for two clients on one database.
 
     # Each outbox mapping was sent once and became exactly one Qikink order.
     assert at_qikink["create:ok"] == ORDERS, at_qikink
