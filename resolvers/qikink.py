@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from services import qikink as service
 
 if TYPE_CHECKING:
-    from services.qikink import QikinkOrderRequest, QikinkOrderView, TokenView
+    from services.qikink import QikinkOrderView, TokenView
     from services.qikink_client import QikinkClient
+    from services.qikink_requests import QikinkOrderRequest
 
 __all__ = ["create_qikink_order", "qikink_order", "qikink_orders", "qikink_token"]
 

@@ -14,14 +14,15 @@ from resolvers import qikink as resolve
 from schema.context import Context
 from schema.permissions import IsAdmin, QikinkProxy
 from services import qikink as service
+from services import qikink_requests
 
 __all__ = ["PaymentGateway", "QikinkMutation", "QikinkQueries"]
 
 
 @strawberry.enum(description="How the customer pays: prepaid online, or cash on delivery.")
 class PaymentGateway(Enum):
-    PREPAID = service.PaymentGateway.PREPAID
-    COD = service.PaymentGateway.COD
+    PREPAID = qikink_requests.PaymentGateway.PREPAID
+    COD = qikink_requests.PaymentGateway.COD
 
 
 @strawberry.type(description="The shared Qikink access token.")
@@ -159,22 +160,22 @@ class QikinkOrderInput:
     qikink_shipping: bool = strawberry.field(default=True, description="False: you ship it.")
     add_ons: QikinkAddOnsInput | None = None
 
-    def to_request(self) -> service.QikinkOrderRequest:
+    def to_request(self) -> qikink_requests.QikinkOrderRequest:
         a = self.shipping_address
-        return service.QikinkOrderRequest(
+        return qikink_requests.QikinkOrderRequest(
             order_number=self.order_number,
             gateway=self.gateway.value,
             total_order_value=self.total_order_value,
             qikink_shipping=self.qikink_shipping,
             line_items=[
-                service.QikinkLineItem(
+                qikink_requests.QikinkLineItem(
                     sku=item.sku,
                     quantity=item.quantity,
                     price=item.price,
                     search_from_my_products=item.search_from_my_products,
                     print_type_id=item.print_type_id,
                     designs=[
-                        service.QikinkDesign(
+                        qikink_requests.QikinkDesign(
                             design_code=d.design_code,
                             width_inches=d.width_inches,
                             height_inches=d.height_inches,
@@ -189,7 +190,7 @@ class QikinkOrderInput:
                 )
                 for item in self.line_items
             ],
-            shipping_address=service.QikinkAddress(
+            shipping_address=qikink_requests.QikinkAddress(
                 first_name=a.first_name,
                 last_name=a.last_name,
                 address1=a.address1,
@@ -201,7 +202,7 @@ class QikinkOrderInput:
                 province=a.province,
                 country_code=a.country_code,
             ),
-            add_ons=service.QikinkAddOns(
+            add_ons=qikink_requests.QikinkAddOns(
                 box_packing=self.add_ons.box_packing,
                 gift_wrap=self.add_ons.gift_wrap,
                 rush_order=self.add_ons.rush_order,

@@ -16,7 +16,7 @@ from services.errors import (
     InvalidInput,
 )
 from services.india import normalise_phone, state_name
-from services.qikink import (
+from services.qikink_requests import (
     ORDER_NUMBER_MAX_LENGTH,
     PaymentGateway,
     QikinkAddress,
