@@ -4,12 +4,9 @@ database on either backend."""
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-import asyncpg
 
 # A bench runs as a script from bench/: the project root holds the test helpers it shares
 # (tests.graphql_client, tests.live_server), which are no installed package.
@@ -18,6 +15,7 @@ if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
 from services import db  # noqa: E402
+from tests.postgres import ThrowawayDatabase  # noqa: E402
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,31 +24,17 @@ __all__ = [
     "POSTGRES_ADMIN_URL",
     "PROJECT_ROOT",
     "create_database",
-    "drop_database",
     "fresh_database",
 ]
 
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 
 
-async def _admin_execute(statement: str) -> None:
-    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-    try:
-        await admin.execute(statement)
-    finally:
-        await admin.close()
-
-
-async def create_database(name: str) -> str:
-    """A new, empty PostgreSQL database, `qkg_bench_<name>_<random>`: its URL."""
-    database = f"qkg_bench_{name}_{secrets.token_hex(4)}"
-    await _admin_execute(f'CREATE DATABASE "{database}"')
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{database}"
-
-
-async def drop_database(url: str) -> None:
-    """Drop a database `create_database` made, connections and all."""
-    await _admin_execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+async def create_database(name: str) -> ThrowawayDatabase:
+    """A new, empty PostgreSQL database, `qkg_bench_<name>_<random>`; `drop()` it after."""
+    database = ThrowawayDatabase(POSTGRES_ADMIN_URL, f"qkg_bench_{name}")
+    await database.create()
+    return database
 
 
 @contextlib.asynccontextmanager
@@ -61,9 +45,9 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterato
         await db.migrate(url)
         yield url
         return
-    url = await create_database(name)
+    database = await create_database(name)
     try:
-        await db.migrate(url)
-        yield url
+        await db.migrate(database.url)
+        yield database.url
     finally:
-        await drop_database(url)
+        await database.drop()

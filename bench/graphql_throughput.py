@@ -81,7 +81,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import httpx
-from common import POSTGRES_ADMIN_URL, create_database, drop_database
+from common import POSTGRES_ADMIN_URL, create_database
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import make_jwt
@@ -871,11 +871,11 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
         yield f"sqlite://{workdir / 'bench.db'}"
         return
     # Not migrated here: Tortoise binds its models to one dialect a process (see `seed`).
-    url = asyncio.run(create_database("throughput"))
+    database = asyncio.run(create_database("throughput"))
     try:
-        yield url
+        yield database.url
     finally:
-        asyncio.run(drop_database(url))
+        asyncio.run(database.drop())
 
 
 def seed(database_url: str, workdir: Path) -> dict[str, Any]:

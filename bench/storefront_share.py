@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from common import create_database, drop_database
+from common import create_database
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import store_order_input
@@ -155,11 +155,11 @@ async def main() -> None:
         if args.database == "sqlite":
             await run(args, f"sqlite://{workdir / 'share.db'}", workdir)
             return
-        url = await create_database("share")
+        database = await create_database("share")
         try:
-            await run(args, url, workdir)
+            await run(args, database.url, workdir)
         finally:
-            await drop_database(url)
+            await database.drop()
 
 
 if __name__ == "__main__":
