@@ -24,9 +24,10 @@ import httpx
 
 from tests.live_server import LiveServer, end_process_group, free_port, tail
 from tests.postgres import ThrowawayDatabase
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from types import TracebackType
 
 __all__ = [
@@ -40,24 +41,11 @@ __all__ = [
     "npm_ci",
     "register_customer",
     "tail",
-    "wait_for",
 ]
 
 PROJECT = Path(__file__).resolve().parent / "medusa_backend"
 ADMIN_EMAIL = "admin@example.com"
 CLI = ("node", "node_modules/@medusajs/cli/cli.js")
-
-
-def wait_for(check: Callable[[], Any], *, within: float, every: float = 0.1, what: str) -> Any:
-    """`check()`'s first truthy value; fail naming `what` when none came within `within` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still not true after {within} s")
-        time.sleep(every)
 
 
 def npm_ci(project: Path = PROJECT) -> float:

@@ -29,8 +29,8 @@ from tests.medusa_e2e import (
     checkout,
     npm_ci,
     register_customer,
-    wait_for,
 )
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
