@@ -1,21 +1,81 @@
-"""Named leases in `job_state`: at most one process runs a job (the status sync) at a time.
+"""Leases: at most one process holds a row's job at a time, and a dead holder's lapses.
 
-A lease is taken with one conditional UPDATE that the database lets exactly one process win,
-and lapses on its own if its holder dies.
+A lease is two columns of a row: who holds it and until when. `Lease.take` is one conditional
+UPDATE that the database lets exactly one process win (the row matches and its lease is free:
+none, or lapsed); only the holder renews or releases it, again by a conditional UPDATE, which
+may carry the row's other changes with it. Three kinds of row hold one:
+
+- a job's, in `job_state` (`JOB`: the periodic status sync, the Medusa sweep), through
+  `take_lease` and `release_lease`;
+- the Qikink token's mint, in `qikink_tokens` (`services.qikink_token`);
+- a submission's claim, in `order_mappings` (`services.worker`).
+
+Callers pass the time (`now`, `until`): each reads its own clock.
 """
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import JobState
 
-__all__ = ["job_value", "release_lease", "set_job_value", "take_lease"]
+if TYPE_CHECKING:
+    from tortoise.models import Model
+    from tortoise.queryset import QuerySet
+
+__all__ = ["JOB", "Lease", "job_value", "release_lease", "set_job_value", "take_lease"]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The lease columns `owner` and `until` of `model`'s rows."""
+
+    model: type[Model]
+    owner: str
+    until: str
+
+    async def take(
+        self,
+        where: Q,
+        holder: str,
+        *,
+        now: datetime,
+        until: datetime,
+        reentrant: bool = False,
+        **changes: Any,
+    ) -> bool:
+        """Hold the row `where` names until `until`, if its lease is free at `now` (or, with
+        `reentrant`, held by `holder` already); `changes` are written with it. True if taken."""
+        free = Q(**{f"{self.until}__isnull": True}) | Q(**{f"{self.until}__lt": now})
+        if reentrant:
+            free |= Q(**{self.owner: holder})
+        taken = await self.model.filter(where, free).update(
+            **{self.owner: holder, self.until: until}, **changes
+        )
+        return taken == 1
+
+    def held(self, where: Q, holder: str) -> QuerySet[Any]:
+        """The row `where` names, while `holder` holds its lease."""
+        return self.model.filter(where, Q(**{self.owner: holder}))
+
+    async def renew(self, where: Q, holder: str, *, until: datetime) -> bool:
+        """Extend `holder`'s lease; False when it is no longer theirs."""
+        return bool(await self.held(where, holder).update(**{self.until: until}))
+
+    async def release(self, where: Q, holder: str, **changes: Any) -> bool:
+        """Give the lease up, writing `changes` with it; False when it was no longer theirs."""
+        return bool(
+            await self.held(where, holder).update(**{self.owner: None, self.until: None}, **changes)
+        )
+
+
+JOB = Lease(JobState, "lease_owner", "lease_expires_at")
 
 
 async def _ensure(name: str) -> None:
@@ -27,20 +87,16 @@ async def _ensure(name: str) -> None:
 
 
 async def take_lease(name: str, owner: str, seconds: float) -> bool:
-    """Hold `name` for `seconds` unless someone else holds it now; True when taken."""
+    """Hold job `name` for `seconds` unless someone else holds it now; True when taken."""
     await _ensure(name)
     now = datetime.now(UTC)
-    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now) | Q(lease_owner=owner)
-    taken = await JobState.filter(Q(name=name), free).update(
-        lease_owner=owner, lease_expires_at=now + timedelta(seconds=seconds)
+    return await JOB.take(
+        Q(name=name), owner, now=now, until=now + timedelta(seconds=seconds), reentrant=True
     )
-    return taken == 1
 
 
 async def release_lease(name: str, owner: str) -> None:
-    await JobState.filter(name=name, lease_owner=owner).update(
-        lease_owner=None, lease_expires_at=None
-    )
+    await JOB.release(Q(name=name), owner)
 
 
 async def job_value(name: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from tortoise.expressions import Q
 
 from models import QikinkToken
 from services.errors import QikinkUnavailable
+from services.leases import Lease
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -34,6 +35,8 @@ DEFAULT_EXPIRES_IN = 3600
 # Longer than a mint can take (client timeouts), so a crashed minter's lease runs out.
 MINT_LEASE_SECONDS = 20.0
 _POLL_SECONDS = 0.05
+# Whoever holds it is minting; everyone else waits for the new generation.
+MINT = Lease(QikinkToken, "mint_owner", "mint_lease_until")
 
 
 def token_key(api_url: str, client_id: str) -> str:
@@ -127,40 +130,36 @@ class TokenStore:
             await self._wait_for_change(row.generation)
 
     async def _take_lease(self, generation: int, now: datetime) -> bool:
-        free = Q(mint_lease_until__isnull=True) | Q(mint_lease_until__lt=now)
-        taken = await QikinkToken.filter(Q(key=self.key), Q(generation=generation), free).update(
-            mint_owner=self._owner,
-            mint_lease_until=now + timedelta(seconds=MINT_LEASE_SECONDS),
+        return await MINT.take(
+            Q(key=self.key, generation=generation),
+            self._owner,
+            now=now,
+            until=now + timedelta(seconds=MINT_LEASE_SECONDS),
         )
-        return taken == 1
 
     async def _renew_lease(self) -> None:
         """Called while the mint waits for a rate slot, so the lease outlives the wait."""
-        renewed = await QikinkToken.filter(key=self.key, mint_owner=self._owner).update(
-            mint_lease_until=self._now() + timedelta(seconds=MINT_LEASE_SECONDS)
-        )
-        if not renewed:
+        until = self._now() + timedelta(seconds=MINT_LEASE_SECONDS)
+        if not await MINT.renew(Q(key=self.key), self._owner, until=until):
             raise _LeaseLost
 
     async def _mint_and_store(self, generation: int, *, wait: bool) -> Token:
         try:
             grant = await self._mint(wait, self._renew_lease)
         except BaseException:
-            await QikinkToken.filter(key=self.key, mint_owner=self._owner).update(
-                mint_owner=None, mint_lease_until=None
-            )
+            await MINT.release(Q(key=self.key), self._owner)
             raise
         self.mints += 1
         expires_in = grant.expires_in if grant.expires_in and grant.expires_in > 0 else None
         expires_at = self._now() + timedelta(seconds=expires_in or DEFAULT_EXPIRES_IN)
-        stored = await QikinkToken.filter(key=self.key, mint_owner=self._owner).update(
+        stored = await MINT.release(
+            Q(key=self.key),
+            self._owner,
             access_token=grant.access_token,
             expires_at=expires_at,
             generation=generation + 1,
-            mint_owner=None,
-            mint_lease_until=None,
         )
-        if stored != 1:
+        if not stored:
             # Our lease ran out mid-call and another process took over: one of the two
             # tokens is already dead, and the stored one is not ours to judge.
             raise QikinkUnavailable("Minting the Qikink token took too long; try again.")

@@ -23,6 +23,7 @@ import logging
 import random
 import re
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,14 +32,19 @@ from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
+from services.leases import Lease
 from services.qikink import created_on_of, order_number_of
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from services.qikink_client import QikinkClient
 
 __all__ = ["SubmissionWorker", "find_order_by_number"]
 
 logger = logging.getLogger("qikink_graphql.orders")
+# A submission's claim: the worker that holds it is the one sending the order.
+CLAIM = Lease(OrderMapping, "lease_owner", "lease_expires_at")
 
 DUPLICATE_ORDER = re.compile(r"duplicate\s+order", re.IGNORECASE)
 # Refusals that sending the same order again cannot change: the merchant has to act. Any other
@@ -84,8 +90,11 @@ class SubmissionWorker:
         poll_seconds: float = 2.0,
         batch: int = 5,
         max_attempts: int = 8,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.client = client
+        # Seconds since the epoch: when a claim lapses and a retry is due.
+        self.clock = clock
         self.owner = f"worker-{secrets.token_hex(6)}"
         self.lease_seconds = lease_seconds
         self.backoff_base = backoff_base
@@ -95,6 +104,9 @@ class SubmissionWorker:
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
         self.submitted = 0
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def wake(self) -> None:
         """New work was queued in this process: look now rather than at the next poll."""
@@ -128,7 +140,7 @@ class SubmissionWorker:
         return processed
 
     async def _claim_some(self) -> list[tuple[OrderMapping, bool]]:
-        now = datetime.now(UTC)
+        now = self._now()
         due = Q(
             submit_state__in=[SubmitState.QUEUED, SubmitState.UNKNOWN], next_attempt_at__lte=now
         )
@@ -140,27 +152,29 @@ class SubmissionWorker:
             .only("id", "submit_state", "lease_expires_at", "attempts")
         )
         claimed = []
+        until = now + timedelta(seconds=self.lease_seconds)
         for row in candidates:
             # Claim only if the row is still as we saw it: exactly one worker wins each row.
-            if await OrderMapping.filter(
-                id=row.id, submit_state=row.submit_state, lease_expires_at=row.lease_expires_at
-            ).update(
+            if await CLAIM.take(
+                Q(id=row.id, submit_state=row.submit_state),
+                self.owner,
+                now=now,
+                until=until,
                 submit_state=SubmitState.IN_FLIGHT,
-                lease_owner=self.owner,
-                lease_expires_at=now + timedelta(seconds=self.lease_seconds),
             ):
                 needs_lookup = row.submit_state is not SubmitState.QUEUED
                 claimed.append((await OrderMapping.get(id=row.id), needs_lookup))
         return claimed
 
+    def _where(self, row: OrderMapping) -> Q:
+        return Q(id=row.id, submit_state=SubmitState.IN_FLIGHT)
+
     def _mine(self, row: OrderMapping) -> Any:
-        return OrderMapping.filter(
-            id=row.id, lease_owner=self.owner, submit_state=SubmitState.IN_FLIGHT
-        )
+        return CLAIM.held(self._where(row), self.owner)
 
     async def _renew(self, row: OrderMapping) -> bool:
-        expires = datetime.now(UTC) + timedelta(seconds=self.lease_seconds)
-        return bool(await self._mine(row).update(lease_expires_at=expires))
+        expires = self._now() + timedelta(seconds=self.lease_seconds)
+        return await CLAIM.renew(self._where(row), self.owner, until=expires)
 
     async def _process(self, row: OrderMapping, needs_lookup: bool) -> None:
         number = row.qikink_order_number or ""
@@ -206,15 +220,15 @@ class SubmissionWorker:
 
     async def _accepted(self, row: OrderMapping, order_id: str, *, adopted: bool) -> None:
         try:
-            updated = await self._mine(row).update(
+            updated = await CLAIM.release(
+                self._where(row),
+                self.owner,
                 submit_state=SubmitState.DONE,
                 status=OrderMappingStatus.SUBMITTED,
                 qikink_order_id=order_id,
                 qikink_status="On Hold",
                 last_error=None,
                 next_attempt_at=None,
-                lease_owner=None,
-                lease_expires_at=None,
             )
         except IntegrityError:
             await self._failed(row, f"Qikink order {order_id} is already mapped to another order.")
@@ -231,13 +245,13 @@ class SubmissionWorker:
 
     async def _failed(self, row: OrderMapping, message: str) -> None:
         logger.warning("order %s refused by Qikink: %s", row.medusa_order_id, message)
-        await self._mine(row).update(
+        await CLAIM.release(
+            self._where(row),
+            self.owner,
             submit_state=SubmitState.FAILED,
             status=OrderMappingStatus.FAILED,
             last_error=message,
             next_attempt_at=None,
-            lease_owner=None,
-            lease_expires_at=None,
         )
 
     def backoff(self, attempts: int) -> float:
@@ -248,10 +262,10 @@ class SubmissionWorker:
     async def _later(self, row: OrderMapping, message: str, *, unknown: bool) -> None:
         delay = self.backoff(max(row.attempts, 1))
         logger.info("order %s: %s; retrying in %.0f s", row.medusa_order_id, message, delay)
-        await self._mine(row).update(
+        await CLAIM.release(
+            self._where(row),
+            self.owner,
             submit_state=SubmitState.UNKNOWN if unknown else SubmitState.QUEUED,
             last_error=message,
-            next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
-            lease_owner=None,
-            lease_expires_at=None,
+            next_attempt_at=self._now() + timedelta(seconds=delay),
         )

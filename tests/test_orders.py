@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,7 +75,9 @@ async def shop(
         await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s")
         await ProductMapping.create(qikink_sku_id="MUG-11OZ", variant_id="variant_mug")
         client = make_qikink_client(timeout=0.5)
-        worker = SubmissionWorker(client, lease_seconds=30, backoff_base=1, backoff_max=5)
+        worker = SubmissionWorker(
+            client, lease_seconds=30, backoff_base=1, backoff_max=5, clock=clock
+        )
         yield Shop(http, worker, sim_server, clock)
 
 
@@ -99,11 +102,10 @@ class Shop:
         return body["data"]["submitStoreOrder"]
 
     async def work(self, passes: int = 6) -> None:
-        """Run the worker, making retries due at once, until nothing is left to do."""
+        """Run the worker until nothing is left to do, moving the clock past each backoff."""
         for _ in range(passes):
-            await OrderMapping.filter(
-                submit_state__in=[SubmitState.QUEUED, SubmitState.UNKNOWN]
-            ).update(next_attempt_at=datetime.now(UTC))
+            # Past the longest backoff (backoff_max), and past the real time orders were queued.
+            self.clock.now = max(self.clock.now, time.time()) + 6
             if not await self.worker.run_once():
                 return
 
@@ -243,6 +245,7 @@ async def test_a_transient_failure_is_retried_later_with_what_went_wrong(shop: S
     result = await shop.submit()
     await shop.worker.client.token()
     shop.sim.inject("html_502", endpoint="create")
+    shop.clock.now = time.time()  # the worker's clock reaches the moment the order was queued
     await shop.worker.run_once()
     body = await gql(
         shop.http,
@@ -255,7 +258,9 @@ async def test_a_transient_failure_is_retried_later_with_what_went_wrong(shop: S
     assert mapping["status"] == "PENDING"
     assert mapping["attempts"] == 1
     assert mapping["lastError"] == "Qikink answered with an HTML page (HTTP 502)."
-    assert mapping["nextAttemptAt"] > datetime.now(UTC).isoformat()
+    assert mapping["nextAttemptAt"] > datetime.fromtimestamp(shop.clock(), UTC).isoformat()
+    # Not due again until the backoff has passed on the worker's clock.
+    assert await shop.worker.run_once() == 0
 
 
 async def test_an_order_already_in_qikink_is_adopted_not_created_again(shop: Shop) -> None:
