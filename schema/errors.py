@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from graphql.error import GraphQLError
+from strawberry.utils.str_converters import to_camel_case
 
 from services.errors import ServiceError
 
@@ -27,13 +28,15 @@ def _present(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, GraphQLError):
         return original
     if isinstance(original, ServiceError):
+        # Services name their details in Python's words (`retry_after`); the API in its own.
+        details = {to_camel_case(key): value for key, value in original.extensions.items()}
         return GraphQLError(
             original.message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": original.code, **original.extensions},
+            extensions={"code": original.code, **details},
         )
     logger.error(
         "unexpected error in %s (request %s)",

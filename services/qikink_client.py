@@ -194,7 +194,7 @@ class QikinkClient:
             # Callers hear the same refusal whether our budget or Qikink's said no.
             raise QikinkRateLimited(
                 rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE),
-                qikinkMessage=exc.message,
+                qikink_message=exc.message,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
             self._count(endpoint, type(exc).__name__)

@@ -176,7 +176,7 @@ class RateBudget:
                     self.refusals += 1
                     RATE_LIMIT_REFUSALS.inc()
                     raise RateLimited(
-                        rate_limit_message(full.per_minute), retryAfter=full.retry_after
+                        rate_limit_message(full.per_minute), retry_after=full.retry_after
                     ) from None
                 retry_after = full.retry_after
             self.waits += 1

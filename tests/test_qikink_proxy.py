@@ -239,6 +239,8 @@ async def test_over_the_budget_a_caller_is_refused_at_once_with_the_exact_messag
         "Rate limit exceeded. Try again later. You can access api 2 times per minute. "
         "Please try again after 60 seconds."
     )
+    # When a slot frees: the oldest call of the window leaves it within the minute.
+    assert 0 < body["errors"][0]["extensions"]["retryAfter"] <= 61
     assert len(sim_server.sim.requests) == 2
 
 
@@ -250,6 +252,10 @@ async def test_a_rate_refusal_from_qikink_itself_is_rate_limited_too(
     body = await gql(proxy, ORDERS)
     assert codes(body) == ["RATE_LIMITED"]
     assert body["errors"][0]["message"].startswith("Rate limit exceeded.")
+    # What Qikink itself said is kept beside it.
+    assert body["errors"][0]["extensions"]["qikinkMessage"] == (
+        "Qikink refused the call: too many requests."
+    )
 
 
 async def test_a_base_url_ending_in_v1_is_stripped(
