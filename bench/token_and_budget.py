@@ -9,8 +9,8 @@ Two scenarios, each on a fresh database and a fresh simulator (30 requests a min
 budget the app is given). A load process fires `--calls` concurrent cold
 `{ qikinkOrders { orderId } }` POSTs at once, each on its own connection:
 
-- A: one uvicorn process serving the real app (`app.create_app`) takes every call;
-- B: `--processes` uvicorn processes on the same database share the calls equally.
+- A: one `qikink-graphql serve` process takes every call;
+- B: `--processes` of them on the same database share the calls equally.
 
 The simulator runs in this process, the app in its own processes, the load in another, so
 none of them steals the others' interpreter lock.
@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import socket
 import ssl
 import statistics
 import sys
@@ -48,13 +47,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import uvicorn
 from common import fresh_database
 
-from app import create_app
-from config import load_settings
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import make_jwt
+from tests.live_server import LiveServer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -68,49 +65,6 @@ PROJECT_ROOT = THIS_SCRIPT.parent.parent
 START_TIMEOUT = 60.0
 CALL_TIMEOUT = 60.0
 WARM_CALLS = 20
-
-
-# -- an app server process: `token_and_budget.py serve ...` -----------------------------------
-
-
-def serve(database_url: str, api_url: str, client_id: str, client_secret: str) -> None:
-    """Serve the real app on a free loopback port; print `ready <port>`; stop at stdin's EOF."""
-    settings = load_settings(
-        env_file=None,
-        app_env="test",
-        database_url=database_url,
-        qikink_api_url=api_url,
-        qikink_client_id=client_id,
-        qikink_client_secret=client_secret,
-        qikink_rate_limit_requests_per_minute=BUDGET,
-        jwt_secret=JWT_SECRET,
-        log_level="WARNING",
-    )
-    # IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that name it, and Nagle's
-    # algorithm against delayed ACKs would add 40 ms to every keep-alive response.
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
-    config = uvicorn.Config(
-        create_app(settings), log_level="warning", access_log=False, ws="none", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    # The event loop `uvicorn.run` (and so `qikink-graphql serve`) would use: uvloop if present.
-    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
-        runner.run(_serve_until_stdin_closes(server, listener))
-
-
-async def _serve_until_stdin_closes(server: uvicorn.Server, listener: socket.socket) -> None:
-    serving = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:
-        if serving.done():
-            await serving
-            raise RuntimeError("uvicorn stopped while starting")
-        await asyncio.sleep(0.01)
-    print(f"ready {listener.getsockname()[1]}", flush=True)
-    await asyncio.to_thread(sys.stdin.read)
-    server.should_exit = True
-    await serving
 
 
 # -- the load process: `token_and_budget.py load --calls N URL...` ----------------------------
@@ -239,42 +193,29 @@ async def _spawn(workdir: Path, *args: str) -> tuple[asyncio.subprocess.Process,
 async def app_servers(
     count: int, database_url: str, sim_server: SimulatorServer, workdir: Path
 ) -> AsyncIterator[list[str]]:
-    """`count` uvicorn processes serving the app on one database; yields their base URLs."""
-    children: list[tuple[asyncio.subprocess.Process, Path]] = []
-
-    async def url_of(proc: asyncio.subprocess.Process, log: Path) -> str:
-        assert proc.stdout is not None
-        said = (await proc.stdout.readline()).decode().split()
-        if len(said) != 2 or said[0] != "ready":
-            stderr = await asyncio.to_thread(log.read_text)
-            raise RuntimeError(f"an app server failed to start:\n{stderr}")
-        return f"http://127.0.0.1:{said[1]}"
-
+    """`count` `qikink-graphql serve` processes on one database; yields their base URLs."""
     sim = sim_server.sim
+    env = {
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": JWT_SECRET,
+        "QIKINK_API_URL": sim_server.url,
+        "QIKINK_CLIENT_ID": sim.client_id,
+        "QIKINK_CLIENT_SECRET": sim.client_secret,
+        "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE": str(BUDGET),
+        "RUN_WORKER": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    servers = []
+    for index in range(count):
+        (workdir / f"app-{index}").mkdir(exist_ok=True)
+        servers.append(LiveServer(workdir / f"app-{index}", env))
     try:
-        for _ in range(count):
-            children.append(
-                await _spawn(
-                    workdir, "serve", database_url, sim_server.url, sim.client_id, sim.client_secret
-                )
-            )
-        async with asyncio.timeout(START_TIMEOUT):
-            urls = await asyncio.gather(*(url_of(proc, log) for proc, log in children))
-        yield list(urls)
+        for server in servers:
+            await asyncio.to_thread(server.start)
+        yield [server.url for server in servers]
     finally:
-        for proc, _ in children:
-            if proc.stdin is not None:
-                proc.stdin.close()
-        for proc, log in children:
-            try:
-                async with asyncio.timeout(15):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-            if proc.returncode:
-                stderr = await asyncio.to_thread(log.read_text)
-                print(f"an app server exited with {proc.returncode}:\n{stderr}", file=sys.stderr)
+        for server in servers:
+            await asyncio.to_thread(server.stop)
 
 
 async def run_load(workdir: Path, urls: list[str], calls: int) -> dict[str, Any]:
@@ -327,17 +268,13 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--calls", type=int, default=200, help="the burst, over all processes")
     parser.add_argument("--processes", type=int, default=4, help="app processes in scenario B")
-    # The bench's own children.
+    # The bench's own child: the load, in a process of its own.
     commands = parser.add_subparsers(dest="command", help=argparse.SUPPRESS)
-    serving = commands.add_parser("serve")
-    serving.add_argument("child_args", nargs=4, metavar="DB API_URL CLIENT_ID SECRET")
     loading = commands.add_parser("load")
     loading.add_argument("--calls", type=int, required=True)
     loading.add_argument("urls", nargs="+")
     args = parser.parse_args()
-    if args.command == "serve":
-        serve(*args.child_args)
-    elif args.command == "load":
+    if args.command == "load":
         asyncio.run(load(args.urls, args.calls, WARM_CALLS))
     else:
         asyncio.run(bench(args))
