@@ -110,11 +110,11 @@ class LiveServer(live_server.LiveServer):
                 raise AssertionError(f"{what}: still not true after {within} s")
             time.sleep(every)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
         if self.http is not None:
             self.http.close()
             self.http = None
-        super().stop()
+        return super().stop()
 
 
 def start_live_server(workdir: Path, settings: Mapping[str, str]) -> LiveServer:

@@ -68,8 +68,9 @@ def _cli_executable() -> str:
     return require_tool("qikink-graphql", "install the project (`make test` does)")
 
 
-def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_GRACE) -> None:
-    """SIGTERM the group `process` leads (started with start_new_session), then SIGKILL."""
+def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_GRACE) -> int | None:
+    """SIGTERM the group `process` leads (started with start_new_session), then SIGKILL;
+    its exit code."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -79,6 +80,7 @@ def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_G
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=grace)
+    return process.returncode
 
 
 def tail(path: Path, lines: int = 150) -> str:
@@ -88,10 +90,17 @@ def tail(path: Path, lines: int = 150) -> str:
 
 
 class LiveServer:
-    """`with LiveServer(workdir) as server:` serves on `server.graphql_url` until the block ends."""
+    """`with LiveServer(workdir) as server:` serves on `server.graphql_url` until the block ends.
 
-    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None) -> None:
+    `workers` > 1 runs `serve --workers N` (uvicorn's worker processes), ready once every
+    worker has logged its start-up (so LOG_LEVEL must be INFO or DEBUG).
+    """
+
+    def __init__(
+        self, workdir: Path, env: Mapping[str, str] | None = None, *, workers: int = 1
+    ) -> None:
         self.workdir = workdir
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.graphql_url = f"{self.url}/graphql"
@@ -142,7 +151,15 @@ class LiveServer:
             log.write(f"\n===== start #{self.starts} =====\n".encode())
             log.flush()
             self._process = subprocess.Popen(
-                [_cli_executable(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    _cli_executable(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *(["--workers", str(self.workers)] if self.workers > 1 else []),
+                ],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -170,16 +187,20 @@ class LiveServer:
                 f"the server exited with {self._process.returncode} while starting:\n"
                 f"{tail(self.log_path)}"
             )
+        if self.workers > 1 and self.log().count("Application startup complete") < self.workers:
+            return False
         try:
             # Ready, not only up: the database answers too.
             return httpx.get(f"{self.url}/ready", timeout=2).status_code == 200
         except httpx.TransportError:
             return False
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """Stop serving (SIGTERM, then SIGKILL after a grace); the exit code."""
         process, self._process = self._process, None
-        if process is not None:
-            end_process_group(process)
+        if process is None:
+            return None
+        return end_process_group(process)
 
     @property
     def running(self) -> bool:
