@@ -24,6 +24,7 @@ from schema import build_schema
 from schema.http_cache import GetCache
 from schema.view import GraphQLApp
 from services import db
+from services.clock import SYSTEM, Clock
 from services.metrics import render as render_metrics
 
 if TYPE_CHECKING:
@@ -125,8 +126,11 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
-    """Build the app; `settings` (or `overrides` on top of the environment) configure it.
+def create_app(
+    settings: Settings | None = None, *, clock: Clock = SYSTEM, **overrides: Any
+) -> Starlette:
+    """Build the app; `settings` (or `overrides` on top of the environment) configure it, and
+    every service reads `clock` (tests give their own).
 
     The database must be migrated already (`qikink-graphql migrate`; `serve` does it).
     """
@@ -136,7 +140,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Starlette:
         settings = settings.model_copy(update=overrides)
     configure_logging(settings)
 
-    runtime = Runtime.for_settings(settings)
+    runtime = Runtime.for_settings(settings, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

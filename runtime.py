@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from services.clock import SYSTEM, Clock
 from services.db import is_postgres
 from services.medusa import MedusaClient
 from services.qikink_client import QikinkClient, build_http_client
@@ -34,6 +35,8 @@ class Runtime:
     """Long-lived resources, opened by the lifespan and shared by every request."""
 
     settings: Settings
+    # The one clock of every service this runtime runs (services.clock).
+    clock: Clock = SYSTEM
     simulator: Any = None
     simulator_app: Any = None
     http: httpx.AsyncClient | None = None
@@ -46,8 +49,8 @@ class Runtime:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
     @classmethod
-    def for_settings(cls, settings: Settings) -> Runtime:
-        runtime = cls(settings=settings)
+    def for_settings(cls, settings: Settings, *, clock: Clock = SYSTEM) -> Runtime:
+        runtime = cls(settings=settings, clock=clock)
         if settings.uses_simulator:
             from simulator import QikinkSimulator, create_simulator_app
 
@@ -108,6 +111,7 @@ class Runtime:
             client_secret=secret,
             rate_limit_per_minute=settings.qikink_rate_limit_requests_per_minute,
             postgres=is_postgres(settings.database_url),
+            clock=self.clock,
         )
         self._storefront_qikink = self._qikink.in_lane(
             Lane(STOREFRONT, settings.qikink_storefront_calls_per_minute)
@@ -155,6 +159,7 @@ class Runtime:
                         max_orders=settings.reconcile_max_orders,
                         stop=self._stop,
                         on_queued=self.wake_worker,
+                        clock=self.clock,
                     ),
                     name="medusa-sweep",
                 )

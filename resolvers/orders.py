@@ -28,6 +28,7 @@ async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResul
         order,
         prefix=runtime.settings.qikink_order_number_prefix,
         on_queued=runtime.wake_worker,
+        clock=runtime.clock,
     )
 
 
@@ -45,6 +46,7 @@ async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
         check_id(order_id, field="orderId"),
         prefix=runtime.settings.qikink_order_number_prefix,
         on_queued=runtime.wake_worker,
+        clock=runtime.clock,
     )
 
 
@@ -57,6 +59,7 @@ async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapp
         on_queued=runtime.wake_worker,
         reload=reload if runtime.medusa is not None else None,
         prefix=runtime.settings.qikink_order_number_prefix,
+        clock=runtime.clock,
     )
 
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import JobState
+from services.clock import SYSTEM, Clock, utc_now
 
 if TYPE_CHECKING:
     from tortoise.models import Model
@@ -86,10 +87,10 @@ async def _ensure(name: str) -> None:
         await JobState.create(name=name)
 
 
-async def take_lease(name: str, owner: str, seconds: float) -> bool:
+async def take_lease(name: str, owner: str, seconds: float, *, clock: Clock = SYSTEM) -> bool:
     """Hold job `name` for `seconds` unless someone else holds it now; True when taken."""
     await _ensure(name)
-    now = datetime.now(UTC)
+    now = utc_now(clock)
     return await JOB.take(
         Q(name=name), owner, now=now, until=now + timedelta(seconds=seconds), reentrant=True
     )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from models import OrderMapping
+from services.clock import SYSTEM, Clock
 from services.errors import InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
 from services.orders import SubmitResult, submit_store_order
 from services.store_orders import StoreAddress, StoreItem, StoreOrder
@@ -144,7 +145,11 @@ def store_order_from_medusa(order: dict[str, Any]) -> StoreOrder:
 
 
 async def submit_placed_order(
-    order: dict[str, Any], *, prefix: str, on_queued: Callable[[], None] | None
+    order: dict[str, Any],
+    *,
+    prefix: str,
+    on_queued: Callable[[], None] | None,
+    clock: Clock = SYSTEM,
 ) -> SubmitResult:
     """Submit a placed order as Medusa's Admin API gave it (skipped when it cannot be read)."""
     try:
@@ -154,7 +159,7 @@ async def submit_placed_order(
     if not store_order.items:
         return SubmitResult(mapping=None, skipped=True, reason="The order has no items.")
     return await submit_store_order(
-        store_order, prefix=prefix, on_queued=on_queued, keep_invalid=True
+        store_order, prefix=prefix, on_queued=on_queued, keep_invalid=True, clock=clock
     )
 
 
@@ -164,11 +169,12 @@ async def submit_medusa_order(
     *,
     prefix: str,
     on_queued: Callable[[], None] | None = None,
+    clock: Clock = SYSTEM,
 ) -> SubmitResult:
     """Load a placed order from Medusa and submit it exactly as `submitStoreOrder` does."""
     existing = await OrderMapping.get_or_none(medusa_order_id=order_id)
     if existing is not None:
         return SubmitResult(mapping=existing, skipped=False)
     return await submit_placed_order(
-        await client.get_order(order_id), prefix=prefix, on_queued=on_queued
+        await client.get_order(order_id), prefix=prefix, on_queued=on_queued, clock=clock
     )

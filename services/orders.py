@@ -9,12 +9,12 @@ put back by `retry_order_submission`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict, InvalidInput, NotFound
 from services.order_mappings import get_order_mapping
 from services.store_orders import StoreOrder, build_request, check_order, order_number_for
@@ -39,6 +39,7 @@ async def submit_store_order(
     prefix: str,
     on_queued: Callable[[], None] | None = None,
     keep_invalid: bool = False,
+    clock: Clock = SYSTEM,
 ) -> SubmitResult:
     """Record the order's Qikink submission (once), or say why it is skipped.
 
@@ -81,7 +82,7 @@ async def submit_store_order(
             "payload": payload,
             "status": OrderMappingStatus.PENDING,
             "submit_state": SubmitState.QUEUED,
-            "next_attempt_at": datetime.now(UTC),
+            "next_attempt_at": utc_now(clock),
         }
     try:
         row = await OrderMapping.create(
@@ -111,6 +112,7 @@ async def retry_order_submission(
     on_queued: Callable[[], None] | None = None,
     reload: Callable[[str], Awaitable[StoreOrder]] | None = None,
     prefix: str = "",
+    clock: Clock = SYSTEM,
 ) -> OrderMapping:
     """Put a failed submission back in the queue, due now.
 
@@ -146,7 +148,7 @@ async def retry_order_submission(
         submit_state=SubmitState.QUEUED,
         status=OrderMappingStatus.PENDING,
         attempts=0,
-        next_attempt_at=datetime.now(UTC),
+        next_attempt_at=utc_now(clock),
         **changes,
     )
     if not requeued:

@@ -16,6 +16,7 @@ from services.errors import InvalidInput
 if TYPE_CHECKING:
     from services.qikink_client import QikinkClient
 
+from services.clock import utc_now
 from services.qikink_requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
 
 __all__ = [
@@ -154,7 +155,7 @@ class TokenView:
 async def qikink_token(client: QikinkClient) -> TokenView:
     """The shared token as the plugin's token endpoint gave it (never a fresh mint per call)."""
     token = await client.token()
-    remaining = int((token.expires_at - datetime.now(UTC)).total_seconds())
+    remaining = int((token.expires_at - utc_now(client.clock)).total_seconds())
     return TokenView(token.access_token, client.client_id, max(remaining, 0), token.expires_at)
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from services.clock import SYSTEM, Clock
 from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
 from services.metrics import QIKINK_CALLS
 from services.qikink_token import TokenGrant, TokenStore, token_key
@@ -117,19 +118,18 @@ class QikinkClient:
         client_secret: str,
         rate_limit_per_minute: int,
         postgres: bool,
-        clock: Callable[[], float] | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.http = http
         self.api_url = api_url.rstrip("/")
         self.client_id = client_id
         self._client_secret = client_secret
-        clock_kwargs = {"clock": clock} if clock is not None else {}
+        # The service's clock: the budget, the token and whoever works with this client.
+        self.clock = clock
         self.budget = RateBudget(
-            budget_key(client_id), rate_limit_per_minute, postgres=postgres, **clock_kwargs
+            budget_key(client_id), rate_limit_per_minute, postgres=postgres, clock=clock
         )
-        self.tokens = TokenStore(
-            token_key(self.api_url, client_id), self._mint_token, **clock_kwargs
-        )
+        self.tokens = TokenStore(token_key(self.api_url, client_id), self._mint_token, clock=clock)
         # (endpoint, outcome) -> count, for benchmarks and /metrics.
         self.calls: Counter[tuple[str, str]] = Counter()
         # The share of the budget this client's calls are made in (see `in_lane`).

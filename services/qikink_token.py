@@ -15,13 +15,14 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import QikinkToken
+from services.clock import SYSTEM, Clock, utc_now
 from services.errors import QikinkUnavailable
 from services.leases import Lease
 
@@ -69,7 +70,7 @@ class TokenStore:
         key: str,
         mint: Callable[[bool, Callable[[], Awaitable[None]]], Awaitable[TokenGrant]],
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.key = key
         self._mint = mint
@@ -80,7 +81,7 @@ class TokenStore:
         self.mints = 0
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return utc_now(self.clock)
 
     async def get(self, *, wait: bool = False) -> Token:
         """A token good for at least 30 more seconds; `wait` is passed to a mint's budget."""

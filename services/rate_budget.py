@@ -20,14 +20,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
 from models import QikinkCall
+from services.clock import SYSTEM, Clock, utc_now
 from services.errors import RateLimited
 from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 
@@ -85,7 +85,7 @@ class RateBudget:
         per_minute: int,
         *,
         postgres: bool,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.key = key
         self.per_minute = per_minute
@@ -100,7 +100,7 @@ class RateBudget:
         return self.per_minute > 0
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return utc_now(self.clock)
 
     async def try_acquire(self, lane: Lane | None = None) -> float | None:
         """Record one call if the window has room: None; else the seconds until it will."""

@@ -13,10 +13,11 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from models import OrderMapping
+from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict
 from services.leases import job_value, release_lease, set_job_value, take_lease
 from services.medusa import PAGE_SIZE, submit_placed_order
@@ -58,6 +59,7 @@ async def reconcile(
     max_orders: int,
     since: datetime | None = None,
     on_queued: Callable[[], None] | None = None,
+    clock: Clock = SYSTEM,
 ) -> ReconcileResult:
     """Submit every order placed since the watermark that has no mapping yet.
 
@@ -67,8 +69,8 @@ async def reconcile(
     new install does not send a store's history to Qikink); `since` overrides that.
     """
     owner = f"sweep-{secrets.token_hex(6)}"
-    now = datetime.now(UTC)
-    if not await take_lease(RECONCILE_JOB, owner, seconds=600):
+    now = utc_now(clock)
+    if not await take_lease(RECONCILE_JOB, owner, seconds=600, clock=clock):
         return ReconcileResult(0, 0, 0, since or now, None, ran=False)
     try:
         state = await job_value(RECONCILE_JOB)
@@ -98,7 +100,7 @@ async def reconcile(
                 if str(order.get("id")) not in known:
                     try:
                         result = await submit_placed_order(
-                            order, prefix=prefix, on_queued=on_queued
+                            order, prefix=prefix, on_queued=on_queued, clock=clock
                         )
                     except Conflict as exc:
                         # Only a clash of Qikink order numbers gets here; stopping the sweep
@@ -132,6 +134,7 @@ async def reconcile_forever(
     max_orders: int,
     stop: asyncio.Event,
     on_queued: Callable[[], None] | None = None,
+    clock: Clock = SYSTEM,
 ) -> None:
     """Sweep at start-up and then every `interval` seconds until `stop` is set."""
     while not stop.is_set():
@@ -142,6 +145,7 @@ async def reconcile_forever(
                 overlap_seconds=overlap_seconds,
                 max_orders=max_orders,
                 on_queued=on_queued,
+                clock=clock,
             )
             if result.ran:
                 logger.info(

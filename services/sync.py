@@ -15,18 +15,19 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
+from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
 from services.qikink import created_on_of, tracking_link
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from services.qikink_client import QikinkClient
 
@@ -145,7 +146,7 @@ class _Refresh:
         self.calls = 0
         self.total = 0
         self.refused: RateLimited | None = None
-        self.now = datetime.now(UTC)
+        self.now = utc_now(client.clock)
 
     def _done(self, row: OrderMapping, changed: bool) -> None:
         self.processed += 1
@@ -296,17 +297,17 @@ async def periodic_sync(
 
 async def _sync_if_due(client: QikinkClient, *, owner: str, interval: float, limit: int) -> None:
     last = (await job_value(SYNC_JOB)).get("finished_at")
-    if last is not None and datetime.now(UTC).timestamp() - float(last) < interval:
+    if last is not None and client.clock() - float(last) < interval:
         return
     # The lease outlives a long sync (budget waits): at 30 calls a minute, 1000 GETs ~ 34 min.
-    if not await take_lease(SYNC_JOB, owner, seconds=max(interval, 3600)):
+    if not await take_lease(SYNC_JOB, owner, seconds=max(interval, 3600), clock=client.clock):
         return
     try:
         result = await refresh_order_mappings(client, limit=limit, wait=True)
         await set_job_value(
             SYNC_JOB,
             {
-                "finished_at": datetime.now(UTC).timestamp(),
+                "finished_at": client.clock(),
                 "updated": result.updated,
                 "processed": result.processed,
                 "calls": result.qikink_calls,

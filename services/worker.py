@@ -23,21 +23,19 @@ import logging
 import random
 import re
 import secrets
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
+from services.clock import Clock, utc_now
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
 from services.leases import Lease
 from services.qikink import created_on_of, order_number_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from services.qikink_client import QikinkClient
 
 __all__ = ["SubmissionWorker", "find_order_by_number"]
@@ -90,11 +88,11 @@ class SubmissionWorker:
         poll_seconds: float = 2.0,
         batch: int = 5,
         max_attempts: int = 8,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
-        # Seconds since the epoch: when a claim lapses and a retry is due.
-        self.clock = clock
+        # When a claim lapses and a retry is due: the client's clock unless told otherwise.
+        self.clock = clock or client.clock
         self.owner = f"worker-{secrets.token_hex(6)}"
         self.lease_seconds = lease_seconds
         self.backoff_base = backoff_base
@@ -106,7 +104,7 @@ class SubmissionWorker:
         self.submitted = 0
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return utc_now(self.clock)
 
     def wake(self) -> None:
         """New work was queued in this process: look now rather than at the next poll."""

@@ -22,6 +22,7 @@ from asgi_lifespan import LifespanManager
 from app import create_app
 from config import Settings, load_settings
 from services import auth, db
+from services.clock import SYSTEM, Clock
 from services.qikink_client import QikinkClient, build_http_client
 from simulator import ManualClock, QikinkSimulator, SimulatorServer
 from tests.postgres import ThrowawayDatabase
@@ -163,9 +164,10 @@ def settings(database_url: str) -> Settings:
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """The app built from `settings`, its lifespan running, and a client that talks to it."""
-    application = create_app(settings)
+async def serving(settings: Settings, *, clock: Clock = SYSTEM) -> AsyncIterator[httpx.AsyncClient]:
+    """The app built from `settings` (its services reading `clock`), its lifespan running, and
+    a client that talks to it."""
+    application = create_app(settings, clock=clock)
     async with (
         LifespanManager(application),
         httpx.AsyncClient(
