@@ -58,7 +58,7 @@ def bare_app(database_url: str) -> Starlette:
     from services import db
     from services.order_mappings import (
         OrderMappingQuery,
-        get_store_order_mapping,
+        find_order_mapping,
         list_order_mappings,
     )
     from services.paging import Page
@@ -83,7 +83,7 @@ def bare_app(database_url: str) -> Starlette:
         )
 
     async def order_mapping(request: Request) -> Response:
-        row = await get_store_order_mapping((await variables(request))["id"])
+        row = await find_order_mapping((await variables(request))["id"])
         return respond("qikinkOrderMapping", _order_json(row) if row else None)
 
     async def order_mappings(request: Request) -> Response:

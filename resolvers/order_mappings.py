@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     from models import OrderMapping
     from services.auth import Caller
 
-__all__ = ["UNNAMED_LIST", "order_mapping", "order_mappings"]
+__all__ = ["order_mapping", "order_mappings"]
 
-UNNAMED_LIST = (
+_UNNAMED_LIST = (
     "Storefronts list order mappings of one store order (filter: { medusaOrderId }) or, "
     "signed in as the customer who placed them, their own (Authorization: Bearer <Medusa "
     "customer token>); every mapping is for admins."
@@ -34,10 +34,10 @@ def _visible(caller: Caller, query: service.OrderMappingQuery) -> service.OrderM
         return query
     if caller.customer is not None:
         return replace(query, customer_id=caller.customer)
-    if caller.auth_error is not None and caller.customer_id is None:
-        # A customer token that was sent but refused (expired, bad signature): say so.
+    if caller.auth_error is not None:
+        # A token that was sent but refused (expired, bad signature): say so.
         raise caller.auth_error
-    raise Forbidden(UNNAMED_LIST)
+    raise Forbidden(_UNNAMED_LIST)
 
 
 async def order_mappings(
@@ -51,12 +51,8 @@ async def order_mappings(
 async def order_mapping(caller: Caller, key: str) -> OrderMapping | None:
     """The mapping `key` names: a store order's id for anyone; a mapping's id for an admin, or
     for the signed-in customer whose order it is."""
-    key = check_id(key)
-    row = await service.get_store_order_mapping(key)
-    if row is not None:
-        return row
-    if caller.is_admin:
-        return await service.get_order_mapping(key)
-    if caller.customer is not None:
-        return await service.get_order_mapping(key, customer_id=caller.customer)
-    return None
+    return await service.find_order_mapping(
+        check_id(key),
+        by_mapping_id=caller.is_admin or caller.customer is not None,
+        customer_id=None if caller.is_admin else caller.customer,
+    )

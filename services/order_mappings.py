@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tortoise.expressions import Q
+
 from models import OrderMapping, OrderMappingStatus
 from models.ids import ID_MAX_LENGTH
 from services.paging import Page, fetch_page, fits
@@ -12,8 +14,8 @@ from services.paging import Page, fetch_page, fits
 __all__ = [
     "OrderMappingOrder",
     "OrderMappingQuery",
+    "find_order_mapping",
     "get_order_mapping",
-    "get_store_order_mapping",
     "list_order_mappings",
 ]
 
@@ -58,19 +60,23 @@ async def list_order_mappings(
     return await fetch_page(rows, query.order.value, descending=query.descending, page=page)
 
 
-async def get_order_mapping(
-    mapping_id: str, *, customer_id: str | None = None
-) -> OrderMapping | None:
-    """The mapping with this id (of this store customer's orders, when one is given)."""
+async def get_order_mapping(mapping_id: str) -> OrderMapping | None:
     if len(mapping_id) > ID_MAX_LENGTH:
         return None
-    if customer_id is None:
-        return await OrderMapping.get_or_none(id=mapping_id)
-    return await OrderMapping.get_or_none(id=mapping_id, customer_id=customer_id)
+    return await OrderMapping.get_or_none(id=mapping_id)
 
 
-async def get_store_order_mapping(medusa_order_id: str) -> OrderMapping | None:
-    """The mapping of a store order, by the store's order id."""
-    if not fits(OrderMapping, medusa_order_id=medusa_order_id):
+async def find_order_mapping(
+    key: str, *, by_mapping_id: bool = False, customer_id: str | None = None
+) -> OrderMapping | None:
+    """The mapping of the store order whose id is `key`; with `by_mapping_id`, or else the
+    mapping whose own id is `key` (one of this customer's, when `customer_id` is given)."""
+    named = Q(medusa_order_id=key) if fits(OrderMapping, medusa_order_id=key) else None
+    if by_mapping_id and len(key) <= ID_MAX_LENGTH:
+        own = Q(id=key) if customer_id is None else Q(id=key, customer_id=customer_id)
+        named = own if named is None else named | own
+    if named is None:
         return None
-    return await OrderMapping.get_or_none(medusa_order_id=medusa_order_id)
+    rows = await OrderMapping.filter(named).limit(2)
+    # A store order id that is also another mapping's id: the store order's mapping.
+    return next((row for row in rows if row.medusa_order_id == key), rows[0] if rows else None)
