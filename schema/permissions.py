@@ -39,11 +39,12 @@ class IsStorefront(BasePermission):
         raise Unauthenticated(self.message)
 
 
-class QikinkProxy(BasePermission):
+class QikinkProxy(IsStorefront):
     """The Qikink proxy, which acts on the merchant's Qikink account: admins; storefronts too
-    where the service opens it (`STOREFRONT_QIKINK_PROXY=true`)."""
+    where the service opens it (`STOREFRONT_QIKINK_PROXY=true`), as any storefront field."""
 
-    message = (
+    # While the proxy is closed; once opened, a storefront hears IsStorefront's message.
+    closed_message = (
         "This field acts on the merchant's Qikink account: send admin credentials "
         "('Authorization: Bearer <token or API key>'). Storefronts may use it only where the "
         "service sets STOREFRONT_QIKINK_PROXY=true."
@@ -54,7 +55,5 @@ class QikinkProxy(BasePermission):
         if caller.is_admin:
             return True
         if not info.context.settings.storefront_qikink_proxy:
-            raise caller.auth_error or Unauthenticated(self.message)
-        if caller.may_use_storefront:
-            return True
-        raise Unauthenticated(IsStorefront.message)
+            raise caller.auth_error or Unauthenticated(self.closed_message)
+        return super().has_permission(source, info, **kwargs)

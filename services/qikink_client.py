@@ -139,8 +139,8 @@ class QikinkClient:
         """This client, with the same connection, token and budget, making its calls in `lane`.
 
         A token it has to mint is the account's, for every caller, and is not counted in the
-        lane: nothing a caller sends makes one more likely (a mint happens when the shared token
-        is old or Qikink refused it).
+        lane (the shared token store mints through the account's own client): nothing a caller
+        sends makes one more likely (a mint happens when the token is old or Qikink refused it).
         """
         view = copy.copy(self)
         view.lane = lane
@@ -166,8 +166,7 @@ class QikinkClient:
         on_wait: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         """One HTTP exchange within the budget; returns the decoded reply or raises."""
-        lane = None if endpoint == "token" else self.lane
-        await self.budget.acquire(wait=wait, on_wait=on_wait, lane=lane)
+        await self.budget.acquire(wait=wait, on_wait=on_wait, lane=self.lane)
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException as exc:

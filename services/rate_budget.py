@@ -105,16 +105,14 @@ class RateBudget:
     async def try_acquire(self, lane: Lane | None = None) -> float | None:
         """Record one call if the window has room: None; else the seconds until it will."""
         try:
-            await self._take(lane)
+            await self._record(lane)
         except _WindowFull as full:
             return full.retry_after
         return None
 
-    async def _take(self, lane: Lane | None) -> None:
-        if self.enabled or lane is not None:
-            await self._record(lane)
-
     async def _record(self, lane: Lane | None) -> None:
+        if not self.enabled and lane is None:
+            return  # no limit to keep
         lane_name = lane.name if lane is not None else None
         async with in_transaction() as conn:
             if self.postgres:
@@ -169,7 +167,7 @@ class RateBudget:
         """
         while True:
             try:
-                await self._take(lane)
+                await self._record(lane)
                 return
             except _WindowFull as full:
                 if not wait:
