@@ -160,6 +160,7 @@ def sync(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from runtime import Runtime
+    from services.rate_budget import Lane
     from services.sync import refresh_order_mappings
 
     settings = _qikink_settings()
@@ -181,7 +182,7 @@ def sync(
                     progress.update(task, completed=done, total=total)
 
                 result = await refresh_order_mappings(
-                    runtime.qikink,
+                    runtime.qikink.in_lane(Lane.SYNC),
                     order_id=order_id,
                     limit=limit,
                     concurrency=concurrency,

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     qikink_client_id: str | None = None
     qikink_client_secret: SecretStr | None = None
     qikink_rate_limit_requests_per_minute: int = Field(default=30, ge=0, le=10_000)
+    # Calls of every window the status sync leaves to paid orders and people (unset: a fifth
+    # of the budget; 0: none).
+    qikink_rate_reserve: int | None = Field(default=None, ge=0, le=10_000)
     qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The Qikink proxy fields are the merchant's: storefronts reach them only when opened,
     # and then within their own share of the budget.
@@ -186,6 +189,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _reserve_fits(self) -> Settings:
+        budget = self.qikink_rate_limit_requests_per_minute
+        if budget and self.rate_reserve >= budget:
+            raise _FieldError(
+                "qikink_rate_reserve",
+                f"must be less than QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE ({budget}), or the "
+                "status sync could never run",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _storefront_share(self) -> Settings:
         budget = self.qikink_rate_limit_requests_per_minute
         if (
@@ -243,6 +257,14 @@ class Settings(BaseSettings):
         if self.introspection_enabled is not None:
             return self.introspection_enabled
         return not self.is_production
+
+    @property
+    def rate_reserve(self) -> int:
+        """Calls of each window the status sync must leave free (0 with no budget)."""
+        budget = self.qikink_rate_limit_requests_per_minute
+        if not budget:
+            return 0
+        return budget // 5 if self.qikink_rate_reserve is None else self.qikink_rate_reserve
 
     @property
     def uses_simulator(self) -> bool:

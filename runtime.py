@@ -15,7 +15,7 @@ from services.clock import SYSTEM, Clock
 from services.db import is_postgres
 from services.medusa import MedusaClient
 from services.qikink_client import QikinkClient, build_http_client
-from services.rate_budget import STOREFRONT, Lane
+from services.rate_budget import Lane
 from services.reconcile import reconcile_forever
 from services.sync import periodic_sync
 from services.worker import SubmissionWorker
@@ -44,7 +44,6 @@ class Runtime:
     medusa: MedusaClient | None = None
     worker: SubmissionWorker | None = None
     _qikink: QikinkClient | None = field(default=None, repr=False)
-    _storefront_qikink: QikinkClient | None = field(default=None, repr=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, repr=False)
 
@@ -62,6 +61,8 @@ class Runtime:
 
     @property
     def qikink(self) -> QikinkClient:
+        """The Qikink client for an admin's call that needs Qikink now (the interactive lane);
+        `in_lane` gives the same client for every other kind of call."""
         if self._qikink is None:
             raise RuntimeError("The Qikink client is opened by the app's lifespan.")
         return self._qikink
@@ -69,9 +70,7 @@ class Runtime:
     @property
     def storefront_qikink(self) -> QikinkClient:
         """The Qikink client for calls a storefront caused: within the storefront's share."""
-        if self._storefront_qikink is None:
-            raise RuntimeError("The Qikink client is opened by the app's lifespan.")
-        return self._storefront_qikink
+        return self.qikink.in_lane(Lane.STOREFRONT)
 
     async def open(self) -> None:
         settings = self.settings
@@ -110,11 +109,10 @@ class Runtime:
             client_id=client_id,
             client_secret=secret,
             rate_limit_per_minute=settings.qikink_rate_limit_requests_per_minute,
+            rate_reserve=settings.rate_reserve,
+            storefront_per_minute=settings.qikink_storefront_calls_per_minute,
             postgres=is_postgres(settings.database_url),
             clock=self.clock,
-        )
-        self._storefront_qikink = self._qikink.in_lane(
-            Lane(STOREFRONT, settings.qikink_storefront_calls_per_minute)
         )
 
     def wake_worker(self) -> None:
@@ -126,7 +124,7 @@ class Runtime:
         """Run the outbox worker (and the periodic status sync) until `close`."""
         settings = self.settings
         self.worker = SubmissionWorker(
-            self.qikink,
+            self.qikink.in_lane(Lane.SUBMIT),
             lease_seconds=settings.submit_lease_seconds,
             backoff_base=settings.submit_backoff_base_seconds,
             backoff_max=settings.submit_backoff_max_seconds,
@@ -139,7 +137,7 @@ class Runtime:
             self._tasks.append(
                 asyncio.create_task(
                     periodic_sync(
-                        self.qikink,
+                        self.qikink.in_lane(Lane.SYNC),
                         owner=self.worker.owner,
                         interval=settings.sync_interval_seconds,
                         stop=self._stop,
@@ -185,4 +183,4 @@ class Runtime:
             if http is not None:
                 await http.aclose()
         self.http = self.medusa_http = self.medusa = None
-        self._qikink = self._storefront_qikink = None
+        self._qikink = None

@@ -6,7 +6,7 @@ from models.api_key import ApiKey
 from models.job_state import JobState
 from models.order_mapping import FINAL_STATUSES, OrderMapping, OrderMappingStatus, SubmitState
 from models.product_mapping import ProductMapping
-from models.qikink import QikinkCall, QikinkToken
+from models.qikink import QikinkCall, QikinkToken, QikinkWaiter
 
 __all__ = [
     "FINAL_STATUSES",
@@ -17,5 +17,6 @@ __all__ = [
     "ProductMapping",
     "QikinkCall",
     "QikinkToken",
+    "QikinkWaiter",
     "SubmitState",
 ]

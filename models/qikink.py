@@ -4,7 +4,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
-__all__ = ["QikinkCall", "QikinkToken"]
+__all__ = ["QikinkCall", "QikinkToken", "QikinkWaiter"]
 
 
 class QikinkToken(Model):
@@ -37,3 +37,18 @@ class QikinkCall(Model):
     class Meta:
         table = "qikink_calls"
         indexes = (Index(fields=("budget_key", "at"), name="qikink_calls_budget_at"),)
+
+
+class QikinkWaiter(Model):
+    """A caller waiting for a slot of the rate budget, so lower lanes leave the slot to it."""
+
+    id = fields.CharField(primary_key=True, max_length=32)
+    budget_key = fields.CharField(max_length=64, db_index=True)
+    lane = fields.CharField(max_length=16)
+    # Lower goes first (services.rate_budget.Lane.priority).
+    priority = fields.SmallIntField()
+    # A waiter that stops renewing (its process died) stops counting after this.
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "qikink_waiters"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from services import medusa, orders, sync
 from services.errors import MedusaUnavailable
+from services.rate_budget import Lane
 from services.validation import check_id
 
 if TYPE_CHECKING:
@@ -66,7 +67,11 @@ async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapp
 async def refresh_order_mappings(
     runtime: Runtime, *, order_id: str | None, limit: int, concurrency: int
 ) -> RefreshResult:
-    # A person is waiting: refuse over the budget instead of waiting for it.
+    # A person is waiting: refuse over the budget (or the sync's share) instead of waiting.
     return await sync.refresh_order_mappings(
-        runtime.qikink, order_id=order_id, limit=limit, concurrency=concurrency, wait=False
+        runtime.qikink.in_lane(Lane.SYNC),
+        order_id=order_id,
+        limit=limit,
+        concurrency=concurrency,
+        wait=False,
     )

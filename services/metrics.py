@@ -33,18 +33,22 @@ GRAPHQL_DURATION = Histogram(
 )
 QIKINK_CALLS = Counter(
     "qikink_calls",
-    "Calls to Qikink by endpoint (token, create, get, list) and outcome.",
-    ["endpoint", "outcome"],
+    "Calls to Qikink by lane (what for: token, submit, interactive, storefront, sync), "
+    "endpoint (token, create, get, list) and outcome.",
+    ["lane", "endpoint", "outcome"],
     registry=REGISTRY,
 )
 RATE_LIMIT_WAITS = Counter(
     "qikink_rate_limit_waits",
-    "Times background work waited for a slot of the shared Qikink budget.",
+    "Times a caller waited for a slot of the shared Qikink budget, by lane.",
+    ["lane"],
     registry=REGISTRY,
 )
 RATE_LIMIT_REFUSALS = Counter(
     "qikink_rate_limit_refusals",
-    "Calls refused RATE_LIMITED because the shared Qikink budget was spent.",
+    "Calls refused RATE_LIMITED because the shared Qikink budget (or the lane's share) was "
+    "spent, by lane.",
+    ["lane"],
     registry=REGISTRY,
 )
 MAPPINGS = Gauge(

@@ -118,6 +118,9 @@ class QikinkClient:
         client_secret: str,
         rate_limit_per_minute: int,
         postgres: bool,
+        rate_reserve: int = 0,
+        storefront_per_minute: int | None = None,
+        lane: Lane = Lane.INTERACTIVE,
         clock: Clock = SYSTEM,
     ) -> None:
         self.http = http
@@ -127,28 +130,33 @@ class QikinkClient:
         # The service's clock: the budget, the token and whoever works with this client.
         self.clock = clock
         self.budget = RateBudget(
-            budget_key(client_id), rate_limit_per_minute, postgres=postgres, clock=clock
+            budget_key(client_id),
+            rate_limit_per_minute,
+            postgres=postgres,
+            reserve=rate_reserve,
+            storefront_per_minute=storefront_per_minute,
+            clock=clock,
         )
         self.tokens = TokenStore(token_key(self.api_url, client_id), self._mint_token, clock=clock)
-        # (endpoint, outcome) -> count, for benchmarks and /metrics.
+        # (endpoint, outcome) -> count, for benchmarks; /metrics has them by lane too.
         self.calls: Counter[tuple[str, str]] = Counter()
-        # The share of the budget this client's calls are made in (see `in_lane`).
-        self.lane: Lane | None = None
+        # What this client's calls are for (see `in_lane`).
+        self.lane = lane
 
     def in_lane(self, lane: Lane) -> QikinkClient:
-        """This client, with the same connection, token and budget, making its calls in `lane`.
+        """This client, with the same connection, token, budget and counts, calling in `lane`.
 
-        A token it has to mint is the account's, for every caller, and is not counted in the
-        lane (the shared token store mints through the account's own client): nothing a caller
-        sends makes one more likely (a mint happens when the token is old or Qikink refused it).
+        A token it has to mint is the account's, for every caller, and is made in the token
+        lane: nothing a caller sends makes one more likely (a mint happens when the token is
+        old or Qikink refused it).
         """
         view = copy.copy(self)
         view.lane = lane
         return view
 
-    def _count(self, endpoint: str, outcome: str) -> None:
+    def _count(self, lane: Lane, endpoint: str, outcome: str) -> None:
         self.calls[endpoint, outcome] += 1
-        QIKINK_CALLS.labels(endpoint=endpoint, outcome=outcome).inc()
+        QIKINK_CALLS.labels(lane=lane, endpoint=endpoint, outcome=outcome).inc()
 
     def __repr__(self) -> str:
         return f"QikinkClient(api_url={self.api_url!r}, client_id={self.client_id!r})"
@@ -164,31 +172,33 @@ class QikinkClient:
         *,
         wait: bool,
         on_wait: Callable[[], Awaitable[None]] | None = None,
+        lane: Lane | None = None,
     ) -> Any:
         """One HTTP exchange within the budget; returns the decoded reply or raises."""
-        await self.budget.acquire(wait=wait, on_wait=on_wait, lane=self.lane)
+        lane = lane or self.lane
+        await self.budget.acquire(wait=wait, on_wait=on_wait, lane=lane)
         try:
             response = await self.http.send(request)
         except httpx.TimeoutException as exc:
-            self._count(endpoint, "timeout")
+            self._count(lane, endpoint, "timeout")
             # A connect or pool timeout means nothing left this process.
             unknown = not isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout)
             raise QikinkUnavailable(
                 "Qikink did not answer in time.", outcome_unknown=unknown
             ) from None
         except httpx.TransportError as exc:
-            self._count(endpoint, "network")
+            self._count(lane, endpoint, "network")
             unknown = not isinstance(exc, httpx.ConnectError)
             raise QikinkUnavailable(
                 "Could not reach Qikink (network error).", outcome_unknown=unknown
             ) from None
         if response.status_code == 401:
-            self._count(endpoint, "unauthorized")
+            self._count(lane, endpoint, "unauthorized")
             raise _Unauthorized
         try:
             body = decode_reply(response)
         except QikinkRateLimited as exc:
-            self._count(endpoint, "rate_limited")
+            self._count(lane, endpoint, "rate_limited")
             await self.budget.saturate()
             # Callers hear the same refusal whether our budget or Qikink's said no.
             raise QikinkRateLimited(
@@ -196,9 +206,9 @@ class QikinkClient:
                 qikink_message=exc.message,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
-            self._count(endpoint, type(exc).__name__)
+            self._count(lane, endpoint, type(exc).__name__)
             raise
-        self._count(endpoint, "ok")
+        self._count(lane, endpoint, "ok")
         return body
 
     async def _mint_token(
@@ -210,7 +220,7 @@ class QikinkClient:
             data={"ClientId": self.client_id, "client_secret": self._client_secret},
         )
         try:
-            body = await self._send("token", request, wait=wait, on_wait=on_wait)
+            body = await self._send("token", request, wait=wait, on_wait=on_wait, lane=Lane.TOKEN)
         except _Unauthorized:
             raise QikinkRejected(
                 "Qikink refused the client id and secret: check QIKINK_CLIENT_ID and "

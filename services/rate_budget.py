@@ -5,11 +5,16 @@ is recorded in `qikink_calls` before it is sent; a request that would make the l
 more than the budget is refused (a GraphQL caller hears `RATE_LIMITED` at once) or waits for the
 oldest call to leave the window (background work).
 
-A `Lane` is a smaller share of the same budget for one kind of caller: a call in the
-storefront lane needs room in the whole budget and in its lane
-(`QIKINK_STOREFRONT_CALLS_PER_MINUTE`), so outsiders can never take more than that share from
-the paid orders. Lanes are counted in the same rows, so the share holds across processes too.
+Every call names its `Lane`, what it is for. Lanes share the one window and differ in two ways:
 
+- a cap: the status sync may hold at most the budget minus `QIKINK_RATE_RESERVE` calls of any
+  window, so paid orders and people waiting on a page always find room; storefronts at most
+  `QIKINK_STOREFRONT_CALLS_PER_MINUTE`, so outsiders can never take more than that share;
+- a priority: a caller that waits registers in `qikink_waiters`, and a call of a lower lane
+  takes a slot only when the window has room for every higher waiter and for itself, so when
+  a submission and the sync both wait, the submission gets the next free slot.
+
+Lanes are counted in the same rows, so caps and priorities hold across processes too.
 Counting and recording happen in one short transaction that other processes cannot interleave
 with: on PostgreSQL behind a transaction-scoped advisory lock; on SQLite by writing first, which
 takes the database's single write lock before the count is read.
@@ -20,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from dataclasses import dataclass
+import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise.transactions import in_transaction
 
-from models import QikinkCall
+from models import QikinkCall, QikinkWaiter
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import RateLimited
 from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
@@ -34,7 +40,9 @@ from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["STOREFRONT", "WINDOW_SECONDS", "Lane", "RateBudget", "budget_key", "rate_limit_message"]
+    from tortoise.backends.base.client import BaseDBAsyncClient
+
+__all__ = ["WINDOW_SECONDS", "Lane", "RateBudget", "budget_key", "rate_limit_message"]
 
 WINDOW_SECONDS = 60.0
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
@@ -43,6 +51,10 @@ WINDOW_SECONDS = 60.0
 SAFETY_MARGIN_SECONDS = 1.0
 # Rows older than this are no longer needed by any window and are deleted as we go.
 _KEEP_SECONDS = 2 * WINDOW_SECONDS
+# A waiter counts this long past its next try; one whose process died stops counting then.
+_WAITER_GRACE_SECONDS = 5.0
+# How often a lower lane looks again while higher waiters hold every slot that will free.
+_YIELD_POLL_SECONDS = 0.5
 
 
 def rate_limit_message(per_minute: int) -> str:
@@ -56,24 +68,44 @@ def budget_key(client_id: str) -> str:
     return hashlib.sha256(f"rate:{client_id}".encode()).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Lane:
-    """A share of the budget for one kind of caller: at most `per_minute` of its calls in any
-    rolling minute, within the budget as a whole."""
+class Lane(StrEnum):
+    """What a Qikink call is for."""
 
-    name: str
-    per_minute: int
+    # The account's access token, which every other call needs.
+    TOKEN = "token"
+    # A paid order: the create, and the lookups that adopt one.
+    SUBMIT = "submit"
+    # An admin's GraphQL call that needs Qikink now (the proxy fields).
+    INTERACTIVE = "interactive"
+    # The same for storefronts, within their share of the budget.
+    STOREFRONT = "storefront"
+    # Status sync: the periodic one, `qikink-graphql sync` and the refresh mutation.
+    SYNC = "sync"
+
+    @property
+    def priority(self) -> int:
+        """Who gets a freed slot first when several wait: lower goes first."""
+        return _PRIORITY[self]
 
 
-# Calls made for storefronts, which anyone holding the public publishable key can cause.
-STOREFRONT = "storefront"
+_PRIORITY = {
+    Lane.TOKEN: 0,
+    Lane.SUBMIT: 0,
+    Lane.INTERACTIVE: 1,
+    Lane.STOREFRONT: 1,
+    Lane.SYNC: 2,
+}
+# Nothing yields to the last lane, so its waiters need no row.
+_LOWEST = max(_PRIORITY.values())
 
 
 class _WindowFull(Exception):
-    def __init__(self, retry_after: float, per_minute: int) -> None:
+    def __init__(self, retry_after: float, per_minute: int, *, lane_cap: bool) -> None:
         self.retry_after = retry_after
         # The limit that was reached: the whole budget's or the lane's.
         self.per_minute = per_minute
+        # The lane's own cap said no: the slot that frees is not one to claim ahead of others.
+        self.lane_cap = lane_cap
 
 
 class RateBudget:
@@ -85,11 +117,17 @@ class RateBudget:
         per_minute: int,
         *,
         postgres: bool,
+        reserve: int = 0,
+        storefront_per_minute: int | None = None,
         clock: Clock = SYSTEM,
     ) -> None:
+        if per_minute and not 0 <= reserve < per_minute:
+            raise ValueError("the reserve must leave the sync at least one call a minute")
         self.key = key
         self.per_minute = per_minute
         self.postgres = postgres
+        self.reserve = reserve if per_minute else 0
+        self.storefront_per_minute = storefront_per_minute
         self.clock = clock
         self._lock_id = int(key[:15], 16)
         self.waits = 0
@@ -99,21 +137,29 @@ class RateBudget:
     def enabled(self) -> bool:
         return self.per_minute > 0
 
+    def cap(self, lane: Lane) -> int | None:
+        """The most calls of `lane` any window may hold, besides the budget itself."""
+        if lane is Lane.SYNC and self.reserve:
+            return self.per_minute - self.reserve
+        if lane is Lane.STOREFRONT:
+            return self.storefront_per_minute
+        return None
+
     def _now(self) -> datetime:
         return utc_now(self.clock)
 
-    async def try_acquire(self, lane: Lane | None = None) -> float | None:
+    async def try_acquire(self, lane: Lane = Lane.INTERACTIVE) -> float | None:
         """Record one call if the window has room: None; else the seconds until it will."""
         try:
-            await self._record(lane)
+            await self._record(lane, waiter=None)
         except _WindowFull as full:
             return full.retry_after
         return None
 
-    async def _record(self, lane: Lane | None) -> None:
-        if not self.enabled and lane is None:
+    async def _record(self, lane: Lane, waiter: str | None) -> None:
+        cap = self.cap(lane)
+        if not self.enabled and cap is None:
             return  # no limit to keep
-        lane_name = lane.name if lane is not None else None
         async with in_transaction() as conn:
             if self.postgres:
                 await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
@@ -123,7 +169,7 @@ class RateBudget:
             window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
             if not self.postgres:
                 # The write takes SQLite's write lock, so the count below cannot go stale.
-                await QikinkCall.create(budget_key=self.key, at=now, lane=lane_name, using_db=conn)
+                await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
             recent = await (
                 QikinkCall.filter(budget_key=self.key, at__gt=window_start)
                 .using_db(conn)
@@ -132,19 +178,22 @@ class RateBudget:
             )
             # SQLite's tentative row is among `recent`; it is no earlier call.
             tentative = 0 if self.postgres else 1
-            limits = [(self.per_minute, [at for at, _ in recent])] if self.enabled else []
-            if lane is not None:
-                limits.append((lane.per_minute, [at for at, name in recent if name == lane.name]))
-            for per_minute, calls in limits:
-                in_window = len(calls) - tentative
-                if in_window >= per_minute:
-                    # The slot frees when the call that made the window full leaves it. Raising
-                    # rolls the transaction back, and with it SQLite's tentative row.
-                    oldest = calls[in_window - per_minute]
-                    retry_after = max((oldest - window_start).total_seconds(), 0.001)
-                    raise _WindowFull(retry_after, per_minute)
+            if cap is not None:
+                calls = [at for at, name in recent if name == lane]
+                if len(calls) - tentative >= cap:
+                    # Raising rolls the transaction back, and with it SQLite's tentative row.
+                    retry_after = _retry_after(calls, len(calls) - tentative, cap, window_start)
+                    raise _WindowFull(retry_after, cap, lane_cap=True)
+            if self.enabled:
+                calls = [at for at, _ in recent]
+                room = self.per_minute - await self._waiters_ahead(lane, now, conn)
+                if len(calls) - tentative >= room:
+                    retry_after = _retry_after(calls, len(calls) - tentative, room, window_start)
+                    raise _WindowFull(retry_after, self.per_minute, lane_cap=False)
             if self.postgres:
-                await QikinkCall.create(budget_key=self.key, at=now, lane=lane_name, using_db=conn)
+                await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
+            if waiter is not None:
+                await QikinkWaiter.filter(id=waiter).using_db(conn).delete()
             await (
                 QikinkCall.filter(
                     budget_key=self.key, at__lt=now - timedelta(seconds=_KEEP_SECONDS)
@@ -153,36 +202,75 @@ class RateBudget:
                 .delete()
             )
 
+    async def _waiters_ahead(self, lane: Lane, now: datetime, conn: BaseDBAsyncClient) -> int:
+        """Callers of higher lanes that are waiting for a slot right now."""
+        if lane.priority == 0:
+            return 0
+        return (
+            await QikinkWaiter.filter(
+                budget_key=self.key, priority__lt=lane.priority, expires_at__gt=now
+            )
+            .using_db(conn)
+            .count()
+        )
+
+    async def _mark_waiting(self, waiter: str | None, lane: Lane, retry_after: float) -> str:
+        """Register (or renew) this caller as waiting in `lane` until just past its next try."""
+        expires_at = self._now() + timedelta(seconds=retry_after + _WAITER_GRACE_SECONDS)
+        if waiter is not None and await QikinkWaiter.filter(id=waiter).update(
+            expires_at=expires_at
+        ):
+            return waiter
+        waiter = secrets.token_hex(16)
+        await QikinkWaiter.create(
+            id=waiter,
+            budget_key=self.key,
+            lane=lane,
+            priority=lane.priority,
+            expires_at=expires_at,
+        )
+        return waiter
+
     async def acquire(
         self,
         *,
         wait: bool,
         on_wait: Callable[[], Awaitable[None]] | None = None,
-        lane: Lane | None = None,
+        lane: Lane = Lane.INTERACTIVE,
     ) -> None:
-        """Take a slot (in `lane`, when given); with `wait` sleep until one frees, else raise
-        `RateLimited` at once, naming the limit that was reached.
+        """Take a slot in `lane`; with `wait` sleep until one frees (ahead of lower lanes),
+        else raise `RateLimited` at once, naming the limit that was reached.
 
         `on_wait` runs before each sleep (a token minter renews its lease there).
         """
-        while True:
-            try:
-                await self._record(lane)
-                return
-            except _WindowFull as full:
-                if not wait:
-                    self.refusals += 1
-                    RATE_LIMIT_REFUSALS.inc()
-                    raise RateLimited(
-                        rate_limit_message(full.per_minute), retry_after=full.retry_after
-                    ) from None
-                retry_after = full.retry_after
-            self.waits += 1
-            RATE_LIMIT_WAITS.inc()
-            if on_wait is not None:
-                await on_wait()
-            # Jitter spreads waiting processes so they do not all retry in the same instant.
-            await asyncio.sleep(retry_after + random.uniform(0, 0.05))
+        waiter: str | None = None
+        try:
+            while True:
+                try:
+                    await self._record(lane, waiter)
+                    waiter = None  # deleted with the call's row
+                    return
+                except _WindowFull as full:
+                    if not wait:
+                        self.refusals += 1
+                        RATE_LIMIT_REFUSALS.labels(lane=lane).inc()
+                        raise RateLimited(
+                            rate_limit_message(full.per_minute), retry_after=full.retry_after
+                        ) from None
+                    retry_after = full.retry_after
+                    lane_cap = full.lane_cap
+                self.waits += 1
+                RATE_LIMIT_WAITS.labels(lane=lane).inc()
+                if not lane_cap and lane.priority < _LOWEST:
+                    waiter = await self._mark_waiting(waiter, lane, retry_after)
+                if on_wait is not None:
+                    await on_wait()
+                # Jitter spreads waiting processes so they do not all retry in the same instant.
+                await asyncio.sleep(retry_after + random.uniform(0, 0.05))
+        finally:
+            if waiter is not None:
+                # Given up (cancelled, or on_wait failed): stop holding lower lanes back.
+                await QikinkWaiter.filter(id=waiter).delete()
 
     async def saturate(self) -> None:
         """Qikink said we are over its limit: fill the window so every process backs off."""
@@ -205,3 +293,14 @@ class RateBudget:
                     [QikinkCall(budget_key=self.key, at=now) for _ in range(missing)],
                     using_db=conn,
                 )
+
+
+def _retry_after(calls: list[datetime], in_window: int, room: int, window_start: datetime) -> float:
+    """Seconds until the window (sorted `calls`, `in_window` of them earlier calls) has room
+    for one more beside `room` - 1 others."""
+    if room <= 0:
+        # Higher waiters will take every slot that frees, and their calls are not made yet.
+        return _YIELD_POLL_SECONDS
+    # The slot frees when the call that made the window full leaves it.
+    oldest = calls[in_window - room]
+    return max((oldest - window_start).total_seconds(), 0.001)

@@ -255,7 +255,13 @@ async def make_qikink_client(
     clients: list[httpx.AsyncClient] = []
 
     def make(
-        *, per_minute: int = 30, timeout: float = 5.0, secret: str | None = None, url: str = ""
+        *,
+        per_minute: int = 30,
+        reserve: int = 0,
+        storefront: int | None = None,
+        timeout: float = 5.0,
+        secret: str | None = None,
+        url: str = "",
     ) -> QikinkClient:
         http = build_http_client(timeout)
         clients.append(http)
@@ -265,6 +271,8 @@ async def make_qikink_client(
             client_id=sim_server.sim.client_id,
             client_secret=secret or sim_server.sim.client_secret,
             rate_limit_per_minute=per_minute,
+            rate_reserve=reserve,
+            storefront_per_minute=storefront,
             postgres=database_url.startswith("postgres"),
             clock=clock,
         )

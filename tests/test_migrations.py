@@ -25,6 +25,7 @@ EXPECTED_TABLES = {
     "product_mappings",
     "qikink_calls",
     "qikink_tokens",
+    "qikink_waiters",
 }
 
 

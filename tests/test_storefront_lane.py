@@ -14,7 +14,7 @@ import pytest
 
 from models import OrderMapping, OrderMappingStatus
 from services.errors import RateLimited
-from services.rate_budget import STOREFRONT, WINDOW_SECONDS, Lane, rate_limit_message
+from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, store_order_input
 from tests.waiting import eventually
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from services.qikink_client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
-LANE = Lane(STOREFRONT, 2)
+LANE = Lane.STOREFRONT
 
 
 async def test_the_share_is_one_across_processes_and_leaves_the_rest_to_paid_orders(
@@ -34,7 +34,7 @@ async def test_the_share_is_one_across_processes_and_leaves_the_rest_to_paid_ord
     clock: ManualClock,
 ) -> None:
     # Two clients on one database stand for two processes.
-    first, second = (make_qikink_client(per_minute=10) for _ in range(2))
+    first, second = (make_qikink_client(per_minute=10, storefront=2) for _ in range(2))
     await first.budget.acquire(wait=False, lane=LANE)
     await second.budget.acquire(wait=False, lane=LANE)
     for budget in (first.budget, second.budget):
@@ -55,7 +55,7 @@ async def test_the_share_is_one_across_processes_and_leaves_the_rest_to_paid_ord
 async def test_the_share_holds_even_with_the_whole_budget_switched_off(
     connected_db: str, make_qikink_client: Callable[..., QikinkClient]
 ) -> None:
-    unlimited = make_qikink_client(per_minute=0)
+    unlimited = make_qikink_client(per_minute=0, storefront=2)
     await unlimited.budget.acquire(wait=False, lane=LANE)
     await unlimited.budget.acquire(wait=False, lane=LANE)
     with pytest.raises(RateLimited):
