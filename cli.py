@@ -246,13 +246,16 @@ def simulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     rate_limit: Annotated[int, typer.Option(help="Requests a minute; 0 turns it off.")] = 30,
+    latency: Annotated[
+        float, typer.Option(min=0, help="Seconds every reply takes, as Qikink's own pace.")
+    ] = 0.0,
 ) -> None:
     """Run the built-in fake Qikink on its own (API under /api, controls under /__sim__)."""
     import uvicorn
 
     from simulator import QikinkSimulator, create_simulator_app
 
-    sim = QikinkSimulator(rate_limit_per_minute=rate_limit)
+    sim = QikinkSimulator(rate_limit_per_minute=rate_limit, latency_seconds=latency)
     out.print(
         f"Qikink simulator on http://{host}:{port} (ClientId {sim.client_id}, "
         f"client secret {sim.client_secret!r})"

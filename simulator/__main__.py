@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--known-sku", action="append", help="repeat to accept only these SKUs (default: any)"
     )
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds every reply takes (default 0)"
+    )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     sim = QikinkSimulator(
@@ -36,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         rate_limit_per_minute=args.rate_limit,
         token_expires_in=args.token_expires_in or None,
         known_skus=set(args.known_sku) if args.known_sku else None,
+        latency_seconds=args.latency,
     )
     uvicorn.run(
         create_simulator_app(sim),

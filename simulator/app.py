@@ -133,6 +133,9 @@ async def _qikink(request: Request) -> Response:
     )
     admission = sim.admit(call)
     record, fault = admission.record, admission.fault
+    if sim.latency_seconds:
+        # Counted on arrival, as Qikink counts; answered once the work would be done.
+        await asyncio.sleep(sim.latency_seconds)
     if admission.refusal is not None:
         return _respond(admission.refusal)
     if fault is None:

@@ -260,14 +260,19 @@ class QikinkSimulator:
         rate_limit_per_minute: int = 30,
         token_expires_in: int | None = 3600,
         known_skus: set[str] | None = None,
+        latency_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if latency_seconds < 0:
+            raise ValueError("latency cannot be negative")
         self.client_id = client_id
         self.client_secret = client_secret
         self.account_number = account_number
         self.rate_limit_per_minute = rate_limit_per_minute
         self.token_expires_in = token_expires_in
         self.known_skus = set(known_skus) if known_skus is not None else None
+        # How long every reply takes once the request has arrived (Qikink's own pace).
+        self.latency_seconds = latency_seconds
         self.clock = clock
         self.tokens_minted = 0
         self.requests: list[SimRequest] = []
