@@ -193,8 +193,8 @@ def sync(
             await runtime.close()
         out.print(
             f"{result.updated} of {result.processed} mappings updated "
-            f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls "
-            f"(by {result.strategy})."
+            f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls: "
+            f"{result.plan}."
         )
 
     _run(settings, work)

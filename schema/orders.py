@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -13,6 +14,9 @@ from schema.permissions import IsAdmin
 from schema.qikink import PaymentGateway
 from services import orders as service
 from services import store_orders
+
+if TYPE_CHECKING:
+    from services.sync import RefreshResult as RefreshOutcome
 
 __all__ = ["OrdersMutation"]
 
@@ -106,12 +110,48 @@ class SubmitStoreOrderPayload:
         )
 
 
+@strawberry.type(
+    description=(
+        "How a status refresh spent its Qikink calls: newest-first pages down to a cut-off "
+        "chosen to cost the fewest calls, then one GET per mapping older than it."
+    )
+)
+class RefreshPlan:
+    pages: int = strawberry.field(description="Pages planned, newest first, to the cut-off.")
+    gets: int = strawberry.field(description="GETs planned, for the mappings past the cut-off.")
+    pages_walked: int = strawberry.field(
+        description="Pages read (more than planned when orders made elsewhere came between)."
+    )
+    gets_made: int = strawberry.field(
+        description="GETs made (the planned ones and any mapping the walk did not meet)."
+    )
+
+
 @strawberry.type(description="What a status refresh did.")
 class RefreshResult:
     updated: int = strawberry.field(description="Mappings whose status or tracking changed.")
     processed: int = strawberry.field(description="Mappings Qikink reported on.")
     total_eligible: int = strawberry.field(description="Mappings not in a final status.")
     limit: int
+    qikink_calls: int = strawberry.field(description="Qikink calls made (pages and GETs).")
+    plan: RefreshPlan
+
+    @classmethod
+    def from_result(cls, result: RefreshOutcome) -> RefreshResult:
+        plan = result.plan
+        return cls(
+            updated=result.updated,
+            processed=result.processed,
+            total_eligible=result.total_eligible,
+            limit=result.limit,
+            qikink_calls=result.qikink_calls,
+            plan=RefreshPlan(
+                pages=plan.pages,
+                gets=plan.gets,
+                pages_walked=plan.pages_walked,
+                gets_made=plan.gets_made,
+            ),
+        )
 
 
 @strawberry.type
@@ -168,9 +208,4 @@ class OrdersMutation:
         result = await resolve.refresh_order_mappings(
             info.context.runtime, order_id=order_id, limit=limit, concurrency=concurrency
         )
-        return RefreshResult(
-            updated=result.updated,
-            processed=result.processed,
-            total_eligible=result.total_eligible,
-            limit=result.limit,
-        )
+        return RefreshResult.from_result(result)

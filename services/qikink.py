@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from services.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from services.qikink_client import QikinkClient
 
 from services.clock import utc_now
 from services.qikink_requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
 
 __all__ = [
+    "CREATED_ON_SLACK",
+    "PAGE_SIZE",
     "QikinkOrderView",
     "QikinkShippingView",
     "TokenView",
@@ -30,7 +34,14 @@ __all__ = [
     "order_number_of",
     "qikink_token",
     "tracking_link",
+    "walk_pages",
 ]
+
+# Qikink lists orders 10 a page, newest first.
+PAGE_SIZE = 10
+# Qikink's created_on carries no time zone (IST, most likely; any zone is within 14 hours of
+# UTC): a page is older than a moment of ours only when it is older by more than this.
+CREATED_ON_SLACK = timedelta(days=1)
 
 
 def order_number_of(number: str | None) -> str | None:
@@ -47,6 +58,24 @@ def created_on_of(order: dict[str, Any]) -> datetime | None:
     except ValueError:
         return None
     return created.replace(tzinfo=UTC)
+
+
+async def walk_pages(
+    client: QikinkClient, *, back_to: datetime, max_pages: int, wait: bool
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Qikink's pages, newest first, until one is short (the end), older than `back_to` (by
+    `CREATED_ON_SLACK`) or `max_pages` were read; the caller stops early when it has enough.
+
+    The one page walker: the submission's lookup by order number and the status sync.
+    """
+    for page in range(1, max_pages + 1):
+        orders = await client.list_orders(page, wait=wait)
+        yield orders
+        if len(orders) < PAGE_SIZE:
+            return
+        oldest = min((c for order in orders if (c := created_on_of(order))), default=None)
+        if oldest is not None and oldest < back_to - CREATED_ON_SLACK:
+            return
 
 
 def _str(value: Any) -> str | None:

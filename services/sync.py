@@ -1,10 +1,13 @@
 """Keep each order mapping's Qikink status and tracking fresh, spending as few calls as we can.
 
-Qikink has no webhooks and lists 10 orders a page, newest first. Refreshing N mappings costs
-either N calls (one GET per order) or about one call per 10 Qikink orders newer than the oldest
-mapping (a page walk). `refresh_order_mappings` estimates both and takes the cheaper; a walk
-that misses some mappings (orders made outside this service push them further back) finishes
-them with GETs. Final statuses are never left.
+Qikink has no webhooks and lists 10 orders a page, newest first. A page refreshes every mapping
+on it for one call; a GET refreshes one. The refresh plans a cut-off: walk the newest pages down
+to it, then GET each mapping older than it. From where each due mapping sits among this
+service's own orders (newest first) it picks the cut-off that costs the fewest calls, so a few
+old orders still open (an `On Hold` from last month) cost a GET each instead of a walk through
+everything since. Orders made outside this service (a merchant's other channels) push ours to
+later pages: the walk goes on until it has seen every mapping above the cut-off or the pages'
+`created_on` show it has passed it, and GETs what it missed. Final statuses are never left.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import math
 import re
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +27,7 @@ from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import created_on_of, tracking_link
+from services.qikink import PAGE_SIZE, tracking_link, walk_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -34,7 +38,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_CONCURRENCY",
     "MAX_LIMIT",
+    "RefreshPlan",
     "RefreshResult",
+    "cheapest_cut",
     "map_status",
     "periodic_sync",
     "refresh_order_mappings",
@@ -46,7 +52,6 @@ DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
 DEFAULT_CONCURRENCY = 20
 MAX_CONCURRENCY = 100
-PAGE_SIZE = 10
 SYNC_JOB = "status_sync"
 
 _SUBMITTED = {"on hold", "live oos", "action required"}
@@ -90,13 +95,29 @@ def map_status(qikink_status: str | None) -> OrderMappingStatus | None:
 
 
 @dataclass(frozen=True, slots=True)
+class RefreshPlan:
+    """The cut-off a refresh chose (pages to walk, GETs after) and what it took."""
+
+    pages: int = 0
+    gets: int = 0
+    pages_walked: int = 0
+    gets_made: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"planned {self.pages} page(s) and {self.gets} GET(s); "
+            f"walked {self.pages_walked} page(s), made {self.gets_made} GET(s)"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshResult:
     updated: int
     processed: int
     total_eligible: int
     limit: int
     qikink_calls: int = 0
-    strategy: str = "none"
+    plan: RefreshPlan = RefreshPlan()
 
 
 def _text(value: Any) -> str | None:
@@ -128,6 +149,21 @@ def _eligible() -> Any:
     return OrderMapping.filter(~Q(status__in=list(FINAL_STATUSES)), qikink_order_id__isnull=False)
 
 
+def cheapest_cut(positions: list[int]) -> int:
+    """How many of the due mappings a walk should cover, the newest first.
+
+    `positions` are the mappings' places among this service's Qikink orders, newest first
+    (0-based, ascending). Covering the newest k costs the pages down to the k-th one's place,
+    and each of the rest a GET: the k with the fewest calls (the fewer pages on a tie).
+    """
+    best, best_calls = 0, len(positions)
+    for covered, position in enumerate(positions, start=1):
+        calls = math.ceil((position + 1) / PAGE_SIZE) + len(positions) - covered
+        if calls < best_calls:
+            best, best_calls = covered, calls
+    return best
+
+
 class _Refresh:
     def __init__(
         self,
@@ -143,7 +179,8 @@ class _Refresh:
         self.progress = progress
         self.updated = 0
         self.processed = 0
-        self.calls = 0
+        self.pages = 0
+        self.gets = 0
         self.total = 0
         self.refused: RateLimited | None = None
         self.now = utc_now(client.clock)
@@ -154,28 +191,29 @@ class _Refresh:
         if self.progress is not None:
             self.progress(self.processed, self.total)
 
-    async def walk_pages(self, rows: list[OrderMapping], max_pages: int) -> list[OrderMapping]:
-        """Read newest-first pages until every row is seen; returns the rows not seen."""
-        waiting = {row.qikink_order_id: row for row in rows}
-        oldest = min(row.created_at for row in rows)
-        for page in range(1, max_pages + 1):
-            try:
-                orders = await self.client.list_orders(page, wait=self.wait)
-            except RateLimited as exc:
-                self.refused = exc
-                break
-            self.calls += 1
-            for order in orders:
-                row = waiting.pop(str(order.get("order_id")), None)
-                if row is not None:
-                    self._done(row, await apply_qikink_order(row, order, self.now))
-            created = [c for order in orders if (c := created_on_of(order)) is not None]
-            if not waiting or len(orders) < PAGE_SIZE:
-                break
-            # Qikink's created_on has no time zone (IST, most likely): allow a day of slack.
-            if created and (oldest - min(created)).total_seconds() > 86_400:
-                break
-        return list(waiting.values())
+    async def walk(
+        self, above: list[OrderMapping], below: list[OrderMapping], max_pages: int
+    ) -> list[OrderMapping]:
+        """Walk newest-first pages until every row `above` the cut-off is seen (rows `below`
+        it are refreshed too when met); returns the rows still to GET."""
+        waiting = {row.qikink_order_id: row for row in above}
+        later = {row.qikink_order_id: row for row in below}
+        back_to = min(row.created_at for row in above)
+        pages = walk_pages(self.client, back_to=back_to, max_pages=max_pages, wait=self.wait)
+        try:
+            async with aclosing(pages):
+                async for orders in pages:
+                    self.pages += 1
+                    for order in orders:
+                        key = str(order.get("order_id"))
+                        row = waiting.pop(key, None) or later.pop(key, None)
+                        if row is not None:
+                            self._done(row, await apply_qikink_order(row, order, self.now))
+                    if not waiting:
+                        break
+        except RateLimited as exc:
+            self.refused = exc
+        return [*waiting.values(), *later.values()]
 
     async def get_each(self, rows: list[OrderMapping]) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
@@ -193,20 +231,37 @@ class _Refresh:
                     return
                 except QikinkError as exc:
                     logger.warning("refresh of %s failed: %s", row.qikink_order_id, exc.message)
-                    self.calls += 1
+                    self.gets += 1
                     return
-                self.calls += 1
+                self.gets += 1
                 if order is not None:
                     self._done(row, await apply_qikink_order(row, order, self.now))
 
         await asyncio.gather(*(one(row) for row in rows))
 
+    def result(self, total: int, limit: int, planned: tuple[int, int]) -> RefreshResult:
+        if self.refused is not None and not self.processed:
+            raise self.refused
+        plan = RefreshPlan(*planned, pages_walked=self.pages, gets_made=self.gets)
+        return RefreshResult(
+            self.updated, self.processed, total, limit, self.pages + self.gets, plan
+        )
 
-async def _estimate_pages(rows: list[OrderMapping]) -> int:
-    """Pages back to the oldest row: our own Qikink orders since then, 10 a page."""
-    oldest = min(row.created_at for row in rows)
-    ours = await OrderMapping.filter(created_at__gte=oldest, qikink_order_id__isnull=False).count()
-    return max(1, math.ceil(ours / PAGE_SIZE))
+
+async def _positions(rows: list[OrderMapping]) -> list[int]:
+    """Each row's place among this service's Qikink orders, newest first (ascending, with the
+    rows sorted to match); rows further back than any walk would go are placed at the end."""
+    # Past 10 places per due row a walk always costs more than GETting every row.
+    reach = PAGE_SIZE * (len(rows) + 1)
+    newest = await (
+        OrderMapping.filter(qikink_order_id__isnull=False)
+        .order_by("-created_at", "-id")
+        .limit(reach)
+        .values_list("id", flat=True)
+    )
+    place = {row_id: index for index, row_id in enumerate(newest)}
+    rows.sort(key=lambda row: (place.get(row.id, reach), -row.created_at.timestamp()))
+    return [place.get(row.id, reach) for row in rows]
 
 
 async def refresh_order_mappings(
@@ -217,16 +272,12 @@ async def refresh_order_mappings(
     concurrency: int = DEFAULT_CONCURRENCY,
     wait: bool = False,
     progress: Callable[[int, int], None] | None = None,
-    strategy: str = "auto",
 ) -> RefreshResult:
     """Refresh one Qikink order's mapping, or up to `limit` mappings not in a final status.
 
     With `wait` (background work) calls wait for the rate budget; without it the refresh
     stops when the budget is spent and reports what it did (RATE_LIMITED if nothing).
-    `strategy` "auto" picks the cheaper of "pages" and "get"; naming one forces it.
     """
-    if strategy not in {"auto", "pages", "get"}:
-        raise InvalidInput("strategy must be auto, pages or get.", field="strategy")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}.", field="limit")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
@@ -243,9 +294,7 @@ async def refresh_order_mappings(
             raise NotFound(f"No order mapping has Qikink order id {order_id!r}.")
         job.total = 1
         await job.get_each([row])
-        if job.refused is not None and not job.processed:
-            raise job.refused
-        return RefreshResult(job.updated, job.processed, 1, limit, job.calls, "get")
+        return job.result(1, limit, (0, 1))
 
     eligible = _eligible()
     total = await eligible.count()
@@ -260,21 +309,19 @@ async def refresh_order_mappings(
             .limit(limit - len(rows))
         )
     job.total = len(rows)
-    chosen = "none"
-    if rows:
-        pages = await _estimate_pages(rows)
-        if strategy == "pages" or (strategy == "auto" and pages < len(rows)):
-            chosen = "pages"
-            missed = await job.walk_pages(rows, max_pages=pages * 2 + 5)
-            if missed and job.refused is None:
-                chosen = "pages+get"
-                await job.get_each(missed)
-        else:
-            chosen = "get"
-            await job.get_each(rows)
-    if job.refused is not None and not job.processed:
-        raise job.refused
-    return RefreshResult(job.updated, job.processed, total, limit, job.calls, chosen)
+    if not rows:
+        return job.result(total, limit, (0, 0))
+    positions = await _positions(rows)
+    covered = cheapest_cut(positions)
+    above, below = rows[:covered], rows[covered:]
+    pages = math.ceil((positions[covered - 1] + 1) / PAGE_SIZE) if covered else 0
+    missed = below
+    if above:
+        # Orders made outside this service can push ours to later pages than planned.
+        missed = await job.walk(above, below, max_pages=2 * pages + 5)
+    if job.refused is None:
+        await job.get_each(missed)
+    return job.result(total, limit, (pages, len(below)))
 
 
 async def periodic_sync(
@@ -318,7 +365,7 @@ async def _sync_if_due(client: QikinkClient, *, owner: str, interval: float, lim
             result.updated,
             result.processed,
             result.qikink_calls,
-            result.strategy,
+            result.plan,
         )
     finally:
         await release_lease(SYNC_JOB, owner)

@@ -23,6 +23,7 @@ import logging
 import random
 import re
 import secrets
+from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,7 @@ from models import OrderMapping, OrderMappingStatus, SubmitState
 from services.clock import Clock, utc_now
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
 from services.leases import Lease
-from services.qikink import created_on_of, order_number_of
+from services.qikink import order_number_of, walk_pages
 
 if TYPE_CHECKING:
     from services.qikink_client import QikinkClient
@@ -52,9 +53,6 @@ PERMANENT_REFUSAL = re.compile(
     r"insufficient|balance|wallet|not serviceable|unserviceable|blocked|disabled|suspended",
     re.IGNORECASE,
 )
-# How far back a page walk looks past a mapping's creation for its order (Qikink's clock and
-# time zone are its own: created_on carries no zone).
-LOOKUP_MARGIN = timedelta(days=2)
 MAX_LOOKUP_PAGES = 50
 
 
@@ -62,16 +60,12 @@ async def find_order_by_number(
     client: QikinkClient, order_number: str, *, since: datetime, wait: bool = True
 ) -> dict[str, Any] | None:
     """Walk Qikink's newest-first pages for `order_number`; Qikink has no lookup by number."""
-    for page in range(1, MAX_LOOKUP_PAGES + 1):
-        orders = await client.list_orders(page, wait=wait)
-        for order in orders:
-            if order_number_of(str(order.get("number") or "")) == order_number:
-                return order
-        if len(orders) < 10:
-            return None
-        oldest = min((c for o in orders if (c := created_on_of(o))), default=None)
-        if oldest is not None and oldest < since - LOOKUP_MARGIN:
-            return None
+    pages = walk_pages(client, back_to=since, max_pages=MAX_LOOKUP_PAGES, wait=wait)
+    async with aclosing(pages):
+        async for orders in pages:
+            for order in orders:
+                if order_number_of(str(order.get("number") or "")) == order_number:
+                    return order
     return None
 
 

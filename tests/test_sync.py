@@ -11,7 +11,14 @@ import pytest
 
 from models import JobState, OrderMapping, OrderMappingStatus, SubmitState
 from services.errors import InvalidInput, NotFound
-from services.sync import SYNC_JOB, _sync_if_due, map_status, refresh_order_mappings
+from services.sync import (
+    SYNC_JOB,
+    RefreshPlan,
+    _sync_if_due,
+    cheapest_cut,
+    map_status,
+    refresh_order_mappings,
+)
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
@@ -164,8 +171,8 @@ async def test_many_recent_mappings_are_refreshed_by_walking_pages(
     for row in rows[::2]:
         sim_server.sim.advance(int(row.qikink_order_id), "Live")
     result = await refresh_order_mappings(client)
-    assert result.strategy == "pages"
-    assert (result.processed, result.updated) == (95, 48)
+    assert result.plan == RefreshPlan(pages=10, gets=0, pages_walked=10, gets_made=0)
+    assert (result.processed, result.updated, result.qikink_calls) == (95, 48, 10)
     assert calls(sim_server, "list") == 10
     assert calls(sim_server, "get") == 0
 
@@ -178,7 +185,7 @@ async def test_a_few_old_mappings_behind_many_orders_are_fetched_one_by_one(
     for row in newer:
         await OrderMapping.filter(id=row.id).update(status=OrderMappingStatus.COMPLETED)
     result = await refresh_order_mappings(client)
-    assert result.strategy == "get"
+    assert result.plan == RefreshPlan(pages=0, gets=3, pages_walked=0, gets_made=3)
     assert (result.processed, result.total_eligible) == (3, 3)
     assert calls(sim_server, "get") == 3
     assert calls(sim_server, "list") == 0
@@ -193,9 +200,81 @@ async def test_orders_made_outside_the_service_push_mappings_back_and_gets_finis
     # The merchant made 200 orders in Qikink by hand since: the walk gives up, GETs finish.
     await place(sim_server, 200, ours=False, start=30)
     result = await refresh_order_mappings(client)
-    assert result.strategy == "pages+get"
+    assert (result.plan.pages, result.plan.gets) == (3, 0)
     assert result.processed == len(rows)
-    assert calls(sim_server, "list") <= 3 * 2 + 5
+    # The walk stops at twice its plan (and a few): what it did not meet, it GETs.
+    assert calls(sim_server, "list") == result.plan.pages_walked <= 3 * 2 + 5
+    assert calls(sim_server, "get") == result.plan.gets_made == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("positions", "covered", "calls"),
+    [
+        ([], 0, 0),
+        # One mapping: a GET, unless it is on page 1 (a page costs the same, GET wins a tie).
+        ([0], 0, 1),
+        ([25], 0, 1),
+        # Ten on page 1: one page.
+        (list(range(10)), 10, 1),
+        # Every other place: 2 pages for 10 mappings beats 10 GETs.
+        (list(range(0, 20, 2)), 10, 2),
+        # 30 recent, 2 behind 2,000 finished orders: walk 3 pages, GET 2.
+        ([*range(30), 2030, 2031], 30, 5),
+        # Spread thin (one a page): GETs cost the same as pages, take the fewer pages.
+        (list(range(0, 100, 10)), 0, 10),
+        # One a page but the first on page 1 and five on page 2: walk 2 pages, GET the rest.
+        ([0, 10, 11, 12, 13, 14, 40, 50], 6, 4),
+    ],
+)
+def test_the_cut_off_is_the_cheapest_for_where_the_mappings_sit(
+    positions: list[int], covered: int, calls: int
+) -> None:
+    assert cheapest_cut(positions) == covered
+    pages = -(-(positions[covered - 1] + 1) // 10) if covered else 0
+    assert pages + len(positions) - covered == calls
+    # No other cut-off is cheaper.
+    for other in range(len(positions) + 1):
+        other_pages = -(-(positions[other - 1] + 1) // 10) if other else 0
+        assert other_pages + len(positions) - other >= calls
+
+
+async def test_a_long_tail_of_old_open_orders_costs_a_get_each_not_a_walk_to_them(
+    client: QikinkClient, sim_server: SimulatorServer
+) -> None:
+    old = await place(sim_server, 3)
+    finished = await place(sim_server, 200, start=3)
+    recent = await place(sim_server, 30, start=203)
+    await OrderMapping.filter(id__in=[r.id for r in finished]).update(
+        status=OrderMappingStatus.COMPLETED
+    )
+    for row in (*old, *recent):
+        sim_server.sim.advance(int(row.qikink_order_id), "Printed")
+    result = await refresh_order_mappings(client)
+    assert result.plan == RefreshPlan(pages=3, gets=3, pages_walked=3, gets_made=3)
+    assert (result.processed, result.updated, result.qikink_calls) == (33, 33, 6)
+    asked = {parse_qs(r.query)["id"][0] for r in sim_server.sim.requests if r.endpoint == "get"}
+    assert asked == {r.qikink_order_id for r in old}
+    statuses = await OrderMapping.filter(id__in=[r.id for r in (*old, *recent)]).values_list(
+        "status", flat=True
+    )
+    assert set(statuses) == {OrderMappingStatus.IN_PRODUCTION}
+
+
+async def test_a_walk_that_cannot_find_a_mapping_stops_once_pages_are_older_than_it(
+    client: QikinkClient, sim_server: SimulatorServer
+) -> None:
+    # Five days of other orders before ours, one an hour.
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    for hour in range(120, 0, -1):
+        sim_server.sim.add_order(f"X{hour:04d}", created_on=base - timedelta(hours=hour))
+    rows = await place(sim_server, 20)
+    # One mapping names an order Qikink does not have.
+    await OrderMapping.filter(id=rows[5].id).update(qikink_order_id="99999999")
+    result = await refresh_order_mappings(client)
+    # Our 2 pages, then the older ones only until they are a day (the time-zone slack) older
+    # than our oldest: 3 more of the 12, not the 7 more its page limit would allow.
+    assert result.plan == RefreshPlan(pages=2, gets=0, pages_walked=5, gets_made=1)
+    assert result.processed == 19
 
 
 async def test_the_limit_bounds_one_refresh_and_the_longest_unsynced_go_first(
