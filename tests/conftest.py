@@ -118,7 +118,14 @@ def migrated_database(
         asyncio.run(database.drop())
 
 
-TABLES = ("product_mappings", "order_mappings", "api_keys", "qikink_tokens", "qikink_calls")
+TABLES = (
+    "product_mappings",
+    "order_mappings",
+    "api_keys",
+    "qikink_tokens",
+    "qikink_calls",
+    "qikink_waiters",
+)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ ENV_VARS = (
     "QIKINK_CLIENT_ID",
     "QIKINK_CLIENT_SECRET",
     "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE",
+    "QIKINK_RATE_RESERVE",
     "QIKINK_PUBLISHABLE_KEYS",
     "STOREFRONT_QIKINK_PROXY",
     "QIKINK_STOREFRONT_CALLS_PER_MINUTE",
@@ -188,3 +189,23 @@ def test_the_storefront_share_must_leave_room_in_the_budget(
         load_settings(env_file=None)
     monkeypatch.setenv("QIKINK_STOREFRONT_CALLS_PER_MINUTE", "9")
     assert load_settings(env_file=None).qikink_storefront_calls_per_minute == 9
+
+
+def test_the_sync_leaves_a_fifth_of_the_budget_unless_told_and_never_all_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(env_file=None).rate_reserve == 6
+    monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "60")
+    assert load_settings(env_file=None).rate_reserve == 12
+    monkeypatch.setenv("QIKINK_RATE_RESERVE", "0")
+    assert load_settings(env_file=None).rate_reserve == 0
+    monkeypatch.setenv("QIKINK_RATE_RESERVE", "60")
+    with pytest.raises(ConfigError, match="QIKINK_RATE_RESERVE must be less than"):
+        load_settings(env_file=None)
+    monkeypatch.setenv("QIKINK_RATE_RESERVE", "-1")
+    with pytest.raises(ConfigError, match="QIKINK_RATE_RESERVE"):
+        load_settings(env_file=None)
+    # With no budget there is nothing to reserve.
+    monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
+    monkeypatch.setenv("QIKINK_RATE_RESERVE", "5")
+    assert load_settings(env_file=None).rate_reserve == 0

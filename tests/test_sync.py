@@ -316,7 +316,8 @@ async def test_only_one_process_runs_the_background_sync_at_a_time(
 
 REFRESH = """mutation($orderId: ID, $limit: Int, $concurrency: Int) {
   refreshOrderMappings(orderId: $orderId, limit: $limit, concurrency: $concurrency) {
-    updated processed totalEligible limit } }"""
+    updated processed totalEligible limit qikinkCalls
+    plan { pages gets pagesWalked getsMade } } }"""
 
 
 async def test_the_refresh_mutation_reports_what_it_did(
@@ -333,11 +334,15 @@ async def test_the_refresh_mutation_reports_what_it_did(
                     "processed": 4,
                     "totalEligible": 4,
                     "limit": 500,
+                    # Four recent orders share page 1.
+                    "qikinkCalls": 1,
+                    "plan": {"pages": 1, "gets": 0, "pagesWalked": 1, "getsMade": 0},
                 }
             }
         }
         one = await gql(http, REFRESH, {"orderId": rows[0].qikink_order_id}, ADMIN)
         assert one["data"]["refreshOrderMappings"]["processed"] == 1
+        assert one["data"]["refreshOrderMappings"]["plan"]["getsMade"] == 1
         bad = await gql(http, REFRESH, {"limit": 1001}, ADMIN)
         assert codes(bad) == ["BAD_USER_INPUT"]
         missing = await gql(http, REFRESH, {"orderId": "42"}, ADMIN)

@@ -1,0 +1,127 @@
+"""Lanes of the one Qikink budget: the sync leaves a reserve, waiting submissions go first.
+
+Two clients on one database stand for two processes; the clock is the test's, so windows roll
+when the test says. What a person would notice: a paid order or an admin's page finds room
+while the status sync is as busy as it may be, and a submission that must wait is served before
+the sync takes the slot it waits for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from models import QikinkWaiter
+from services.clock import utc_now
+from services.errors import RateLimited
+from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
+from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from services.qikink_client import QikinkClient
+    from simulator import ManualClock
+
+
+async def take(client: QikinkClient, lane: Lane, count: int) -> None:
+    for _ in range(count):
+        await client.budget.acquire(wait=False, lane=lane)
+
+
+async def test_the_sync_holds_at_most_the_budget_minus_the_reserve_across_processes(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
+) -> None:
+    first, second = (make_qikink_client(per_minute=10, reserve=2) for _ in range(2))
+    await take(first, Lane.SYNC, 5)
+    await take(second, Lane.SYNC, 3)
+    for client in (first, second):
+        with pytest.raises(RateLimited) as refused:
+            await client.budget.acquire(wait=False, lane=Lane.SYNC)
+        assert refused.value.message == rate_limit_message(8)
+    # The reserve is there for a paid order and a person, in either process.
+    await take(first, Lane.SUBMIT, 1)
+    await take(second, Lane.INTERACTIVE, 1)
+    with pytest.raises(RateLimited) as refused:
+        await second.budget.acquire(wait=False, lane=Lane.INTERACTIVE)
+    # A person hears the budget's own limit, in the exact words.
+    assert refused.value.message == rate_limit_message(10)
+    clock.advance(WINDOW_SECONDS + 2)
+    await take(second, Lane.SYNC, 8)
+
+
+async def test_the_sync_may_use_what_others_leave_when_the_reserve_is_off(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient]
+) -> None:
+    client = make_qikink_client(per_minute=10, reserve=0)
+    await take(client, Lane.SYNC, 10)
+    with pytest.raises(RateLimited) as refused:
+        await client.budget.acquire(wait=False, lane=Lane.INTERACTIVE)
+    assert refused.value.message == rate_limit_message(10)
+
+
+async def waiters() -> int:
+    return await QikinkWaiter.all().count()
+
+
+async def waiting(count: int) -> bool:
+    return await waiters() == count
+
+
+async def test_a_waiting_submission_keeps_the_next_free_slot_from_the_sync(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
+) -> None:
+    worker, syncer = (make_qikink_client(per_minute=3, reserve=0) for _ in range(2))
+    await take(syncer, Lane.SYNC, 3)
+    # The window is full: the submission waits (a minute, on the real clock) and says so.
+    submitting = asyncio.create_task(worker.budget.acquire(wait=True, lane=Lane.SUBMIT))
+    await eventually(lambda: waiting(1))
+    clock.advance(WINDOW_SECONDS + 2)
+    # Three slots are free; the sync may take two, the third is the submission's.
+    await take(syncer, Lane.SYNC, 2)
+    with pytest.raises(RateLimited):
+        await syncer.budget.acquire(wait=False, lane=Lane.SYNC)
+    # A person's call does not jump the paid order either.
+    with pytest.raises(RateLimited):
+        await syncer.budget.acquire(wait=False, lane=Lane.INTERACTIVE)
+    # Gone (its process stopped waiting): the slot is anyone's again, and no row is left.
+    submitting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await submitting
+    assert await waiters() == 0
+    await take(syncer, Lane.SYNC, 1)
+
+
+async def test_a_waiter_whose_process_died_stops_holding_the_sync_back(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
+) -> None:
+    client = make_qikink_client(per_minute=3, reserve=0)
+    await QikinkWaiter.create(
+        id="died",
+        budget_key=client.budget.key,
+        lane=Lane.SUBMIT,
+        priority=Lane.SUBMIT.priority,
+        expires_at=utc_now(clock) + timedelta(seconds=30),
+    )
+    await take(client, Lane.SYNC, 2)
+    with pytest.raises(RateLimited):
+        await client.budget.acquire(wait=False, lane=Lane.SYNC)
+    clock.advance(31)
+    await take(client, Lane.SYNC, 1)
+
+
+async def test_waiters_of_another_account_change_nothing(
+    connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
+) -> None:
+    client = make_qikink_client(per_minute=2, reserve=0)
+    await QikinkWaiter.create(
+        id="other",
+        budget_key="another-client-id",
+        lane=Lane.SUBMIT,
+        priority=Lane.SUBMIT.priority,
+        expires_at=utc_now(clock) + timedelta(seconds=30),
+    )
+    await take(client, Lane.SYNC, 2)
