@@ -138,6 +138,20 @@ class LiveServer:
             )
         return done.stdout
 
+    def spawn(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        """Start one long-running `qikink-graphql` command on this server's database and
+        settings, in its own process group (end it with `end_process_group`), output to `log`."""
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [_cli_executable(), *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     def create_api_key(self, name: str) -> str:
         """A new admin API key (`create-api-key` prints it alone on its last line)."""
         return self.cli("create-api-key", name).strip().splitlines()[-1].strip()
