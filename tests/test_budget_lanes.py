@@ -9,7 +9,7 @@ the sync takes the slot it waits for.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -95,17 +95,22 @@ async def test_a_waiting_submission_keeps_the_next_free_slot_from_the_sync(
     await take(syncer, Lane.SYNC, 1)
 
 
+async def submission_waiting(budget_key: str, *, until: datetime) -> None:
+    """The row a waiting submission leaves, as if its process had written it."""
+    await QikinkWaiter.create(
+        id=f"waiter-{budget_key[:8]}",
+        budget_key=budget_key,
+        lane=Lane.SUBMIT,
+        priority=Lane.SUBMIT.priority,
+        expires_at=until,
+    )
+
+
 async def test_a_waiter_whose_process_died_stops_holding_the_sync_back(
     connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
 ) -> None:
     client = make_qikink_client(per_minute=3, reserve=0)
-    await QikinkWaiter.create(
-        id="died",
-        budget_key=client.budget.key,
-        lane=Lane.SUBMIT,
-        priority=Lane.SUBMIT.priority,
-        expires_at=utc_now(clock) + timedelta(seconds=30),
-    )
+    await submission_waiting(client.budget.key, until=utc_now(clock) + timedelta(seconds=30))
     await take(client, Lane.SYNC, 2)
     with pytest.raises(RateLimited):
         await client.budget.acquire(wait=False, lane=Lane.SYNC)
@@ -117,11 +122,5 @@ async def test_waiters_of_another_account_change_nothing(
     connected_db: str, make_qikink_client: Callable[..., QikinkClient], clock: ManualClock
 ) -> None:
     client = make_qikink_client(per_minute=2, reserve=0)
-    await QikinkWaiter.create(
-        id="other",
-        budget_key="another-client-id",
-        lane=Lane.SUBMIT,
-        priority=Lane.SUBMIT.priority,
-        expires_at=utc_now(clock) + timedelta(seconds=30),
-    )
+    await submission_waiting("another-client-id", until=utc_now(clock) + timedelta(seconds=30))
     await take(client, Lane.SYNC, 2)
