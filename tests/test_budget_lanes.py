@@ -9,6 +9,7 @@ the sync takes the slot it waits for.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,13 +19,18 @@ from models import QikinkWaiter
 from services.clock import utc_now
 from services.errors import RateLimited
 from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
+from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
+from tests.graphql_client import codes, gql, make_jwt
+from tests.test_sync import place
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from services.qikink_client import QikinkClient
-    from simulator import ManualClock
+    from simulator import ManualClock, SimulatorServer
+
+ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 
 
 async def take(client: QikinkClient, lane: Lane, count: int) -> None:
@@ -124,3 +130,48 @@ async def test_waiters_of_another_account_change_nothing(
     client = make_qikink_client(per_minute=2, reserve=0)
     await submission_waiting("another-client-id", until=utc_now(clock) + timedelta(seconds=30))
     await take(client, Lane.SYNC, 2)
+
+
+def series(text: str, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_metrics_count_calls_and_refusals_by_lane(
+    database_url: str, sim_server: SimulatorServer, clock: ManualClock
+) -> None:
+    sim_server.sim.rate_limit_per_minute = 10
+    settings = qikink_settings(
+        database_url,
+        sim_server,
+        qikink_rate_limit_requests_per_minute=10,
+        qikink_rate_reserve=2,
+        sync_interval_seconds=0,
+        run_worker=False,
+    )
+    calls = 'qikink_calls_total{endpoint="%s",lane="%s",outcome="ok"}'
+    refusals = 'qikink_rate_limit_refusals_total{lane="%s"}'
+    refresh = "mutation { refreshOrderMappings { processed qikinkCalls } }"
+    async with serving(settings, clock=clock) as http:
+        await place(sim_server, 100)
+        before = (await http.get("/metrics")).text
+        # The token, then the sync's 8 of the 10 pages it planned: the rest is the reserve's.
+        first = await gql(http, refresh, {}, ADMIN)
+        assert first["data"]["refreshOrderMappings"] == {"processed": 80, "qikinkCalls": 8}
+        again = await gql(http, refresh, {}, ADMIN)
+        assert codes(again) == ["RATE_LIMITED"]
+        assert again["errors"][0]["message"] == rate_limit_message(8)
+        # A person's call finds the reserve.
+        looked = await gql(http, "{ qikinkOrders { orderId } }", {}, ADMIN)
+        assert "errors" not in looked, looked
+        after = (await http.get("/metrics")).text
+
+    def grew(name: str) -> float:
+        return series(after, name) - series(before, name)
+
+    assert grew(calls % ("token", "token")) == 1
+    assert grew(calls % ("list", "sync")) == 8
+    assert grew(calls % ("list", "interactive")) == 1
+    # The first refresh's ninth page, and the second refresh.
+    assert grew(refusals % "sync") == 2
+    assert grew(refusals % "interactive") == 0
