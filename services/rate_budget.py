@@ -132,6 +132,7 @@ class RateBudget:
         self._lock_id = int(key[:15], 16)
         self.waits = 0
         self.refusals = 0
+        self._queues: dict[Lane, asyncio.Lock] = {}
 
     @property
     def enabled(self) -> bool:
@@ -243,6 +244,24 @@ class RateBudget:
 
         `on_wait` runs before each sleep (a token minter renews its lease there).
         """
+        try:
+            await self._record(lane, None)
+            return
+        except _WindowFull as full:
+            if not wait:
+                self.refusals += 1
+                RATE_LIMIT_REFUSALS.labels(lane=lane).inc()
+                raise RateLimited(
+                    rate_limit_message(full.per_minute), retry_after=full.retry_after
+                ) from None
+        # This process's waiters of a lane line up here, first come first served: one at a
+        # time watches the window, rather than twenty GETs of a sync waking for every slot.
+        async with self._queues.setdefault(lane, asyncio.Lock()):
+            await self._wait_for_slot(lane, on_wait)
+
+    async def _wait_for_slot(
+        self, lane: Lane, on_wait: Callable[[], Awaitable[None]] | None
+    ) -> None:
         waiter: str | None = None
         try:
             while True:
@@ -251,14 +270,7 @@ class RateBudget:
                     waiter = None  # deleted with the call's row
                     return
                 except _WindowFull as full:
-                    if not wait:
-                        self.refusals += 1
-                        RATE_LIMIT_REFUSALS.labels(lane=lane).inc()
-                        raise RateLimited(
-                            rate_limit_message(full.per_minute), retry_after=full.retry_after
-                        ) from None
-                    retry_after = full.retry_after
-                    lane_cap = full.lane_cap
+                    retry_after, lane_cap = full.retry_after, full.lane_cap
                 self.waits += 1
                 RATE_LIMIT_WAITS.labels(lane=lane).inc()
                 if not lane_cap and lane.priority < _LOWEST:
