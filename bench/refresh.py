@@ -22,6 +22,11 @@ no mapping (made from Qikink's dashboard). Oldest first:
   Bar: at most 55 calls.
 - long-tail-outside: as long-tail, with 1,000 orders made outside mixed evenly among the
   2,000 final ones (3,320 orders). Bar: at most 1.15 times the best plan.
+- outside-3to1: 2,000 orders, one in four ours and open, three made outside.
+  Bar: at most 1.15 times the best plan.
+- tail-behind-outside: 20 open orders of ours, 2,000 made outside, 300 open ones of ours
+  (by our own orders the old ones look near; on Qikink's pages they are 200 pages back).
+  Bar: at most 1.15 times the best plan.
 
 Before the refresh some open orders of ours move on in Qikink (every 5th Printed, every 7th
 In-Transit with an AWB, every 11th Delivered). The refresh runs as the service runs it,
@@ -92,6 +97,17 @@ def _long_tail_outside() -> list[Kind]:
     return ["open"] * 20 + middle + ["open"] * 300
 
 
+def _outside_three_to_one() -> list[Kind]:
+    # A merchant who sells mostly elsewhere: three outside orders for each of ours.
+    return ["open" if index % 4 == 0 else "outside" for index in range(2000)]
+
+
+def _long_tail_behind_outside() -> list[Kind]:
+    # The old open ones sit behind 2,000 orders none of which are ours: by our own orders
+    # they look near, on Qikink's pages they are 200 pages back.
+    return ["open"] * 20 + ["outside"] * 2000 + ["open"] * 300
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -114,6 +130,8 @@ SCENARIOS = {
         Scenario("outside-newest", _outside_newest, max_ratio=1.15),
         Scenario("long-tail", _long_tail, max_calls=55),
         Scenario("long-tail-outside", _long_tail_outside, max_ratio=1.15),
+        Scenario("outside-3to1", _outside_three_to_one, max_ratio=1.15),
+        Scenario("tail-behind-outside", _long_tail_behind_outside, max_ratio=1.15),
     )
 }
 

@@ -6,8 +6,10 @@ to it, then GET each mapping older than it. From where each due mapping sits amo
 service's own orders (newest first) it picks the cut-off that costs the fewest calls, so a few
 old orders still open (an `On Hold` from last month) cost a GET each instead of a walk through
 everything since. Orders made outside this service (a merchant's other channels) push ours to
-later pages: the walk goes on until it has seen every mapping above the cut-off or the pages'
-`created_on` show it has passed it, and GETs what it missed. Final statuses are never left.
+later pages, which our own orders cannot show: once the walk meets one of ours, the pages'
+`created_on` say where the rest must be, and the cut-off is chosen again after every page. The
+walk ends when it has met every mapping above the cut-off, and what it did not meet is GETted.
+Final statuses are never left.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import math
 import re
 from contextlib import aclosing
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
@@ -27,11 +30,10 @@ from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import PAGE_SIZE, tracking_link, walk_pages
+from services.qikink import PAGE_SIZE, created_on_of, tracking_link, walk_pages
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
 
     from services.qikink_client import QikinkClient
 
@@ -164,6 +166,60 @@ def cheapest_cut(positions: list[int]) -> int:
     return best
 
 
+class _QikinkClock:
+    """What a walk's pages say of where our remaining orders sit: the gap between Qikink's
+    `created_on` (no zone) and our `created_at`, and how many orders a second of it holds."""
+
+    # A submission takes a little while after its mapping is made: a row this much older
+    # than the page (in Qikink's clock) and still unseen has been passed, not missed.
+    PASSED_MARGIN = timedelta(minutes=10)
+
+    def __init__(self) -> None:
+        self.offset: timedelta | None = None
+        self.newest: datetime | None = None
+        self.oldest: datetime | None = None
+        self.orders = 0
+
+    def met(self, order: dict[str, Any], row: OrderMapping) -> None:
+        created = created_on_of(order)
+        if created is not None:
+            # The smallest gap is the one least stretched by a late submission.
+            gap = created - row.created_at
+            self.offset = gap if self.offset is None else min(self.offset, gap)
+
+    def read(self, orders: list[dict[str, Any]]) -> None:
+        stamps = [c for order in orders if (c := created_on_of(order)) is not None]
+        if stamps:
+            self.newest = max(self.newest or stamps[0], *stamps)
+            self.oldest = min(self.oldest or stamps[0], *stamps)
+            self.orders += len(orders)
+
+    def cut(self, rows: list[OrderMapping]) -> tuple[list[OrderMapping], list[OrderMapping]] | None:
+        """The rows worth walking on for and the rest (to GET); None when the pages cannot
+        tell yet."""
+        if self.offset is None or self.newest is None or self.oldest is None:
+            return None
+        span = (self.newest - self.oldest).total_seconds()
+        if span <= 0:
+            return None
+        per_second = self.orders / span
+        ahead: list[tuple[int, OrderMapping]] = []
+        passed: list[OrderMapping] = []
+        for row in rows:
+            expected = row.created_at + self.offset
+            if expected > self.oldest + self.PASSED_MARGIN:
+                passed.append(row)
+            else:
+                orders_between = (self.oldest - expected).total_seconds() * per_second
+                ahead.append((max(0, int(orders_between)), row))
+        ahead.sort(key=lambda pair: pair[0])
+        covered = cheapest_cut([position for position, _ in ahead])
+        return [row for _, row in ahead[:covered]], [
+            *(row for _, row in ahead[covered:]),
+            *passed,
+        ]
+
+
 class _Refresh:
     def __init__(
         self,
@@ -192,14 +248,27 @@ class _Refresh:
             self.progress(self.processed, self.total)
 
     async def walk(
-        self, above: list[OrderMapping], below: list[OrderMapping], max_pages: int
+        self, above: list[OrderMapping], below: list[OrderMapping], planned: int
     ) -> list[OrderMapping]:
-        """Walk newest-first pages until every row `above` the cut-off is seen (rows `below`
-        it are refreshed too when met); returns the rows still to GET."""
+        """Walk newest-first pages while that is the cheaper way to meet the rows `above` the
+        cut-off (rows `below` it are refreshed too when met); returns the rows still to GET.
+
+        Once a page holds one of ours, the pages' `created_on` tell where the rest must be:
+        how far Qikink's clock is from ours, and how many orders (ours or not) a minute of it
+        holds. After each page the cut-off is chosen again from those estimates, so orders made
+        elsewhere (a stretch of them, or three for each of ours) neither stop the walk too soon
+        nor keep it going where GETs cost less; a row the pages have passed is left to a GET.
+        """
         waiting = {row.qikink_order_id: row for row in above}
         later = {row.qikink_order_id: row for row in below}
         back_to = min(row.created_at for row in above)
-        pages = walk_pages(self.client, back_to=back_to, max_pages=max_pages, wait=self.wait)
+        # Without created_on to plan by, as planned and then some: orders made elsewhere can
+        # push ours to later pages.
+        blind_limit = 2 * planned + 5
+        clocks = _QikinkClock()
+        # Never more pages than the plan and a page for every row: GETs would cost less.
+        most = planned + len(above) + len(below)
+        pages = walk_pages(self.client, back_to=back_to, max_pages=most, wait=self.wait)
         try:
             async with aclosing(pages):
                 async for orders in pages:
@@ -208,7 +277,16 @@ class _Refresh:
                         key = str(order.get("order_id"))
                         row = waiting.pop(key, None) or later.pop(key, None)
                         if row is not None:
+                            clocks.met(order, row)
                             self._done(row, await apply_qikink_order(row, order, self.now))
+                    clocks.read(orders)
+                    replanned = clocks.cut([*waiting.values(), *later.values()])
+                    if replanned is not None:
+                        walk_for, get_later = replanned
+                        waiting = {row.qikink_order_id: row for row in walk_for}
+                        later = {row.qikink_order_id: row for row in get_later}
+                    elif self.pages >= blind_limit:
+                        break
                     if not waiting:
                         break
         except RateLimited as exc:
@@ -318,7 +396,7 @@ async def refresh_order_mappings(
     missed = below
     if above:
         # Orders made outside this service can push ours to later pages than planned.
-        missed = await job.walk(above, below, max_pages=2 * pages + 5)
+        missed = await job.walk(above, below, planned=pages)
     if job.refused is None:
         await job.get_each(missed)
     return job.result(total, limit, (pages, len(below)))

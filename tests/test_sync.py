@@ -260,6 +260,36 @@ async def test_a_long_tail_of_old_open_orders_costs_a_get_each_not_a_walk_to_the
     assert set(statuses) == {OrderMappingStatus.IN_PRODUCTION}
 
 
+async def test_old_open_orders_behind_many_made_elsewhere_are_fetched_not_walked_to(
+    client: QikinkClient, sim_server: SimulatorServer
+) -> None:
+    old = await place(sim_server, 3)
+    await place(sim_server, 200, ours=False, start=3)
+    await place(sim_server, 30, start=203)
+    result = await refresh_order_mappings(client)
+    # By our own orders the old three sit on page 4; Qikink's pages show them 20 pages back.
+    assert (result.plan.pages, result.plan.gets) == (4, 0)
+    assert (result.plan.pages_walked, result.plan.gets_made) == (3, 3)
+    assert result.processed == 33
+    asked = {parse_qs(r.query)["id"][0] for r in sim_server.sim.requests if r.endpoint == "get"}
+    assert asked == {r.qikink_order_id for r in old}
+
+
+async def test_orders_made_elsewhere_between_ours_keep_the_walk_going_while_it_pays(
+    client: QikinkClient, sim_server: SimulatorServer
+) -> None:
+    # Three of the merchant's other orders after each of ours, 40 of ours: walking the 16
+    # pages costs less than 40 GETs, though the plan by our own orders said 4 pages.
+    rows = []
+    for index in range(40):
+        rows += await place(sim_server, 1, start=4 * index)
+        await place(sim_server, 3, ours=False, start=4 * index + 1)
+    result = await refresh_order_mappings(client)
+    assert (result.plan.pages, result.plan.gets) == (4, 0)
+    assert (result.plan.pages_walked, result.plan.gets_made) == (16, 0)
+    assert result.processed == len(rows)
+
+
 async def test_a_walk_that_cannot_find_a_mapping_stops_once_pages_are_older_than_it(
     client: QikinkClient, sim_server: SimulatorServer
 ) -> None:
@@ -271,9 +301,9 @@ async def test_a_walk_that_cannot_find_a_mapping_stops_once_pages_are_older_than
     # One mapping names an order Qikink does not have.
     await OrderMapping.filter(id=rows[5].id).update(qikink_order_id="99999999")
     result = await refresh_order_mappings(client)
-    # Our 2 pages, then the older ones only until they are a day (the time-zone slack) older
-    # than our oldest: 3 more of the 12, not the 7 more its page limit would allow.
-    assert result.plan == RefreshPlan(pages=2, gets=0, pages_walked=5, gets_made=1)
+    # Our 2 pages: from their created_on it is plain that the lost one would have been on
+    # them, so one GET costs less than walking on into the other orders.
+    assert result.plan == RefreshPlan(pages=2, gets=0, pages_walked=2, gets_made=1)
     assert result.processed == 19
 
 
