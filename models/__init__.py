@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from models.api_key import ApiKey
 from models.job_state import JobState
-from models.order_mapping import FINAL_STATUSES, OrderMapping, OrderMappingStatus, SubmitState
+from models.order_mapping import (
+    FINAL_STATUSES,
+    MedusaSyncedState,
+    OrderMapping,
+    OrderMappingStatus,
+    SubmitState,
+)
 from models.product_mapping import ProductMapping
 from models.qikink import QikinkCall, QikinkToken, QikinkWaiter
 
@@ -12,6 +18,7 @@ __all__ = [
     "FINAL_STATUSES",
     "ApiKey",
     "JobState",
+    "MedusaSyncedState",
     "OrderMapping",
     "OrderMappingStatus",
     "ProductMapping",

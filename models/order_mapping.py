@@ -8,7 +8,13 @@ from tortoise.models import Model
 
 from models.ids import new_order_mapping_id
 
-__all__ = ["FINAL_STATUSES", "OrderMapping", "OrderMappingStatus", "SubmitState"]
+__all__ = [
+    "FINAL_STATUSES",
+    "MedusaSyncedState",
+    "OrderMapping",
+    "OrderMappingStatus",
+    "SubmitState",
+]
 
 
 class OrderMappingStatus(StrEnum):
@@ -43,6 +49,15 @@ class SubmitState(StrEnum):
     FAILED = "failed"  # Qikink refused it for good; retryOrderSubmission puts it back
 
 
+class MedusaSyncedState(StrEnum):
+    """How far Qikink's progress has been written back to the store's order."""
+
+    NONE = "none"
+    FULFILLED = "fulfilled"  # a fulfillment holds the items Qikink prints
+    SHIPPED = "shipped"  # its shipment, with the tracking number
+    DELIVERED = "delivered"
+
+
 class OrderMapping(Model):
     """One store order and the one Qikink order made for it, with status and tracking."""
 
@@ -72,6 +87,21 @@ class OrderMapping(Model):
     next_attempt_at = fields.DatetimeField(null=True)
     lease_owner = fields.CharField(max_length=64, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
+    # The store's order was canceled: never sent, or (sent already) to cancel on Qikink. (The
+    # lease above is held for the submission, then for writing its progress back to the store.)
+    cancel_requested = fields.BooleanField(default=False)
+
+    # The write-back to Medusa: the store's variants Qikink prints (and how many), the
+    # fulfillment made for them, how far it has got, when the next step is due (none: up to
+    # date), and the store's refusal, kept for the merchant.
+    printed_items = fields.JSONField(null=True)
+    medusa_fulfillment_id = fields.CharField(max_length=64, null=True)
+    medusa_synced_state = fields.CharEnumField(
+        MedusaSyncedState, max_length=16, default=MedusaSyncedState.NONE
+    )
+    medusa_sync_due_at = fields.DatetimeField(null=True)
+    medusa_sync_attempts = fields.IntField(default=0)
+    medusa_sync_error = fields.TextField(null=True)
 
     class Meta:
         table = "order_mappings"
@@ -81,4 +111,5 @@ class OrderMapping(Model):
             Index(fields=("updated_at", "id"), name="order_mappings_updated_id"),
             Index(fields=("submit_state", "next_attempt_at"), name="order_mappings_due"),
             Index(fields=("customer_id", "created_at"), name="order_mappings_customer_created"),
+            Index(fields=("medusa_sync_due_at",), name="order_mappings_medusa_due"),
         )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from services.sync import RefreshResult
 
 __all__ = [
+    "cancel_medusa_order",
     "refresh_order_mappings",
     "retry_order_submission",
     "submit_medusa_order",
@@ -49,6 +50,16 @@ async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
         on_queued=runtime.wake_worker,
         clock=runtime.clock,
     )
+
+
+async def cancel_medusa_order(
+    runtime: Runtime, order_id: str
+) -> tuple[orders.CancelOutcome, OrderMapping | None]:
+    outcome, row = await orders.cancel_store_order(order_id)
+    if outcome is orders.CancelOutcome.DECIDING:
+        # A worker holds it: its next step decides, and it is about to take it.
+        runtime.wake_worker()
+    return outcome, row
 
 
 async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapping:

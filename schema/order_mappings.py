@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Self
 
 import strawberry
 
+from models import MedusaSyncedState as SyncedValue
 from models import OrderMappingStatus as StatusValue
 from resolvers import order_mappings as resolve
 from schema.common import SortDirection
@@ -18,7 +19,7 @@ from services.order_mappings import OrderMappingOrder, OrderMappingQuery
 if TYPE_CHECKING:
     from models import OrderMapping as OrderMappingRow
 
-__all__ = ["OrderMapping", "OrderMappingQueries", "OrderMappingStatus"]
+__all__ = ["MedusaSyncedState", "OrderMapping", "OrderMappingQueries", "OrderMappingStatus"]
 
 OrderMappingStatus = strawberry.enum(
     StatusValue,
@@ -26,6 +27,16 @@ OrderMappingStatus = strawberry.enum(
         "PENDING: not yet accepted by Qikink. SUBMITTED: accepted (On Hold). IN_PRODUCTION: "
         "Live to Printed. SHIPPED: with the courier. COMPLETED: delivered. CANCELED. "
         "RETURNED. FAILED: refused by Qikink."
+    ),
+)
+
+MedusaSyncedState = strawberry.enum(
+    SyncedValue,
+    name="MedusaSyncedState",
+    description=(
+        "How far Qikink's progress is written back to the store's order. NONE: not yet. "
+        "FULFILLED: a fulfillment holds the items Qikink prints. SHIPPED: with its shipment "
+        "and tracking number. DELIVERED: marked delivered."
     ),
 )
 
@@ -44,6 +55,21 @@ class OrderMapping:
     created_at: datetime
     updated_at: datetime
     last_synced_at: datetime | None
+    cancel_requested: bool = strawberry.field(
+        description=(
+            "The store canceled the order. With status CANCELED it was never sent; otherwise "
+            "Qikink has it and it must be canceled on Qikink's dashboard (possible while it "
+            "is On Hold, Live or Live OOS)."
+        )
+    )
+    medusa_fulfillment_id: str | None = strawberry.field(
+        description="The store's fulfillment holding the items Qikink prints."
+    )
+    medusa_synced_state: MedusaSyncedState  # type: ignore[valid-type]
+    medusa_sync_error: str | None = strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Admin only: why the store refused the last write-back, in its words.",
+    )
     attempts: int | None = strawberry.field(
         permission_classes=[IsAdmin], description="Admin only: create calls made so far."
     )
@@ -75,6 +101,10 @@ class OrderMapping:
             created_at=row.created_at,
             updated_at=row.updated_at,
             last_synced_at=row.last_synced_at,
+            cancel_requested=row.cancel_requested,
+            medusa_fulfillment_id=row.medusa_fulfillment_id,
+            medusa_synced_state=row.medusa_synced_state,
+            medusa_sync_error=row.medusa_sync_error,
             attempts=row.attempts,
             last_error=row.last_error,
             next_attempt_at=row.next_attempt_at,

@@ -154,6 +154,25 @@ class RefreshResult:
         )
 
 
+CancelOutcome = strawberry.enum(
+    service.CancelOutcome,
+    name="CancelOutcome",
+    description=(
+        "NOT_OURS: no mapping (none of its items is printed by Qikink). NEVER_SENT: Qikink "
+        "never had it and never will. CANCEL_ON_QIKINK: Qikink has it: cancel it on Qikink's "
+        "dashboard (while On Hold, Live or Live OOS). DECIDING: a worker is sending it or "
+        "looking it up this instant; the mapping soon says which. ALREADY_FINAL: delivered, "
+        "returned or canceled already."
+    ),
+)
+
+
+@strawberry.type(description="What canceling a store order did.")
+class CancelMedusaOrderPayload:
+    outcome: CancelOutcome  # type: ignore[valid-type]
+    mapping: OrderMapping | None
+
+
 @strawberry.type
 class OrdersMutation:
     @strawberry.mutation(
@@ -181,6 +200,21 @@ class OrdersMutation:
     ) -> SubmitStoreOrderPayload:
         result = await resolve.submit_medusa_order(info.context.runtime, order_id)
         return SubmitStoreOrderPayload.from_result(result)
+
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description=(
+            "The store canceled an order (Medusa's `order.canceled`): one Qikink does not have "
+            "yet is never sent; one it has is flagged to cancel on Qikink's dashboard."
+        ),
+    )
+    async def cancel_medusa_order(
+        self, info: strawberry.Info[Context], order_id: strawberry.ID
+    ) -> CancelMedusaOrderPayload:
+        outcome, row = await resolve.cancel_medusa_order(info.context.runtime, order_id)
+        return CancelMedusaOrderPayload(
+            outcome=outcome, mapping=OrderMapping.from_model(row) if row else None
+        )
 
     @strawberry.mutation(
         permission_classes=[IsAdmin], description="Queue a submission Qikink refused again."

@@ -3,17 +3,23 @@
 `submit_store_order` writes the order mapping, with the exact Qikink payload, before Qikink is
 ever called; the same store order submitted again (even concurrently) finds that row, because
 the store order id is unique in the database. `services.worker` sends it; a refused one is
-put back by `retry_order_submission`.
+put back by `retry_order_submission`; `cancel_store_order` stops one the store canceled.
+
+Cancelling races the worker that may be sending the order at that moment, and the database
+decides: the cancel first sets `cancel_requested`, and a worker's last step before it sends is
+a conditional UPDATE that requires the flag unset. Either the worker got there first (the order
+is sent, and shows "cancel it on Qikink's dashboard") or it did not (never sent, CANCELED).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from tortoise.exceptions import IntegrityError
 
-from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict, InvalidInput, NotFound
 from services.order_mappings import get_order_mapping
@@ -23,7 +29,18 @@ from services.validation import check_id
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-__all__ = ["SubmitResult", "retry_order_submission", "submit_store_order"]
+__all__ = [
+    "NEVER_SENT",
+    "CancelOutcome",
+    "SubmitResult",
+    "cancel_store_order",
+    "printed_items",
+    "retry_order_submission",
+    "submit_store_order",
+]
+
+# What a mapping canceled before Qikink had it says, for the merchant.
+NEVER_SENT = "Canceled in the store before it was sent to Qikink: it will not be sent."
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +82,20 @@ async def submit_store_order(
             reason="None of the order's items is mapped to a Qikink SKU.",
         )
     number = order_number_for(order, prefix)
-    fields: dict[str, Any]
+    fields: dict[str, Any] = {"printed_items": printed_items(order, mapped)}
     try:
         payload = build_request(order, number, mapped).to_payload()
     except InvalidInput as exc:
         if not keep_invalid:
             raise
-        fields = {
+        fields |= {
             "payload": None,
             "status": OrderMappingStatus.FAILED,
             "submit_state": SubmitState.FAILED,
             "last_error": f"Not sent to Qikink: {exc.message}",
         }
     else:
-        fields = {
+        fields |= {
             "payload": payload,
             "status": OrderMappingStatus.PENDING,
             "submit_state": SubmitState.QUEUED,
@@ -104,6 +121,16 @@ async def submit_store_order(
     if on_queued is not None and row.submit_state is SubmitState.QUEUED:
         on_queued()
     return SubmitResult(mapping=row, skipped=False)
+
+
+def printed_items(order: StoreOrder, mapped: dict[str, str]) -> list[dict[str, Any]]:
+    """The store's variants Qikink prints for `order`, with their quantities: what a
+    fulfillment written back to the store holds."""
+    quantities: dict[str, int] = {}
+    for item in order.items:
+        if item.variant_id in mapped:
+            quantities[item.variant_id] = quantities.get(item.variant_id, 0) + item.quantity
+    return [{"variant_id": variant, "quantity": count} for variant, count in quantities.items()]
 
 
 async def retry_order_submission(
@@ -144,7 +171,11 @@ async def retry_order_submission(
                 last_error=f"Not sent to Qikink: {exc.message}"
             )
             raise
-    requeued = await OrderMapping.filter(id=row.id, submit_state=SubmitState.FAILED).update(
+    if row.cancel_requested:
+        raise Conflict("This order was canceled in the store; it is not sent to Qikink.")
+    requeued = await OrderMapping.filter(
+        id=row.id, submit_state=SubmitState.FAILED, cancel_requested=False
+    ).update(
         submit_state=SubmitState.QUEUED,
         status=OrderMappingStatus.PENDING,
         attempts=0,
@@ -157,3 +188,46 @@ async def retry_order_submission(
         on_queued()
     await row.refresh_from_db()
     return row
+
+
+class CancelOutcome(StrEnum):
+    """What canceling a store order did."""
+
+    NOT_OURS = "not_ours"  # no mapping: none of its items is printed by Qikink
+    NEVER_SENT = "never_sent"  # Qikink never had it, and never will
+    CANCEL_ON_QIKINK = "cancel_on_qikink"  # Qikink has it: cancel it on Qikink's dashboard
+    DECIDING = "deciding"  # a worker is sending it or looking it up right now
+    ALREADY_FINAL = "already_final"  # delivered, returned or canceled already
+
+
+async def cancel_store_order(order_id: str) -> tuple[CancelOutcome, OrderMapping | None]:
+    """The store canceled `order_id`: make sure Qikink never gets it, or say it has it."""
+    row = await OrderMapping.get_or_none(medusa_order_id=check_id(order_id, field="orderId"))
+    if row is None:
+        return CancelOutcome.NOT_OURS, None
+    await OrderMapping.filter(id=row.id).update(cancel_requested=True)
+    # Not claimed by a worker (queued, or refused): it stops here. A claimed one is decided by
+    # the worker's own conditional UPDATE; one whose create may have reached Qikink (unknown)
+    # is looked up by the worker first.
+    await (
+        OrderMapping.filter(id=row.id, submit_state__in=[SubmitState.QUEUED, SubmitState.FAILED])
+        .exclude(status__in=list(FINAL_STATUSES - {OrderMappingStatus.FAILED}))
+        .update(
+            status=OrderMappingStatus.CANCELED,
+            submit_state=SubmitState.FAILED,
+            next_attempt_at=None,
+            last_error=NEVER_SENT,
+        )
+    )
+    await row.refresh_from_db()
+    return cancel_outcome(row), row
+
+
+def cancel_outcome(row: OrderMapping) -> CancelOutcome:
+    if row.submit_state is SubmitState.DONE:
+        if row.status in FINAL_STATUSES:
+            return CancelOutcome.ALREADY_FINAL
+        return CancelOutcome.CANCEL_ON_QIKINK
+    if row.status is OrderMappingStatus.CANCELED:
+        return CancelOutcome.NEVER_SENT
+    return CancelOutcome.DECIDING

@@ -34,6 +34,7 @@ from models import OrderMapping, OrderMappingStatus, SubmitState
 from services.clock import Clock, utc_now
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
 from services.leases import Lease
+from services.orders import NEVER_SENT
 from services.qikink import order_number_of, walk_pages
 
 if TYPE_CHECKING:
@@ -164,9 +165,24 @@ class SubmissionWorker:
     def _mine(self, row: OrderMapping) -> Any:
         return CLAIM.held(self._where(row), self.owner)
 
-    async def _renew(self, row: OrderMapping) -> bool:
+    async def _renew_to_send(self, row: OrderMapping) -> bool:
+        """The last step before the create: the claim, renewed only if the store has not
+        canceled the order. A cancel after it finds the order sent."""
         expires = self._now() + timedelta(seconds=self.lease_seconds)
-        return await CLAIM.renew(self._where(row), self.owner, until=expires)
+        where = self._where(row) & Q(cancel_requested=False)
+        return await CLAIM.renew(where, self.owner, until=expires)
+
+    async def _canceled(self, row: OrderMapping) -> None:
+        stopped = await CLAIM.release(
+            self._where(row) & Q(cancel_requested=True),
+            self.owner,
+            submit_state=SubmitState.FAILED,
+            status=OrderMappingStatus.CANCELED,
+            last_error=NEVER_SENT,
+            next_attempt_at=None,
+        )
+        if stopped:
+            logger.info("order %s canceled in the store: not sent", row.medusa_order_id)
 
     async def _process(self, row: OrderMapping, needs_lookup: bool) -> None:
         number = row.qikink_order_number or ""
@@ -176,8 +192,10 @@ class SubmissionWorker:
                 if found is not None:
                     await self._accepted(row, str(found["order_id"]), adopted=True)
                     return
-            if not await self._renew(row):
-                return  # the lease was lost: another worker has this row now
+            if not await self._renew_to_send(row):
+                # Canceled in the store, or the lease was lost to another worker.
+                await self._canceled(row)
+                return
             await self._count_attempt(row)
             order_id = await self.client.create_order(row.payload or {}, wait=True)
             await self._accepted(row, order_id, adopted=False)

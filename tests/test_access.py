@@ -239,6 +239,11 @@ def cases(proxy: Callable[[object], dict[str, object]]) -> list[Case]:
             admin_only("MEDUSA_UNAVAILABLE"),
         ),
         Case(
+            "cancelMedusaOrder",
+            'mutation { cancelMedusaOrder(orderId: "order_elsewhere") { outcome } }',
+            admin_only(),
+        ),
+        Case(
             "retryOrderSubmission",
             "mutation($id: ID!) { retryOrderSubmission(id: $id) { id } }",
             # Only a FAILED submission is retried; this one is PENDING.
