@@ -12,7 +12,7 @@ import os
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(default=600.0, ge=0, le=86_400)
     reconcile_overlap_seconds: float = Field(default=600.0, ge=0, le=86_400)
     reconcile_max_orders: int = Field(default=500, ge=1, le=10_000)
+    # Qikink's progress written back to the Medusa order (fulfillment, shipment, delivery):
+    # the fulfillment is made when a mapping reaches MEDUSA_FULFILL_AT, from the stock
+    # location given (else the one of the order's shipping option).
+    medusa_fulfillment_sync: bool = True
+    medusa_fulfill_at: Literal["SHIPPED", "IN_PRODUCTION"] = "SHIPPED"
+    medusa_stock_location_id: str | None = None
 
     # How long a storefront's GET answer may be reused (Cache-Control max-age, and this
     # process's micro-cache of public answers); 0 = never.

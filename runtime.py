@@ -14,6 +14,7 @@ import httpx
 from services.clock import SYSTEM, Clock
 from services.db import is_postgres
 from services.medusa import MedusaClient
+from services.medusa_sync import FulfillmentWriter
 from services.qikink_client import QikinkClient, build_http_client
 from services.rate_budget import Lane
 from services.reconcile import reconcile_forever
@@ -144,6 +145,21 @@ class Runtime:
                     ),
                     name="status-sync",
                 )
+            )
+
+        if self.medusa is not None and settings.medusa_fulfillment_sync:
+            writer = FulfillmentWriter(
+                self.medusa,
+                fulfill_at=settings.medusa_fulfill_at,
+                location_id=settings.medusa_stock_location_id,
+                poll_seconds=settings.worker_poll_seconds,
+                lease_seconds=settings.submit_lease_seconds,
+                backoff_base=settings.submit_backoff_base_seconds,
+                backoff_max=settings.submit_backoff_max_seconds,
+                clock=self.clock,
+            )
+            self._tasks.append(
+                asyncio.create_task(writer.run(self._stop), name="medusa-write-back")
             )
 
         if self.medusa is not None and settings.reconcile_interval_seconds > 0:

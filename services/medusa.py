@@ -1,4 +1,5 @@
-"""Medusa v2's Admin API as this service needs it: read a placed order, list recent ones.
+"""Medusa v2's Admin API as this service needs it: read a placed order, list recent ones,
+and write Qikink's progress back as a fulfillment (`services.medusa_sync`).
 
 Medusa's `order.placed` event carries only the order id, so the service reads the order
 itself (`submit_medusa_order`); `services.reconcile` sweeps for the orders whose event never
@@ -37,6 +38,16 @@ logger = logging.getLogger("qikink_graphql.medusa")
 PAGE_SIZE = 50
 
 ORDER_FIELDS = "id,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
+FULFILLMENT_FIELDS = "id,status,*items,*fulfillments,*fulfillments.items,*fulfillments.labels"
+
+
+def _message(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    message = body.get("message") if isinstance(body, dict) else None
+    return message.strip()[:500] if isinstance(message, str) and message.strip() else None
 
 
 class MedusaClient:
@@ -52,9 +63,15 @@ class MedusaClient:
         return f"MedusaClient(base_url={self.base_url!r})"
 
     async def _get(self, path: str, params: dict[str, Any]) -> Any:
+        return await self._send("GET", path, params=params)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> Any:
+        return await self._send("POST", path, json=body)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = await self.http.get(
-                f"{self.base_url}{path}", params=params, headers=self._headers
+            response = await self.http.request(
+                method, f"{self.base_url}{path}", headers=self._headers, **kwargs
             )
         except httpx.TimeoutException:
             raise MedusaUnavailable("Medusa did not answer in time.") from None
@@ -66,12 +83,50 @@ class MedusaClient:
             )
         if response.status_code == 404:
             raise NotFound("Medusa has no such order.")
-        if response.status_code >= 400:
+        if 400 <= response.status_code < 500:
+            # Medusa's refusal (`{"type": "not_allowed", "message": ...}`), in its words.
+            raise MedusaRejected(
+                _message(response) or f"Medusa refused (HTTP {response.status_code})."
+            )
+        if response.status_code >= 500:
             raise MedusaUnavailable(f"Medusa failed (HTTP {response.status_code}).")
         try:
             return response.json()
         except ValueError:
             raise MedusaUnavailable("Medusa answered with something that is not JSON.") from None
+
+    async def get_fulfillments(self, order_id: str) -> dict[str, Any]:
+        """The order's line items and fulfillments (with their items and labels)."""
+        body = await self._get(f"/admin/orders/{order_id}", {"fields": FULFILLMENT_FIELDS})
+        order = body.get("order") if isinstance(body, dict) else None
+        if not isinstance(order, dict):
+            raise MedusaUnavailable("Medusa's order reply had no order.")
+        return order
+
+    async def create_fulfillment(
+        self, order_id: str, items: list[dict[str, Any]], *, location_id: str | None
+    ) -> None:
+        body: dict[str, Any] = {"items": items}
+        if location_id:
+            body["location_id"] = location_id
+        await self._post(f"/admin/orders/{order_id}/fulfillments", body)
+
+    async def create_shipment(
+        self,
+        order_id: str,
+        fulfillment_id: str,
+        items: list[dict[str, Any]],
+        labels: list[dict[str, str]],
+    ) -> None:
+        await self._post(
+            f"/admin/orders/{order_id}/fulfillments/{fulfillment_id}/shipments",
+            {"items": items, "labels": labels},
+        )
+
+    async def mark_delivered(self, order_id: str, fulfillment_id: str) -> None:
+        await self._post(
+            f"/admin/orders/{order_id}/fulfillments/{fulfillment_id}/mark-as-delivered", {}
+        )
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
         body = await self._get(f"/admin/orders/{order_id}", {"fields": ORDER_FIELDS})

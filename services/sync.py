@@ -143,6 +143,9 @@ async def apply_qikink_order(row: OrderMapping, order: dict[str, Any], now: date
     for field, value in (("tracking_number", awb), ("courier", courier), ("tracking_url", link)):
         if value is not None and value != getattr(row, field):
             changes[field] = value
+    if changes:
+        # What the store's order shows may have to follow (services.medusa_sync).
+        changes["medusa_sync_due_at"] = now
     await OrderMapping.filter(id=row.id).update(last_synced_at=now, **changes)
     return bool(changes)
 

@@ -1,7 +1,10 @@
-"""A small stand-in for Medusa's Admin API order endpoints, for the sweep's edge cases.
+"""A small stand-in for Medusa's Admin API order endpoints, for the sweep's and the
+fulfillment write-back's edge cases.
 
 The real backend is exercised end to end in test_medusa_e2e.py; this one lets a test place
-orders at chosen times and see exactly what the service asked for.
+orders at chosen times, refuse or lose the reply to a write, and see exactly what the service
+asked for. Its fulfillment rules are Medusa's: no more items fulfilled than ordered, one
+shipment per fulfillment, with the same refusal texts.
 """
 
 from __future__ import annotations
@@ -32,10 +35,23 @@ class FakeMedusa:
         # Cleared, order lists wait until it is set again (the server runs in its own thread).
         self.lists_open = threading.Event()
         self.lists_open.set()
+        # Medusa's events, in order: ("shipment.created", fulfillment id), ...
+        self.events: list[tuple[str, str]] = []
+        # The next write does its work and then answers 500, as if the reply were lost.
+        self.lose_next_reply = False
+        # The next write is refused with this message (Medusa's 400 not_allowed).
+        self.refuse_next: str | None = None
+        self._ids = 0
+        base = "/admin/orders/{order_id}/fulfillments"
         self.app = Starlette(
             routes=[
                 Route("/admin/orders", self._list),
                 Route("/admin/orders/{order_id}", self._get),
+                Route(base, self._fulfill, methods=["POST"]),
+                Route(base + "/{fulfillment_id}/shipments", self._ship, methods=["POST"]),
+                Route(
+                    base + "/{fulfillment_id}/mark-as-delivered", self._deliver, methods=["POST"]
+                ),
             ]
         )
 
@@ -48,6 +64,7 @@ class FakeMedusa:
         variant_id: str = "variant_tee",
         province: str = "KA",
         phone: str | None = "+91 98000 00000",
+        extra_items: tuple[dict[str, Any], ...] = (),
     ) -> dict[str, Any]:
         order = {
             "id": order_id,
@@ -55,6 +72,8 @@ class FakeMedusa:
             "email": "asha@example.com",
             "currency_code": "inr",
             "created_at": created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "status": "pending",
+            "fulfillments": [],
             "items": [
                 {
                     "id": f"item_{order_id}",
@@ -63,7 +82,8 @@ class FakeMedusa:
                     "title": "Tee",
                     "quantity": 1,
                     "unit_price": 499,
-                }
+                },
+                *extra_items,
             ],
             "shipping_address": {
                 "first_name": "Asha",
@@ -113,3 +133,103 @@ class FakeMedusa:
         if order is None:
             return JSONResponse({"type": "not_found", "message": "Order not found"}, 404)
         return JSONResponse({"order": order})
+
+    # -- fulfillments -------------------------------------------------------------------------
+
+    def _refusal(self, message: str) -> JSONResponse:
+        return JSONResponse({"type": "not_allowed", "message": message}, status_code=400)
+
+    def _answer(self, order: dict[str, Any]) -> JSONResponse:
+        if self.lose_next_reply:
+            self.lose_next_reply = False
+            return JSONResponse({"message": "An unknown error occurred."}, status_code=500)
+        return JSONResponse({"order": order})
+
+    async def _write(self, request: Request) -> tuple[dict[str, Any] | None, JSONResponse | None]:
+        self.requests.append(f"{request.method} {request.url.path}")
+        if not self._authorized(request):
+            return None, JSONResponse({"message": "Unauthorized"}, status_code=401)
+        order = self.orders.get(request.path_params["order_id"])
+        if order is None:
+            return None, JSONResponse({"type": "not_found", "message": "Order not found"}, 404)
+        if self.refuse_next is not None:
+            message, self.refuse_next = self.refuse_next, None
+            return None, self._refusal(message)
+        return order, None
+
+    def _fulfillment(self, order: dict[str, Any], fulfillment_id: str) -> dict[str, Any] | None:
+        return next((f for f in order["fulfillments"] if f["id"] == fulfillment_id), None)
+
+    async def _fulfill(self, request: Request) -> JSONResponse:
+        order, refused = await self._write(request)
+        if refused is not None:
+            return refused
+        assert order is not None
+        body = await request.json()
+        ordered = {item["id"]: item["quantity"] for item in order["items"]}
+        for wanted in body["items"]:
+            done = sum(
+                i["quantity"]
+                for f in order["fulfillments"]
+                if not f["canceled_at"]
+                for i in f["items"]
+                if i["line_item_id"] == wanted["id"]
+            )
+            if wanted["id"] not in ordered or done + wanted["quantity"] > ordered[wanted["id"]]:
+                return self._refusal("Cannot fulfill more items than what was ordered")
+        self._ids += 1
+        fulfillment = {
+            "id": f"ful_{self._ids:04d}",
+            "location_id": body.get("location_id", "sloc_default"),
+            "canceled_at": None,
+            "shipped_at": None,
+            "delivered_at": None,
+            "labels": [],
+            "items": [
+                {
+                    "id": f"fulitem_{self._ids}_{n}",
+                    "line_item_id": i["id"],
+                    "quantity": i["quantity"],
+                }
+                for n, i in enumerate(body["items"])
+            ],
+        }
+        order["fulfillments"].append(fulfillment)
+        self.events.append(("order.fulfillment_created", fulfillment["id"]))
+        return self._answer(order)
+
+    async def _ship(self, request: Request) -> JSONResponse:
+        order, refused = await self._write(request)
+        if refused is not None:
+            return refused
+        assert order is not None
+        fulfillment = self._fulfillment(order, request.path_params["fulfillment_id"])
+        if fulfillment is None:
+            return JSONResponse({"type": "not_found", "message": "Fulfillment not found"}, 404)
+        if fulfillment["shipped_at"]:
+            return self._refusal("Shipment has already been created")
+        body = await request.json()
+        for label in body.get("labels", []):
+            if not all(
+                isinstance(label.get(k), str)
+                for k in ("tracking_number", "tracking_url", "label_url")
+            ):
+                return JSONResponse({"type": "invalid_data", "message": "Invalid label"}, 400)
+        fulfillment["labels"] = body.get("labels", [])
+        fulfillment["shipped_at"] = datetime.now(UTC).isoformat()
+        self.events.append(("shipment.created", fulfillment["id"]))
+        return self._answer(order)
+
+    async def _deliver(self, request: Request) -> JSONResponse:
+        order, refused = await self._write(request)
+        if refused is not None:
+            return refused
+        assert order is not None
+        fulfillment = self._fulfillment(order, request.path_params["fulfillment_id"])
+        if fulfillment is None:
+            return JSONResponse({"type": "not_found", "message": "Fulfillment not found"}, 404)
+        if fulfillment["delivered_at"]:
+            return self._refusal("Fulfillment has already been delivered")
+        fulfillment["delivered_at"] = datetime.now(UTC).isoformat()
+        self.events.append(("delivery.created", fulfillment["id"]))
+        return self._answer(order)
