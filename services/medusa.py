@@ -37,7 +37,9 @@ __all__ = [
 logger = logging.getLogger("qikink_graphql.medusa")
 PAGE_SIZE = 50
 
-ORDER_FIELDS = "id,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
+ORDER_FIELDS = (
+    "id,status,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
+)
 FULFILLMENT_FIELDS = "id,status,*items,*fulfillments,*fulfillments.items,*fulfillments.labels"
 
 
@@ -153,6 +155,27 @@ class MedusaClient:
         if not isinstance(orders, list):
             raise MedusaUnavailable("Medusa's order list reply had no orders.")
         return [o for o in orders if isinstance(o, dict)], int(body.get("count") or 0)
+
+    async def list_canceled(
+        self, *, updated_since: datetime, offset: int, limit: int = PAGE_SIZE
+    ) -> tuple[list[str], int]:
+        """Ids of the orders canceled (or otherwise changed while canceled) since then."""
+        body = await self._get(
+            "/admin/orders",
+            {
+                "fields": "id,status,updated_at",
+                "status": "canceled",
+                "order": "updated_at",
+                "updated_at[$gte]": updated_since.astimezone(UTC).isoformat(),
+                "limit": limit,
+                "offset": offset,
+            },
+        )
+        orders = body.get("orders") if isinstance(body, dict) else None
+        if not isinstance(orders, list):
+            raise MedusaUnavailable("Medusa's order list reply had no orders.")
+        ids = [str(o["id"]) for o in orders if isinstance(o, dict) and o.get("id")]
+        return ids, int(body.get("count") or 0)
 
 
 def _decimal(value: Any) -> Decimal:

@@ -3,7 +3,9 @@
 With Medusa's default event bus nothing retries a subscriber, so an `order.placed` sent while
 this service was down is gone. At start-up and on an interval one process (the holder of the
 sweep's lease) lists the orders placed since a stored watermark, looking further back by an
-overlap, and submits each one with no mapping yet; submitting is idempotent.
+overlap, and submits each one with no mapping yet; submitting is idempotent. It also lists
+the orders canceled since then, so a cancellation whose `order.canceled` was lost still stops
+an order Qikink does not have yet (`services.orders.cancel_store_order`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict
 from services.leases import job_value, release_lease, set_job_value, take_lease
 from services.medusa import PAGE_SIZE, submit_placed_order
+from services.orders import cancel_store_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +45,7 @@ class ReconcileResult:
     since: datetime
     watermark: datetime | None
     ran: bool = True
+    canceled: int = 0
 
 
 def _created_at(order: dict[str, Any]) -> datetime | None:
@@ -97,7 +101,8 @@ async def reconcile(
             )
             for order in orders:
                 seen += 1
-                if str(order.get("id")) not in known:
+                # A canceled one is never submitted; the sweep of canceled orders sees it.
+                if str(order.get("id")) not in known and order.get("status") != "canceled":
                     try:
                         result = await submit_placed_order(
                             order, prefix=prefix, on_queued=on_queued, clock=clock
@@ -119,10 +124,30 @@ async def reconcile(
             offset += len(orders)
             if offset >= total:
                 break
+        canceled = await _sweep_canceled(client, since)
         await set_job_value(RECONCILE_JOB, {"watermark": watermark.isoformat()})
-        return ReconcileResult(seen, submitted, skipped, since, watermark)
+        return ReconcileResult(seen, submitted, skipped, since, watermark, canceled=canceled)
     finally:
         await release_lease(RECONCILE_JOB, owner)
+
+
+async def _sweep_canceled(client: MedusaClient, since: datetime) -> int:
+    """Cancel the mappings of orders Medusa canceled since `since` that do not know it yet."""
+    canceled = offset = 0
+    while True:
+        ids, total = await client.list_canceled(updated_since=since, offset=offset)
+        if not ids:
+            return canceled
+        unaware = await OrderMapping.filter(
+            medusa_order_id__in=ids, cancel_requested=False
+        ).values_list("medusa_order_id", flat=True)
+        for order_id in unaware:
+            outcome, _ = await cancel_store_order(order_id)
+            canceled += 1
+            logger.info("sweep: order %s was canceled in Medusa (%s)", order_id, outcome.value)
+        offset += len(ids)
+        if offset >= total:
+            return canceled
 
 
 async def reconcile_forever(

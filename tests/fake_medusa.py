@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["FakeMedusa"]
 
 
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class FakeMedusa:
     """Orders kept in memory, served as `GET /admin/orders` and `GET /admin/orders/{id}`."""
 
@@ -71,7 +75,8 @@ class FakeMedusa:
             "display_id": display_id,
             "email": "asha@example.com",
             "currency_code": "inr",
-            "created_at": created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "created_at": _stamp(created_at),
+            "updated_at": _stamp(created_at),
             "status": "pending",
             "fulfillments": [],
             "items": [
@@ -100,6 +105,11 @@ class FakeMedusa:
         self.orders[order_id] = order
         return order
 
+    def cancel(self, order_id: str, *, at: datetime) -> None:
+        """The merchant cancels the order in Medusa's dashboard at `at`."""
+        self.orders[order_id]["status"] = "canceled"
+        self.orders[order_id]["updated_at"] = _stamp(at)
+
     def _authorized(self, request: Request) -> bool:
         expected = base64.b64encode(f"{self.api_key}:".encode()).decode()
         return request.headers.get("authorization") == f"Basic {expected}"
@@ -109,16 +119,20 @@ class FakeMedusa:
         await asyncio.to_thread(self.lists_open.wait, 30)
         if not self._authorized(request):
             return JSONResponse({"message": "Unauthorized"}, status_code=401)
-        since = datetime.fromisoformat(request.query_params["created_at[$gte]"])
-        limit = int(request.query_params.get("limit", 50))
-        offset = int(request.query_params.get("offset", 0))
+        params = request.query_params
+        # Medusa filters by created_at or updated_at, and by status.
+        stamp = "updated_at" if "updated_at[$gte]" in params else "created_at"
+        since = datetime.fromisoformat(params[f"{stamp}[$gte]"])
+        limit = int(params.get("limit", 50))
+        offset = int(params.get("offset", 0))
         matching = sorted(
             (
                 o
                 for o in self.orders.values()
-                if datetime.fromisoformat(o["created_at"].replace("Z", "+00:00")) >= since
+                if datetime.fromisoformat(o[stamp].replace("Z", "+00:00")) >= since
+                and params.get("status", o["status"]) == o["status"]
             ),
-            key=lambda o: (o["created_at"], o["id"]),
+            key=lambda o: (o[stamp], o["id"]),
         )
         page = matching[offset : offset + limit]
         return JSONResponse(

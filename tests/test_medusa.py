@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from models import OrderMapping, ProductMapping, SubmitState
+from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.errors import InvalidInput
 from services.india import STATES, normalise_phone, state_name
 from services.medusa import MedusaClient
@@ -285,5 +285,29 @@ async def test_only_one_sweep_runs_at_a_time(sweeper: tuple[Any, FakeMedusa]) ->
     fake.lists_open.set()
     result = await running
     assert (result.ran, result.submitted) == (True, 1)
-    assert len(fake.requests) == 1  # one sweep listed Medusa's orders, once
+    # One sweep listed Medusa's placed orders once, and its canceled ones once.
+    assert ["created_at" in r for r in fake.requests] == [True, False]
     assert await OrderMapping.filter(medusa_order_id="order_x").count() == 1
+
+
+async def test_a_sweep_stops_an_order_canceled_while_its_event_was_lost(
+    sweeper: tuple[Any, FakeMedusa],
+) -> None:
+    sweep, fake = sweeper
+    await sweep()
+    fake.place("order_c", created_at=datetime.now(UTC), display_id=30)
+    fake.place("order_d", created_at=datetime.now(UTC), display_id=31)
+    assert (await sweep()).submitted == 2
+    fake.cancel("order_c", at=datetime.now(UTC))
+    # Placed and canceled while the service was away: never recorded to send.
+    fake.place("order_e", created_at=datetime.now(UTC), display_id=32)
+    fake.cancel("order_e", at=datetime.now(UTC))
+    result = await sweep()
+    assert (result.submitted, result.canceled) == (0, 1)
+    row = await OrderMapping.get(medusa_order_id="order_c")
+    assert (row.status, row.cancel_requested) == (OrderMappingStatus.CANCELED, True)
+    assert not await OrderMapping.filter(medusa_order_id="order_e").exists()
+    other = await OrderMapping.get(medusa_order_id="order_d")
+    assert (other.status, other.cancel_requested) == (OrderMappingStatus.PENDING, False)
+    # Seen once: the next sweep has nothing to cancel.
+    assert (await sweep()).canceled == 0
