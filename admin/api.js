@@ -93,7 +93,8 @@ export async function verifyCredential(credential) {
 // -- order mappings -------------------------------------------------------------------------
 
 const ORDER_FIELDS = `id medusaOrderId qikinkOrderId qikinkOrderNumber status qikinkStatus
-  trackingNumber courier trackingUrl createdAt updatedAt lastSyncedAt attempts lastError nextAttemptAt`;
+  trackingNumber courier trackingUrl createdAt updatedAt lastSyncedAt attempts lastError nextAttemptAt
+  cancelRequested medusaFulfillmentId medusaSyncedState medusaSyncError`;
 
 export async function listOrderMappings({ status = null, limit, offset }) {
   const data = await gql(

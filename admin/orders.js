@@ -211,12 +211,15 @@ export function mountOrders(main) {
 
   function orderRow(row) {
     const failed = row.status === "FAILED";
+    const neverSent = row.cancelRequested && row.status === "CANCELED" && !row.qikinkOrderId;
     const statusCell = cell(
       "Status",
       statusBadge(row.status),
-      row.lastError
+      cancelNote(row),
+      row.lastError && !neverSent
         ? h("p", { class: failed ? "row-error" : "row-note" }, failed ? "Qikink: " : "Last try: ", row.lastError)
         : null,
+      storeNote(row),
     );
     const actionsCell = cell(
       "Actions",
@@ -250,6 +253,39 @@ export function mountOrders(main) {
       cell("Created", time(row.createdAt)),
       actionsCell,
     );
+  }
+
+  // Qikink has no cancel API: an order canceled in the store after Qikink had it must be
+  // canceled on Qikink's dashboard, which it allows until printing starts.
+  function cancelNote(row) {
+    if (!row.cancelRequested) return null;
+    if (row.status === "CANCELED") {
+      return h(
+        "p",
+        { class: "row-note" },
+        row.qikinkOrderId ? "Canceled in your store and on Qikink." : "Canceled in your store before it was sent: Qikink never had it.",
+      );
+    }
+    if (row.status === "SUBMITTED" || row.qikinkStatus === "Live") {
+      return h("p", { class: "row-error" }, "Canceled in your store: cancel it on Qikink's dashboard.");
+    }
+    if (["IN_PRODUCTION", "SHIPPED", "COMPLETED", "RETURNED"].includes(row.status)) {
+      return h(
+        "p",
+        { class: "row-error" },
+        "Canceled in your store, but Qikink has started printing it: it can no longer be canceled on Qikink.",
+      );
+    }
+    return h("p", { class: "row-note" }, "Canceled in your store: it will not be sent to Qikink.");
+  }
+
+  // How far the store's order shows Qikink's progress (its fulfillment, shipment, delivery).
+  function storeNote(row) {
+    if (row.medusaSyncError) {
+      return h("p", { class: "row-error" }, "Store: ", row.medusaSyncError);
+    }
+    const shown = { FULFILLED: "Store: fulfilled", SHIPPED: "Store: shipped", DELIVERED: "Store: delivered" }[row.medusaSyncedState];
+    return shown ? h("p", { class: "row-note" }, shown) : null;
   }
 
   function tracking(row) {

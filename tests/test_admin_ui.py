@@ -419,6 +419,26 @@ def test_a_refused_order_shows_qikinks_message_and_is_sent_again_after_retry(
     assert sim.sim.order(int(done["qikinkOrderId"])) is not None
 
 
+def test_an_order_canceled_in_the_store_says_what_the_merchant_must_do(
+    tab: Tab, server: LiveServer
+) -> None:
+    map_variant(server, "variant_ui_hoodie", "UI-HOOD-BK")
+    place_order(server, "order_ui_canceled", "7003", "variant_ui_hoodie")
+    wait_for_status(server, "order_ui_canceled", "SUBMITTED")
+    cancel = "mutation($id: ID!) { cancelMedusaOrder(orderId: $id) { outcome } }"
+    outcome = server.gql(cancel, {"id": "order_ui_canceled"})["cancelMedusaOrder"]["outcome"]
+    assert outcome == "CANCEL_ON_QIKINK"
+
+    page = tab.sign_in()
+    search = page.get_by_label("Search by order id")
+    search.fill("order_ui_canceled")
+    search.press("Enter")
+    row = order_row(page, "order_ui_canceled")
+    expect(cell(row, "Status")).to_contain_text(
+        "Canceled in your store: cancel it on Qikink's dashboard."
+    )
+
+
 def test_both_pages_fit_desktop_and_phone_width_and_are_photographed(
     browser: Browser, server: LiveServer, sim: SimulatorServer
 ) -> None:
