@@ -131,6 +131,7 @@ class Runtime:
             backoff_max=settings.submit_backoff_max_seconds,
             poll_seconds=settings.worker_poll_seconds,
             max_attempts=settings.submit_max_attempts,
+            canceled_in_store=self.medusa.is_canceled if self.medusa is not None else None,
         )
         self._stop.clear()
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))

@@ -130,6 +130,17 @@ class MedusaClient:
             f"/admin/orders/{order_id}/fulfillments/{fulfillment_id}/mark-as-delivered", {}
         )
 
+    async def is_canceled(self, order_id: str) -> bool:
+        """Whether Medusa has canceled the order; False when it cannot tell (no such order, or
+        Medusa out of reach: a paid order is not held back for that)."""
+        try:
+            body = await self._get(f"/admin/orders/{order_id}", {"fields": "id,status"})
+        except (MedusaUnavailable, MedusaRejected, NotFound) as exc:
+            logger.info("order %s: could not ask Medusa whether it is canceled: %s", order_id, exc)
+            return False
+        order = body.get("order") if isinstance(body, dict) else None
+        return isinstance(order, dict) and order.get("status") == "canceled"
+
     async def get_order(self, order_id: str) -> dict[str, Any]:
         body = await self._get(f"/admin/orders/{order_id}", {"fields": ORDER_FIELDS})
         order = body.get("order") if isinstance(body, dict) else None

@@ -38,6 +38,8 @@ from services.orders import NEVER_SENT
 from services.qikink import order_number_of, walk_pages
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from services.qikink_client import QikinkClient
 
 __all__ = ["SubmissionWorker", "find_order_by_number"]
@@ -84,8 +86,12 @@ class SubmissionWorker:
         batch: int = 5,
         max_attempts: int = 8,
         clock: Clock | None = None,
+        canceled_in_store: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self.client = client
+        # Asked before each send: an order canceled while its event was lost (the service
+        # was down) is caught here, before the sweep would see it.
+        self.canceled_in_store = canceled_in_store
         # When a claim lapses and a retry is due: the client's clock unless told otherwise.
         self.clock = clock or client.clock
         self.owner = f"worker-{secrets.token_hex(6)}"
@@ -192,6 +198,10 @@ class SubmissionWorker:
                 if found is not None:
                     await self._accepted(row, str(found["order_id"]), adopted=True)
                     return
+            if self.canceled_in_store is not None and await self.canceled_in_store(
+                row.medusa_order_id
+            ):
+                await OrderMapping.filter(id=row.id).update(cancel_requested=True)
             if not await self._renew_to_send(row):
                 # Canceled in the store, or the lease was lost to another worker.
                 await self._canceled(row)

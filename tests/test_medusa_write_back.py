@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from models import MedusaSyncedState, OrderMapping, ProductMapping
+from models import MedusaSyncedState, OrderMapping, OrderMappingStatus, ProductMapping
 from services.medusa import MedusaClient, submit_medusa_order
 from services.medusa_sync import FulfillmentWriter
 from services.orders import cancel_store_order
@@ -56,15 +56,17 @@ class Store:
         self.qikink = qikink
         self.sim = sim
         self.clock = clock
-        self.worker = SubmissionWorker(qikink, clock=clock)
+        self.worker = SubmissionWorker(qikink, clock=clock, canceled_in_store=medusa.is_canceled)
         self.writer = FulfillmentWriter(
             medusa, backoff_base=1, backoff_max=2, clock=clock, **writer
         )
 
-    async def place(self, order_id: str, display_id: int) -> OrderMapping:
+    async def place(self, order_id: str, display_id: int, *, send: bool = True) -> OrderMapping:
         self.fake.place(order_id, created_at=NOW, display_id=display_id, extra_items=(CAP,))
         result = await submit_medusa_order(self.medusa, order_id, prefix="MD", clock=self.clock)
         assert result.mapping is not None
+        if not send:
+            return result.mapping
         await self.worker.run_once()
         await result.mapping.refresh_from_db()
         assert result.mapping.qikink_order_id is not None
@@ -234,3 +236,14 @@ async def test_the_merchant_can_fulfill_when_qikink_starts_printing(
     assert fulfillment["shipped_at"] is None
     await row.refresh_from_db()
     assert row.medusa_synced_state is MedusaSyncedState.FULFILLED
+
+
+async def test_an_order_canceled_while_its_event_was_lost_is_not_sent(store: Store) -> None:
+    row = await store.place("order_07", 17, send=False)
+    # Canceled in Medusa while this service was down: no cancelMedusaOrder ever came.
+    store.fake.cancel("order_07", at=NOW)
+    await store.worker.run_once()
+    await row.refresh_from_db()
+    assert (row.status, row.cancel_requested) == (OrderMappingStatus.CANCELED, True)
+    assert row.qikink_order_id is None
+    assert store.sim.orders == []
