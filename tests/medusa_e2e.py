@@ -4,13 +4,15 @@ Everything comes from the npm registry (`npm ci` in tests/medusa_backend, agains
 package-lock.json); the backend gets a throwaway database on the PostgreSQL server the suite
 already uses, and everything it started is stopped and dropped again, on failure too.
 
-`MedusaBackend` runs the process; `MedusaAdmin` seeds a store that can sell to India over the
-Admin API; `checkout` buys a variant through the Store API the way a storefront does.
+`MedusaBackend` runs the process (and reads back the events the test subscriber recorded);
+`MedusaAdmin` seeds a store that can sell to India over the Admin API; `checkout` buys variants
+through the Store API the way a storefront does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -27,7 +29,7 @@ from tests.postgres import ThrowawayDatabase
 from tests.waiting import wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 __all__ = [
@@ -80,7 +82,8 @@ class MedusaBackend:
     `start()` creates the database, migrates it, creates the admin user and starts the server
     (`medusa start`, no watcher); `stop()` ends the process and drops the database. `env` is
     added to the server's environment (the subscriber reads QIKINK_GRAPHQL_URL and
-    QIKINK_GRAPHQL_API_KEY from it). The server's output goes to `log_path`.
+    QIKINK_GRAPHQL_API_KEY from it). The server's output goes to `log_path`; the events the
+    test's recorder subscriber saw (src/subscribers/e2e-event-recorder.ts) to `events_path`.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class MedusaBackend:
         self.cookie_secret = "medusa-e2e-cookie-" + secrets.token_hex(16)
         self.log_path = log_dir / "medusa.log"
         self.setup_log_path = log_dir / "medusa-setup.log"
+        self.events_path = log_dir / "medusa-events.jsonl"
         self.timings: dict[str, float] = {}
         self._extra_env = dict(env or {})
         self._process: subprocess.Popen[bytes] | None = None
@@ -117,6 +121,7 @@ class MedusaBackend:
             "ADMIN_CORS": "http://127.0.0.1",
             "AUTH_CORS": "http://127.0.0.1",
             "MEDUSA_DISABLE_TELEMETRY": "true",
+            "E2E_EVENTS_FILE": str(self.events_path),
             **self._extra_env,
         }
 
@@ -202,6 +207,24 @@ class MedusaBackend:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def events(self, name: str, **data: object) -> list[dict[str, Any]]:
+        """The payloads of the `name` events Medusa emitted so far whose data has `data`'s
+        values (e.g. `events("shipment.created", id=fulfillment_id)`), oldest first."""
+        if not self.events_path.exists():
+            return []
+        found = []
+        for line in self.events_path.read_text().splitlines():
+            # The subscriber may be writing a line right now: a partial last one is skipped
+            # here and read complete next time.
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            payload = event.get("data") or {}
+            if event.get("name") == name and all(payload.get(k) == v for k, v in data.items()):
+                found.append(payload)
+        return found
+
     def stop(self) -> None:
         process, self._process = self._process, None
         if process is not None:
@@ -224,15 +247,21 @@ class MedusaBackend:
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """What a seeded store gives a test: ids and keys to buy with and to read with."""
+    """What a seeded store gives a test: ids and keys to buy with and to read with.
+
+    `variant_id` is the T-shirt a test maps to a Qikink SKU; `unmapped_variant_id` is a
+    product of the store's own (a mug), which Qikink never prints.
+    """
 
     region_id: str
     sales_channel_id: str
+    stock_location_id: str
     publishable_key: str
     secret_key: str
     product_id: str
     variant_id: str
     variant_sku: str
+    unmapped_variant_id: str
 
 
 class MedusaAdmin:
@@ -258,7 +287,8 @@ class MedusaAdmin:
         return body
 
     def seed(self, *, sku: str = "QKG-TEE-M", price: int = 499) -> Store:
-        """A store that sells one published T-shirt variant to India in INR, with a flat rate."""
+        """A store that sells a published T-shirt variant and a mug to India in INR, with a
+        flat rate, shipped (fulfilled by hand, `manual_manual`) from one warehouse."""
         store = self.call("GET", "/admin/stores")["stores"][0]
         self.call(
             "POST",
@@ -357,17 +387,42 @@ class MedusaAdmin:
                 ],
             },
         )["product"]
+        # Not stocked either (`manage_inventory: false`): the seed makes no inventory levels,
+        # and Medusa refuses a stocked variant with none in a cart.
+        mug = self.call(
+            "POST",
+            "/admin/products",
+            params={"fields": "*variants"},
+            json={
+                "title": "Store Mug",
+                "status": "published",
+                "shipping_profile_id": profile["id"],
+                "sales_channels": [{"id": channel["id"]}],
+                "options": [{"title": "Colour", "values": ["White"]}],
+                "variants": [
+                    {
+                        "title": "White",
+                        "sku": "STORE-MUG-W",
+                        "options": {"Colour": "White"},
+                        "manage_inventory": False,
+                        "prices": [{"currency_code": "inr", "amount": 299}],
+                    }
+                ],
+            },
+        )["product"]
         secret = self.call("POST", "/admin/api-keys", json={"title": "qikink", "type": "secret"})[
             "api_key"
         ]
         return Store(
             region_id=region["id"],
             sales_channel_id=channel["id"],
+            stock_location_id=location["id"],
             publishable_key=publishable["token"],
             secret_key=secret["token"],
             product_id=product["id"],
             variant_id=product["variants"][0]["id"],
             variant_sku=sku,
+            unmapped_variant_id=mug["variants"][0]["id"],
         )
 
 
@@ -414,10 +469,12 @@ def checkout(
     *,
     email: str = "asha@example.com",
     quantity: int = 1,
+    items: Sequence[tuple[str, int]] | None = None,
     customer_token: str | None = None,
 ) -> dict[str, Any]:
-    """Buy `store`'s variant through the Store API as a storefront does (signed in with
-    `customer_token`, or as a guest); the placed order."""
+    """Buy `items` (variant id, quantity; by default `quantity` of `store`'s T-shirt) in one
+    cart through the Store API as a storefront does (signed in with `customer_token`, or as a
+    guest); the placed order."""
     headers = {"x-publishable-api-key": store.publishable_key}
     if customer_token is not None:
         headers["authorization"] = f"Bearer {customer_token}"
@@ -434,11 +491,12 @@ def checkout(
 
         cart = call("POST", "/store/carts", json={"region_id": store.region_id})["cart"]
         cart_path = f"/store/carts/{cart['id']}"
-        call(
-            "POST",
-            f"{cart_path}/line-items",
-            json={"variant_id": store.variant_id, "quantity": quantity},
-        )
+        for variant_id, how_many in items or [(store.variant_id, quantity)]:
+            call(
+                "POST",
+                f"{cart_path}/line-items",
+                json={"variant_id": variant_id, "quantity": how_many},
+            )
         call(
             "POST",
             cart_path,
