@@ -423,7 +423,7 @@ def test_an_order_canceled_in_the_store_says_what_the_merchant_must_do(
     tab: Tab, server: LiveServer
 ) -> None:
     map_variant(server, "variant_ui_hoodie", "UI-HOOD-BK")
-    place_order(server, "order_ui_canceled", "7003", "variant_ui_hoodie")
+    place_order(server, "order_ui_canceled", "7005", "variant_ui_hoodie")
     wait_for_status(server, "order_ui_canceled", "SUBMITTED")
     cancel = "mutation($id: ID!) { cancelMedusaOrder(orderId: $id) { outcome } }"
     outcome = server.gql(cancel, {"id": "order_ui_canceled"})["cancelMedusaOrder"]["outcome"]

@@ -25,7 +25,7 @@ LIST = f"""query($filter: OrderMappingFilter, $limit: Int, $offset: Int,
     orderDirection: $dir) {{ count limit offset nodes {{ {PUBLIC} }} }} }}"""
 ADMIN_ONLY = (
     "query($id: ID!) { qikinkOrderMapping(id: $id) { id attempts lastError nextAttemptAt "
-    "customerId email } }"
+    "customerId email medusaSyncError } }"
 )
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 
@@ -100,8 +100,9 @@ async def test_storefronts_cannot_read_admin_only_fields(client: httpx.AsyncClie
         "nextAttemptAt": None,
         "customerId": None,
         "email": None,
+        "medusaSyncError": None,
     }
-    assert sorted(codes(body)) == ["UNAUTHENTICATED"] * 5
+    assert sorted(codes(body)) == ["UNAUTHENTICATED"] * 6
 
 
 async def test_admins_read_the_submission_fields(client: httpx.AsyncClient) -> None:
