@@ -63,7 +63,8 @@ from models import OrderMapping, OrderMappingStatus, SubmitState
 from services import db
 from services.qikink import PAGE_SIZE
 from services.qikink_client import QikinkClient, build_http_client
-from services.sync import RefreshResult, map_status, refresh_order_mappings
+from services.statuses import map_status
+from services.sync import RefreshResult, refresh_order_mappings
 from simulator import QikinkSimulator, SimulatorServer
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ everything since. Orders made outside this service (a merchant's other channels)
 later pages, which our own orders cannot show: once the walk meets one of ours, the pages'
 `created_on` say where the rest must be, and the cut-off is chosen again after every page. The
 walk ends when it has met every mapping above the cut-off, and what it did not meet is GETted.
-Final statuses are never left.
+Final statuses are never left (`services.statuses`); the cut-off is `services.refresh_plan`'s.
 """
 
 from __future__ import annotations
@@ -21,16 +21,17 @@ import math
 import re
 from contextlib import aclosing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 
-from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
+from models import FINAL_STATUSES, OrderMapping
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import PAGE_SIZE, created_on_of, tracking_link, walk_pages
+from services.qikink import PAGE_SIZE, walk_pages
+from services.refresh_plan import PageClock, cheapest_cut, positions
+from services.statuses import apply_qikink_order
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,8 +43,6 @@ __all__ = [
     "MAX_LIMIT",
     "RefreshPlan",
     "RefreshResult",
-    "cheapest_cut",
-    "map_status",
     "periodic_sync",
     "refresh_order_mappings",
 ]
@@ -55,45 +54,6 @@ MAX_LIMIT = 1000
 DEFAULT_CONCURRENCY = 20
 MAX_CONCURRENCY = 100
 SYNC_JOB = "status_sync"
-
-_SUBMITTED = {"on hold", "live oos", "action required"}
-_IN_PRODUCTION = {"live", "to be printed", "partially picklisted", "printed"}
-_SHIPPED = {
-    "manifested",
-    "in-transit",
-    "in transit",
-    "exception",
-    "rto initiated",
-    "picked up",
-    "shipped",
-    "dispatched",
-    "out for delivery",
-    "delivery rescheduled",
-}
-_FINAL = {
-    "delivered": OrderMappingStatus.COMPLETED,
-    "archived": OrderMappingStatus.COMPLETED,
-    "cancelled": OrderMappingStatus.CANCELED,
-    "canceled": OrderMappingStatus.CANCELED,
-    "lost": OrderMappingStatus.CANCELED,
-    "returned": OrderMappingStatus.RETURNED,
-    "partially returned": OrderMappingStatus.RETURNED,
-    "rto delivered": OrderMappingStatus.RETURNED,
-}
-
-
-def map_status(qikink_status: str | None) -> OrderMappingStatus | None:
-    """Our status for Qikink's text, compared case-insensitively; None when unknown."""
-    text = " ".join((qikink_status or "").lower().split())
-    if text in _FINAL:
-        return _FINAL[text]
-    if text in _SUBMITTED:
-        return OrderMappingStatus.SUBMITTED
-    if text in _IN_PRODUCTION:
-        return OrderMappingStatus.IN_PRODUCTION
-    if text in _SHIPPED:
-        return OrderMappingStatus.SHIPPED
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,105 +82,8 @@ class RefreshResult:
     plan: RefreshPlan = RefreshPlan()
 
 
-def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
-async def apply_qikink_order(row: OrderMapping, order: dict[str, Any], now: datetime) -> bool:
-    """Store what Qikink says of `row`'s order; True when anything a person sees changed."""
-    raw_status = _text(order.get("status"))
-    shipping = order.get("shipping") if isinstance(order.get("shipping"), dict) else {}
-    changes: dict[str, Any] = {}
-    if raw_status and raw_status != row.qikink_status:
-        changes["qikink_status"] = raw_status
-    mapped = map_status(raw_status)
-    # Unknown statuses (new courier states) are "still in progress": keep ours.
-    if mapped is not None and row.status not in FINAL_STATUSES and mapped != row.status:
-        changes["status"] = mapped
-    awb, courier = _text(shipping.get("awb")), _text(shipping.get("courier_provider_name"))
-    link = tracking_link(shipping.get("tracking_link"))
-    for field, value in (("tracking_number", awb), ("courier", courier), ("tracking_url", link)):
-        if value is not None and value != getattr(row, field):
-            changes[field] = value
-    if changes:
-        # What the store's order shows may have to follow (services.medusa_sync).
-        changes["medusa_sync_due_at"] = now
-    await OrderMapping.filter(id=row.id).update(last_synced_at=now, **changes)
-    return bool(changes)
-
-
 def _eligible() -> Any:
     return OrderMapping.filter(~Q(status__in=list(FINAL_STATUSES)), qikink_order_id__isnull=False)
-
-
-def cheapest_cut(positions: list[int]) -> int:
-    """How many of the due mappings a walk should cover, the newest first.
-
-    `positions` are the mappings' places among this service's Qikink orders, newest first
-    (0-based, ascending). Covering the newest k costs the pages down to the k-th one's place,
-    and each of the rest a GET: the k with the fewest calls (the fewer pages on a tie).
-    """
-    best, best_calls = 0, len(positions)
-    for covered, position in enumerate(positions, start=1):
-        calls = math.ceil((position + 1) / PAGE_SIZE) + len(positions) - covered
-        if calls < best_calls:
-            best, best_calls = covered, calls
-    return best
-
-
-class _QikinkClock:
-    """What a walk's pages say of where our remaining orders sit: the gap between Qikink's
-    `created_on` (no zone) and our `created_at`, and how many orders a second of it holds."""
-
-    # A submission takes a little while after its mapping is made: a row this much older
-    # than the page (in Qikink's clock) and still unseen has been passed, not missed.
-    PASSED_MARGIN = timedelta(minutes=10)
-
-    def __init__(self) -> None:
-        self.offset: timedelta | None = None
-        self.newest: datetime | None = None
-        self.oldest: datetime | None = None
-        self.orders = 0
-
-    def met(self, order: dict[str, Any], row: OrderMapping) -> None:
-        created = created_on_of(order)
-        if created is not None:
-            # The smallest gap is the one least stretched by a late submission.
-            gap = created - row.created_at
-            self.offset = gap if self.offset is None else min(self.offset, gap)
-
-    def read(self, orders: list[dict[str, Any]]) -> None:
-        stamps = [c for order in orders if (c := created_on_of(order)) is not None]
-        if stamps:
-            self.newest = max(self.newest or stamps[0], *stamps)
-            self.oldest = min(self.oldest or stamps[0], *stamps)
-            self.orders += len(orders)
-
-    def cut(self, rows: list[OrderMapping]) -> tuple[list[OrderMapping], list[OrderMapping]] | None:
-        """The rows worth walking on for and the rest (to GET); None when the pages cannot
-        tell yet."""
-        if self.offset is None or self.newest is None or self.oldest is None:
-            return None
-        span = (self.newest - self.oldest).total_seconds()
-        if span <= 0:
-            return None
-        per_second = self.orders / span
-        ahead: list[tuple[int, OrderMapping]] = []
-        passed: list[OrderMapping] = []
-        for row in rows:
-            expected = row.created_at + self.offset
-            if expected > self.oldest + self.PASSED_MARGIN:
-                passed.append(row)
-            else:
-                orders_between = (self.oldest - expected).total_seconds() * per_second
-                ahead.append((max(0, int(orders_between)), row))
-        ahead.sort(key=lambda pair: pair[0])
-        covered = cheapest_cut([position for position, _ in ahead])
-        return [row for _, row in ahead[:covered]], [
-            *(row for _, row in ahead[covered:]),
-            *passed,
-        ]
 
 
 class _Refresh:
@@ -268,7 +131,7 @@ class _Refresh:
         # Without created_on to plan by, as planned and then some: orders made elsewhere can
         # push ours to later pages.
         blind_limit = 2 * planned + 5
-        clocks = _QikinkClock()
+        clocks = PageClock()
         # Never more pages than the plan and a page for every row: GETs would cost less.
         most = planned + len(above) + len(below)
         pages = walk_pages(self.client, back_to=back_to, max_pages=most, wait=self.wait)
@@ -329,22 +192,6 @@ class _Refresh:
         )
 
 
-async def _positions(rows: list[OrderMapping]) -> list[int]:
-    """Each row's place among this service's Qikink orders, newest first (ascending, with the
-    rows sorted to match); rows further back than any walk would go are placed at the end."""
-    # Past 10 places per due row a walk always costs more than GETting every row.
-    reach = PAGE_SIZE * (len(rows) + 1)
-    newest = await (
-        OrderMapping.filter(qikink_order_id__isnull=False)
-        .order_by("-created_at", "-id")
-        .limit(reach)
-        .values_list("id", flat=True)
-    )
-    place = {row_id: index for index, row_id in enumerate(newest)}
-    rows.sort(key=lambda row: (place.get(row.id, reach), -row.created_at.timestamp()))
-    return [place.get(row.id, reach) for row in rows]
-
-
 async def refresh_order_mappings(
     client: QikinkClient,
     *,
@@ -392,10 +239,10 @@ async def refresh_order_mappings(
     job.total = len(rows)
     if not rows:
         return job.result(total, limit, (0, 0))
-    positions = await _positions(rows)
-    covered = cheapest_cut(positions)
+    places = await positions(rows)
+    covered = cheapest_cut(places)
     above, below = rows[:covered], rows[covered:]
-    pages = math.ceil((positions[covered - 1] + 1) / PAGE_SIZE) if covered else 0
+    pages = math.ceil((places[covered - 1] + 1) / PAGE_SIZE) if covered else 0
     missed = below
     if above:
         # Orders made outside this service can push ours to later pages than planned.

@@ -11,14 +11,9 @@ import pytest
 
 from models import JobState, OrderMapping, OrderMappingStatus, SubmitState
 from services.errors import InvalidInput, NotFound
-from services.sync import (
-    SYNC_JOB,
-    RefreshPlan,
-    _sync_if_due,
-    cheapest_cut,
-    map_status,
-    refresh_order_mappings,
-)
+from services.refresh_plan import cheapest_cut
+from services.statuses import map_status
+from services.sync import SYNC_JOB, RefreshPlan, _sync_if_due, refresh_order_mappings
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
