@@ -6,13 +6,16 @@ import asyncio
 import contextvars
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
 
 from config import sqlite_file
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
 
 __all__ = [
     "MIGRATIONS_LOCATION",
@@ -21,8 +24,11 @@ __all__ = [
     "is_postgres",
     "migrate",
     "ping",
+    "to_the_end",
     "tortoise_config",
 ]
+
+T = TypeVar("T")
 
 APP_LABEL = "models"
 MIGRATIONS_LOCATION = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -117,6 +123,22 @@ async def connect_db(database_url: str) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """`work`'s result, with `work` run to its end even if the caller is cancelled meanwhile.
+
+    graphql-core cancels the other fields of an operation when one of them fails. Tortoise's
+    SQLite client takes its one connection's lock before it awaits the connection or the
+    transaction's BEGIN, and a task cancelled there never gives it back: every later query of
+    the process would hang (on PostgreSQL, a connection stays idle in transaction). Run as a
+    task of its own, the work finishes (or fails) and frees what it holds; the caller's
+    cancellation goes on at once.
+    """
+    task = asyncio.ensure_future(work)
+    # Its outcome matters to no one once the caller is gone.
+    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    return await asyncio.shield(task)
 
 
 async def ping() -> bool:

@@ -34,6 +34,7 @@ from tortoise.transactions import in_transaction
 
 from models import QikinkCall, QikinkWaiter
 from services.clock import SYSTEM, Clock, utc_now
+from services.db import to_the_end
 from services.errors import RateLimited
 from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 
@@ -158,6 +159,9 @@ class RateBudget:
         return None
 
     async def _record(self, lane: Lane, waiter: str | None) -> None:
+        await to_the_end(self._record_in_window(lane, waiter))
+
+    async def _record_in_window(self, lane: Lane, waiter: str | None) -> None:
         cap = self.cap(lane)
         if not self.enabled and cap is None:
             return  # no limit to keep
@@ -286,8 +290,10 @@ class RateBudget:
 
     async def saturate(self) -> None:
         """Qikink said we are over its limit: fill the window so every process backs off."""
-        if not self.enabled:
-            return
+        if self.enabled:
+            await to_the_end(self._fill_window())
+
+    async def _fill_window(self) -> None:
         now = self._now()
         async with in_transaction() as conn:
             if self.postgres:
