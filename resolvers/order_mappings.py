@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from services import order_mappings as service
+from services.db import uninterrupted
 from services.errors import Forbidden
 from services.paging import Page, check_page
 from services.validation import check_id
@@ -40,6 +41,7 @@ def _visible(caller: Caller, query: service.OrderMappingQuery) -> service.OrderM
     raise Forbidden(_UNNAMED_LIST)
 
 
+@uninterrupted
 async def order_mappings(
     caller: Caller, query: service.OrderMappingQuery, *, limit: int, offset: int
 ) -> tuple[list[OrderMapping], int, Page]:
@@ -48,6 +50,7 @@ async def order_mappings(
     return nodes, count, page
 
 
+@uninterrupted
 async def order_mapping(caller: Caller, key: str) -> OrderMapping | None:
     """The mapping `key` names: a store order's id for anyone; a mapping's id for an admin, or
     for the signed-in customer whose order it is."""

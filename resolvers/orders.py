@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services import medusa, orders, sync
+from services.db import uninterrupted
 from services.errors import MedusaUnavailable
 from services.rate_budget import Lane
 from services.validation import check_id
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 
+@uninterrupted
 async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResult:
     return await orders.submit_store_order(
         order,
@@ -42,6 +44,7 @@ def _medusa(runtime: Runtime) -> medusa.MedusaClient:
     return runtime.medusa
 
 
+@uninterrupted
 async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
     return await medusa.submit_medusa_order(
         _medusa(runtime),
@@ -52,6 +55,7 @@ async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
     )
 
 
+@uninterrupted
 async def cancel_medusa_order(
     runtime: Runtime, order_id: str
 ) -> tuple[orders.CancelOutcome, OrderMapping | None]:
@@ -62,6 +66,7 @@ async def cancel_medusa_order(
     return outcome, row
 
 
+@uninterrupted
 async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapping:
     async def reload(order_id: str) -> StoreOrder:
         return medusa.store_order_from_medusa(await _medusa(runtime).get_order(order_id))
@@ -75,6 +80,7 @@ async def retry_order_submission(runtime: Runtime, mapping_id: str) -> OrderMapp
     )
 
 
+@uninterrupted
 async def refresh_order_mappings(
     runtime: Runtime, *, order_id: str | None, limit: int, concurrency: int
 ) -> RefreshResult:

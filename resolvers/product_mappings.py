@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services import product_mappings as service
+from services.db import uninterrupted
 from services.paging import Page, check_page
 from services.validation import check_id
 
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 
+@uninterrupted
 async def product_mappings(
     query: service.ProductMappingQuery, *, limit: int, offset: int
 ) -> tuple[list[ProductMapping], int, Page]:
@@ -26,14 +28,17 @@ async def product_mappings(
     return nodes, count, page
 
 
+@uninterrupted
 async def product_mapping(mapping_id: str) -> ProductMapping | None:
     return await service.get_product_mapping(check_id(mapping_id))
 
 
+@uninterrupted
 async def create_product_mapping(qikink_sku_id: str, variant_id: str) -> ProductMapping:
     return await service.create_product_mapping(qikink_sku_id, variant_id)
 
 
+@uninterrupted
 async def update_product_mapping(
     mapping_id: str, *, qikink_sku_id: str | None, variant_id: str | None
 ) -> ProductMapping:
@@ -42,5 +47,6 @@ async def update_product_mapping(
     )
 
 
+@uninterrupted
 async def delete_product_mapping(mapping_id: str) -> str:
     return await service.delete_product_mapping(check_id(mapping_id))

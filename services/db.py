@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from aerich import Command
 from tortoise import Tortoise, connections
@@ -15,7 +16,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from config import sqlite_file
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
+    from collections.abc import Callable, Coroutine
 
 __all__ = [
     "MIGRATIONS_LOCATION",
@@ -26,9 +27,14 @@ __all__ = [
     "ping",
     "to_the_end",
     "tortoise_config",
+    "uninterrupted",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+# Work `to_the_end` runs whose callers may be gone: the database closes only after it.
+_UNFINISHED: set[asyncio.Task[Any]] = set()
+_FINISH_SECONDS = 10.0
 
 APP_LABEL = "models"
 MIGRATIONS_LOCATION = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -122,6 +128,9 @@ async def connect_db(database_url: str) -> None:
 
 
 async def close_db() -> None:
+    """Close the connections, once the work of cancelled callers has finished (or given up)."""
+    if _UNFINISHED:
+        await asyncio.wait(set(_UNFINISHED), timeout=_FINISH_SECONDS)
     await Tortoise.close_connections()
 
 
@@ -136,9 +145,28 @@ async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
     cancellation goes on at once.
     """
     task = asyncio.ensure_future(work)
-    # Its outcome matters to no one once the caller is gone.
-    task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    _UNFINISHED.add(task)
+    task.add_done_callback(_finished)
     return await asyncio.shield(task)
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _UNFINISHED.discard(task)
+    # Its outcome matters to no one once the caller is gone.
+    if not task.cancelled():
+        task.exception()
+
+
+def uninterrupted(
+    function: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """`function`, each call run `to_the_end`."""
+
+    @functools.wraps(function)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return await to_the_end(function(*args, **kwargs))
+
+    return run
 
 
 async def ping() -> bool:
