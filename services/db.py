@@ -32,6 +32,8 @@ __all__ = [
 
 T = TypeVar("T")
 P = ParamSpec("P")
+# Set by the schema for an operation of one root field (the usual poll): nothing cancels it.
+ALONE: contextvars.ContextVar[bool] = contextvars.ContextVar("qkg_alone", default=False)
 # Work `to_the_end` runs whose callers may be gone: the database closes only after it.
 _UNFINISHED: set[asyncio.Task[Any]] = set()
 _FINISH_SECONDS = 10.0
@@ -164,6 +166,9 @@ def uninterrupted(
 
     @functools.wraps(function)
     async def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if ALONE.get():
+            # The operation's only root field: no sibling can fail and cancel it.
+            return await function(*args, **kwargs)
         return await to_the_end(function(*args, **kwargs))
 
     return run
