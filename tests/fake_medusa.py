@@ -212,7 +212,10 @@ class FakeMedusa:
         self.events.append(("order.fulfillment_created", fulfillment["id"]))
         return self._answer(order)
 
-    async def _ship(self, request: Request) -> JSONResponse:
+    async def _existing(
+        self, request: Request
+    ) -> tuple[dict[str, Any], dict[str, Any]] | JSONResponse:
+        """The order and fulfillment a shipment or delivery names, or the answer refusing it."""
         order, refused = await self._write(request)
         if refused is not None:
             return refused
@@ -220,6 +223,13 @@ class FakeMedusa:
         fulfillment = self._fulfillment(order, request.path_params["fulfillment_id"])
         if fulfillment is None:
             return JSONResponse({"type": "not_found", "message": "Fulfillment not found"}, 404)
+        return order, fulfillment
+
+    async def _ship(self, request: Request) -> JSONResponse:
+        found = await self._existing(request)
+        if isinstance(found, JSONResponse):
+            return found
+        order, fulfillment = found
         if fulfillment["shipped_at"]:
             return self._refusal("Shipment has already been created")
         body = await request.json()
@@ -235,13 +245,10 @@ class FakeMedusa:
         return self._answer(order)
 
     async def _deliver(self, request: Request) -> JSONResponse:
-        order, refused = await self._write(request)
-        if refused is not None:
-            return refused
-        assert order is not None
-        fulfillment = self._fulfillment(order, request.path_params["fulfillment_id"])
-        if fulfillment is None:
-            return JSONResponse({"type": "not_found", "message": "Fulfillment not found"}, 404)
+        found = await self._existing(request)
+        if isinstance(found, JSONResponse):
+            return found
+        order, fulfillment = found
         if fulfillment["delivered_at"]:
             return self._refusal("Fulfillment has already been delivered")
         fulfillment["delivered_at"] = datetime.now(UTC).isoformat()
