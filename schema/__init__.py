@@ -6,11 +6,13 @@ import re
 from typing import TYPE_CHECKING
 
 import strawberry
+from graphql.error import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.documents import DocumentCache
 from schema.executor import ExecutionContext
+from schema.gate import RootFields
 from schema.naming import CachedNameConverter
 from schema.observability import Outcome
 from schema.order_mappings import OrderMappingQueries
@@ -19,7 +21,6 @@ from schema.product_mappings import ProductMappingMutation, ProductMappingQuerie
 from schema.qikink import QikinkMutation, QikinkQueries
 
 if TYPE_CHECKING:
-    from graphql.error import GraphQLError
     from strawberry.types import ExecutionContext as Operation
 
 __all__ = ["Mutation", "Query", "Schema", "build_schema"]
@@ -44,19 +45,27 @@ class Schema(strawberry.Schema):
             # members too, which is what production hides.
             for error in errors:
                 error.message = _SUGGESTION.sub("", error.message)
+                # A variable's coercion error wraps the error that names the input's field,
+                # and that inner error is what the caller may be shown.
+                inner = error.original_error
+                if isinstance(inner, GraphQLError):
+                    inner.message = _SUGGESTION.sub("", inner.message)
 
 
 def build_schema(*, introspection: bool = True, suggestions: bool = True) -> Schema:
-    """The service's schema: document checks and cache, then the outcome of each operation."""
+    """The service's schema: document checks and cache, admission of each operation by its
+    root fields, then the outcome of each operation."""
     documents = DocumentCache(introspection=introspection)
+    root_fields = RootFields()
     schema = Schema(
         query=Query,
         mutation=Mutation,
-        extensions=[documents.extension(), Outcome],
+        extensions=[documents.extension(), root_fields.extension(), Outcome],
         execution_context_class=ExecutionContext,
         config=StrawberryConfig(
             disable_field_suggestions=not suggestions, name_converter=CachedNameConverter()
         ),
     )
     schema.documents = documents
+    root_fields.load(schema)
     return schema

@@ -9,9 +9,11 @@ import strawberry
 
 from resolvers import orders as resolve
 from schema.context import Context
+from schema.gate import CALLS_QIKINK
+from schema.input_limits import at_most
 from schema.order_mappings import OrderMapping
 from schema.permissions import IsAdmin
-from schema.qikink import PaymentGateway
+from schema.qikink import MAX_LINE_ITEMS, PaymentGateway
 from services import orders as service
 from services import store_orders
 
@@ -46,7 +48,9 @@ class StoreAddressInput:
 class StoreOrderInput:
     id: strawberry.ID = strawberry.field(description="The store's order id.")
     email: str
-    items: list[StoreOrderItemInput]
+    items: list[StoreOrderItemInput] = strawberry.field(
+        metadata=at_most(MAX_LINE_ITEMS, "items per order")
+    )
     shipping_address: StoreAddressInput
     display_id: str | None = strawberry.field(
         default=None, description="The store's short order number (Medusa's display_id)."
@@ -227,6 +231,7 @@ class OrdersMutation:
 
     @strawberry.mutation(
         permission_classes=[IsAdmin],
+        metadata=CALLS_QIKINK,
         description=(
             "Sync statuses and tracking from Qikink: one Qikink order (orderId), or up to "
             "`limit` mappings not in a final status with at most `concurrency` calls at once."

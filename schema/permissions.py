@@ -1,7 +1,13 @@
-"""Who may call what; each class raises the domain error that names what is missing."""
+"""Who may call what; each class raises the domain error that names what is missing.
+
+Each permission is a check of the request's `Context` alone (`check`), so the same classes
+serve twice: on each field as Strawberry runs it, and on the root fields of an operation before
+its variables are read (`schema.gate`), so a refused caller's input costs nothing to coerce.
+"""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any
 
 from strawberry.permission import BasePermission
@@ -13,30 +19,40 @@ if TYPE_CHECKING:
 
     from schema.context import Context
 
-__all__ = ["IsAdmin", "IsStorefront", "QikinkProxy"]
+__all__ = ["IsAdmin", "IsStorefront", "Permission", "QikinkProxy"]
 
 
-class IsAdmin(BasePermission):
+class Permission(BasePermission):
+    """A permission decided by the request's context alone: `check` raises the refusal."""
+
+    @abstractmethod
+    def check(self, context: Context) -> None:
+        """Return when the caller may; raise the domain error that says why not."""
+
+    def has_permission(self, source: Any, info: strawberry.Info[Context], **kwargs: Any) -> bool:
+        self.check(info.context)
+        return True
+
+
+class IsAdmin(Permission):
     """An admin: a Medusa admin user's JWT or an API key from `create-api-key`."""
 
     message = "Admin credentials are required: send 'Authorization: Bearer <token or API key>'."
 
-    def has_permission(self, source: Any, info: strawberry.Info[Context], **kwargs: Any) -> bool:
-        caller = info.context.caller
-        if caller.is_admin:
-            return True
-        raise caller.auth_error or Unauthenticated(self.message)
+    def check(self, context: Context) -> None:
+        caller = context.caller
+        if not caller.is_admin:
+            raise caller.auth_error or Unauthenticated(self.message)
 
 
-class IsStorefront(BasePermission):
+class IsStorefront(Permission):
     """A storefront (with a valid publishable key when keys are configured) or an admin."""
 
     message = "A valid x-publishable-api-key header is required."
 
-    def has_permission(self, source: Any, info: strawberry.Info[Context], **kwargs: Any) -> bool:
-        if info.context.caller.may_use_storefront:
-            return True
-        raise Unauthenticated(self.message)
+    def check(self, context: Context) -> None:
+        if not context.caller.may_use_storefront:
+            raise Unauthenticated(self.message)
 
 
 class QikinkProxy(IsStorefront):
@@ -50,10 +66,10 @@ class QikinkProxy(IsStorefront):
         "service sets STOREFRONT_QIKINK_PROXY=true."
     )
 
-    def has_permission(self, source: Any, info: strawberry.Info[Context], **kwargs: Any) -> bool:
-        caller = info.context.caller
+    def check(self, context: Context) -> None:
+        caller = context.caller
         if caller.is_admin:
-            return True
-        if not info.context.settings.storefront_qikink_proxy:
+            return
+        if not context.settings.storefront_qikink_proxy:
             raise caller.auth_error or Unauthenticated(self.closed_message)
-        return super().has_permission(source, info, **kwargs)
+        super().check(context)

@@ -12,11 +12,17 @@ import strawberry
 
 from resolvers import qikink as resolve
 from schema.context import Context
+from schema.gate import CALLS_QIKINK
+from schema.input_limits import at_most
 from schema.permissions import IsAdmin, QikinkProxy
 from services import qikink as service
 from services import qikink_requests
 
-__all__ = ["PaymentGateway", "QikinkMutation", "QikinkQueries"]
+__all__ = ["MAX_DESIGNS", "MAX_LINE_ITEMS", "PaymentGateway", "QikinkMutation", "QikinkQueries"]
+
+MAX_LINE_ITEMS = 100
+# Qikink prints on a handful of placements (front, back, sleeves, ...).
+MAX_DESIGNS = 10
 
 
 @strawberry.enum(description="How the customer pays: prepaid online, or cash on delivery.")
@@ -125,7 +131,9 @@ class QikinkLineItemInput:
         default=True, description="True: a product from your Qikink 'My Products', by SKU."
     )
     print_type_id: int | None = None
-    designs: list[QikinkDesignInput] | None = None
+    designs: list[QikinkDesignInput] | None = strawberry.field(
+        default=None, metadata=at_most(MAX_DESIGNS, "designs per line item")
+    )
 
 
 @strawberry.input(description="Where Qikink ships the order. Every field is sent to Qikink.")
@@ -155,7 +163,9 @@ class QikinkOrderInput:
     order_number: str = strawberry.field(description="1-15 letters and digits, unique.")
     gateway: PaymentGateway
     total_order_value: Decimal = strawberry.field(description="Rupees; for COD, what is collected.")
-    line_items: list[QikinkLineItemInput]
+    line_items: list[QikinkLineItemInput] = strawberry.field(
+        metadata=at_most(MAX_LINE_ITEMS, "line items per order")
+    )
     shipping_address: QikinkAddressInput
     qikink_shipping: bool = strawberry.field(default=True, description="False: you ship it.")
     add_ons: QikinkAddOnsInput | None = None
@@ -216,7 +226,9 @@ class QikinkOrderInput:
 @strawberry.type
 class QikinkQueries:
     @strawberry.field(
-        permission_classes=[QikinkProxy], description="A page of Qikink orders, newest first."
+        permission_classes=[QikinkProxy],
+        metadata=CALLS_QIKINK,
+        description="A page of Qikink orders, newest first.",
     )
     async def qikink_orders(
         self, info: strawberry.Info[Context], page: int = 1
@@ -224,7 +236,11 @@ class QikinkQueries:
         views = await resolve.qikink_orders(info.context.qikink, page)
         return [QikinkOrder.from_view(view) for view in views]
 
-    @strawberry.field(permission_classes=[QikinkProxy], description="One Qikink order, or null.")
+    @strawberry.field(
+        permission_classes=[QikinkProxy],
+        metadata=CALLS_QIKINK,
+        description="One Qikink order, or null.",
+    )
     async def qikink_order(
         self,
         info: strawberry.Info[Context],
@@ -240,6 +256,7 @@ class QikinkQueries:
 class QikinkMutation:
     @strawberry.mutation(
         permission_classes=[IsAdmin],
+        metadata=CALLS_QIKINK,
         description=(
             "Admin only: the shared Qikink access token (minted only when none is fresh). "
             "It acts as the merchant on Qikink, so it is never given to storefronts."
@@ -256,6 +273,7 @@ class QikinkMutation:
 
     @strawberry.mutation(
         permission_classes=[QikinkProxy],
+        metadata=CALLS_QIKINK,
         description="Create a Qikink order directly (validated before Qikink is called).",
     )
     async def create_qikink_order(

@@ -1,0 +1,229 @@
+"""What an operation may ask for, decided before graphql-core reads its variables.
+
+graphql-core coerces every variable of an operation before any resolver, and so before any
+permission, runs: an anonymous megabyte of line items would cost a second of CPU to be refused.
+The `Admission` extension looks at the root fields the operation selects first and refuses it
+whole, without coercing anything, when:
+
+- the caller may not call one of them: each root field's own permission classes
+  (`schema.permissions`) decide, giving the error the field itself would give;
+- a caller who is not an admin selects more than one field that calls Qikink (fields marked
+  `metadata=CALLS_QIKINK`), aliases included: a storefront's share of the Qikink budget is a
+  few calls a minute, and one operation is one call;
+- an input list holds more items than its cap (`schema.input_limits`).
+
+Fields below the root keep their permissions as Strawberry runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    BooleanValueNode,
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    VariableNode,
+)
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+from strawberry.types.base import get_object_definition
+
+from schema.input_limits import check_limits, limits_of
+from schema.permissions import Permission
+from services.errors import InvalidInput, ServiceError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+
+    from graphql import SelectionSetNode, ValueNode
+    from strawberry import Schema
+    from strawberry.types import ExecutionContext
+
+    from schema.context import Context
+    from schema.input_limits import Limit
+
+__all__ = ["CALLS_QIKINK", "Admission", "RootFields"]
+
+_CALLS_QIKINK = "qikink_graphql.calls_qikink"
+# A root field's metadata: its resolver calls Qikink (and spends the caller's budget).
+CALLS_QIKINK: dict[str, Any] = {_CALLS_QIKINK: True}
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    permissions: tuple[Permission, ...]
+    calls_qikink: bool
+    limits: Mapping[str, Limit]  # by argument name, the arguments whose lists are capped
+
+
+class RootFields:
+    """The root fields of one schema: who may call each, which call Qikink, their caps."""
+
+    def __init__(self) -> None:
+        self.fields: dict[tuple[str, str], RootField] = {}
+
+    def load(self, schema: Schema) -> None:
+        """Read the root fields' permissions, metadata and input caps from `schema`."""
+        converter = schema.config.name_converter
+        for operation, root in (("query", schema.query), ("mutation", schema.mutation)):
+            definition = get_object_definition(root, strict=True) if root else None
+            for field in definition.fields if definition else ():
+                permissions = []
+                for permission in field.permission_classes:
+                    if not issubclass(permission, Permission):
+                        raise TypeError(f"{field.python_name}: {permission} is no Permission")
+                    permissions.append(permission())
+                limits = {}
+                for argument in field.arguments:
+                    name = converter.get_graphql_name(argument)
+                    found = limits_of(argument.type, name, converter)
+                    if found is not None:
+                        limits[name] = found
+                self.fields[(operation, converter.get_graphql_name(field))] = RootField(
+                    permissions=tuple(permissions),
+                    calls_qikink=bool(field.metadata.get(_CALLS_QIKINK)),
+                    limits=limits,
+                )
+
+    def extension(self) -> Callable[[], Admission]:
+        """The factory to give Strawberry (`extensions=[...]`): one extension a request."""
+        return lambda: Admission(self)
+
+    def refusal(self, operation: ExecutionContext) -> list[GraphQLError]:
+        """Why the operation may not run (one error per refused root field), or nothing."""
+        context: Context | None = operation.context
+        document = operation.graphql_document
+        node = get_operation_ast(document, operation.operation_name) if document else None
+        if context is None or document is None or node is None:
+            return []
+        variables = operation.variables or {}
+        defaults = {
+            definition.variable.name.value: definition.default_value
+            for definition in node.variable_definitions or ()
+            if definition.default_value is not None
+        }
+        fragments = {
+            definition.name.value: definition
+            for definition in document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        selected: dict[str, tuple[FieldNode, RootField]] = {}
+        for field_node in _root_fields(node.selection_set, fragments, variables, defaults):
+            key = (field_node.alias or field_node.name).value
+            field = self.fields.get((node.operation.value, field_node.name.value))
+            if field is not None and key not in selected:
+                selected[key] = (field_node, field)
+        errors = []
+        for key, (field_node, field) in selected.items():
+            try:
+                for permission in field.permissions:
+                    permission.check(context)
+            except ServiceError as refused:
+                errors.append(_error(refused, field_node, key))
+        if errors:
+            return errors
+        if not context.caller.is_admin:
+            calls = [key for key, (_, field) in selected.items() if field.calls_qikink]
+            if len(calls) > 1:
+                refused = InvalidInput(
+                    "An operation may make at most one Qikink call for a storefront; this one "
+                    f"makes {len(calls)} ({', '.join(calls)}): send each in its own request."
+                )
+                return [_error(refused, selected[calls[1]][0], calls[1])]
+        for key, (field_node, field) in selected.items():
+            for argument in field_node.arguments or ():
+                limit = field.limits.get(argument.name.value)
+                if limit is None:
+                    continue
+                try:
+                    check_limits(
+                        limit,
+                        argument.value,
+                        variables=variables,
+                        defaults=defaults,
+                        path=argument.name.value,
+                    )
+                except InvalidInput as refused:
+                    return [_error(refused, field_node, key)]
+        return []
+
+
+class Admission(SchemaExtension):
+    """Refuses an operation before it executes: see `schema.gate`."""
+
+    def __init__(self, root_fields: RootFields) -> None:
+        super().__init__()
+        self.root_fields = root_fields
+
+    def on_execute(self) -> Iterator[None]:
+        # Strawberry executes nothing when a result is already set (its documented way for an
+        # extension to answer instead of the executor, as its caching example does).
+        errors = self.root_fields.refusal(self.execution_context)
+        if errors:
+            self.execution_context.result = ExecutionResult(data=None, errors=errors)
+        yield
+
+
+def _error(refused: ServiceError, node: FieldNode, key: str) -> GraphQLError:
+    """The refusal as graphql-core reports a resolver's error: located at the field, with
+    the domain error as its original (coded by `schema.errors`)."""
+    return GraphQLError(refused.message, nodes=[node], path=[key], original_error=refused)
+
+
+def _root_fields(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, ValueNode],
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[FieldNode]:
+    """The fields a root selection set selects, through fragments, as graphql-core collects
+    them (validation has run: fragments exist, apply to the root type and do not cycle)."""
+    for selection in selection_set.selections:
+        if not _included(selection.directives or (), variables, defaults):
+            continue
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments, variables, defaults, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in fragments and name not in seen:
+                yield from _root_fields(
+                    fragments[name].selection_set, fragments, variables, defaults, seen | {name}
+                )
+
+
+def _included(directives: Any, variables: Mapping[str, Any], defaults: Mapping[str, Any]) -> bool:
+    """`@skip` and `@include`; a condition that cannot be read counts the field in (the
+    stricter answer: a field wrongly counted is refused, never let through)."""
+    for directive in directives:
+        name = directive.name.value
+        if name not in {"skip", "include"}:
+            continue
+        for argument in directive.arguments or ():
+            if argument.name.value != "if":
+                continue
+            value = _boolean(argument.value, variables, defaults)
+            if value is not None and value == (name == "skip"):
+                return False
+    return True
+
+
+def _boolean(node: ValueNode, variables: Mapping[str, Any], defaults: Mapping[str, Any]) -> Any:
+    if isinstance(node, BooleanValueNode):
+        return node.value
+    if isinstance(node, VariableNode):
+        name = node.name.value
+        if name in variables:
+            value = variables[name]
+            return value if isinstance(value, bool) else None
+        default = defaults.get(name)
+        return default.value if isinstance(default, BooleanValueNode) else None
+    return None
