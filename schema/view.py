@@ -9,6 +9,7 @@ nobody can satisfy, 405 for a mutation sent with GET, and the typed per-request 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
@@ -33,6 +34,10 @@ __all__ = ["GRAPHQL_RESPONSE", "GraphQLApp"]
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
+# JSON's escape of a UTF-16 surrogate, the only way one reaches a decoded string (UTF-8 bytes
+# cannot encode it); alone, it is no character, and no database or encoder will take it.
+_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+_SURROGATE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -69,6 +74,15 @@ def negotiate(accept: str | None) -> str | None:
     return best[2] if best else None
 
 
+def _lone_surrogate(value: object) -> bool:
+    """Whether a decoded JSON value holds half of a surrogate pair (a pair is one character)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _is_request_error(result: ExecutionResult) -> bool:
     """Parse and validation errors: nothing executed, so the response has no data entry."""
     return (
@@ -98,6 +112,11 @@ class GraphQLApp(GraphQL[Context, None]):
         # Strawberry's `data.get(...)`: an AttributeError, a 500.
         if isinstance(data, bytes) and not isinstance(value, dict | list):
             raise HTTPException(400, "The request body must be a JSON object.")
+        surrogate = _SURROGATE_BYTES if isinstance(data, bytes) else _SURROGATE
+        if surrogate.search(data) and _lone_surrogate(value):  # type: ignore[arg-type]
+            raise HTTPException(
+                400, "The request holds a lone UTF-16 surrogate (\\uD800-\\uDFFF): no character."
+            )
         return value
 
     async def get_context(  # type: ignore[override]

@@ -302,6 +302,55 @@ async def test_production_suggests_no_field_or_value_names(
     assert not any("Did you mean" in message for message in hidden)
 
 
+async def test_production_suggests_no_input_field_names_in_variable_errors(
+    database_url: str,
+) -> None:
+    query = """mutation($input: QikinkOrderInput!) {
+      createQikinkOrder(input: $input) { orderId } }"""
+    variables = {"input": {"lineItem": [], "orderNumber": "SO1"}}
+    answers = {}
+    for env, secret in (("development", TEST_JWT_SECRET), ("production", "p" * 48)):
+        settings = make_settings(
+            database_url,
+            app_env=env,
+            jwt_secret=secret,
+            qikink_client_id="123456789012345",
+            qikink_client_secret="live",
+        )
+        async with serving(settings) as http:
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables},
+                headers={"authorization": f"Bearer {make_jwt(secret)}"},
+            )
+            answers[env] = " ".join(error_messages(response))
+    assert "unknown field 'lineItem'. Did you mean 'lineItems'?" in answers["development"]
+    assert "unknown field 'lineItem'" in answers["production"]
+    assert "Did you mean" not in answers["production"]
+
+
+LONE_SURROGATE = '{"id": "\\ud800"}'
+SURROGATE_PAIR = '{"id": "\\ud83d\\ude00"}'
+BY_ORDER = "query($id: String) { qikinkOrderMappings(filter: { medusaOrderId: $id }) { count } }"
+
+
+async def test_a_lone_surrogate_is_refused_with_400_and_a_pair_is_a_character(
+    client: httpx.AsyncClient,
+) -> None:
+    # Decoded, half a surrogate pair is a string no database driver or encoder takes.
+    headers = {"content-type": "application/json"}
+    for variables, status in ((LONE_SURROGATE, 400), (SURROGATE_PAIR, 200)):
+        body = f'{{"query": "{BY_ORDER}", "variables": {variables}}}'
+        posted = await client.post("/graphql", content=body.encode(), headers=headers)
+        got = await client.get("/graphql", params={"query": BY_ORDER, "variables": variables})
+        for response in (posted, got):
+            assert response.status_code == status, response.text
+            if status == 400:
+                assert "lone UTF-16 surrogate" in response.text
+            else:
+                assert response.json() == {"data": {"qikinkOrderMappings": {"count": 0}}}
+
+
 async def test_production_answers_no_introspection(production: httpx.AsyncClient) -> None:
     for query in ("{ __schema { queryType { name } } }", '{ __type(name: "Query") { name } }'):
         response = await post(production, query)
