@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every package and its hash, from `make lock`: what run and test install, on any machine.
 LOCK := requirements.lock
+# GraphiQL's scripts and styles, served by the service itself (graphiql/package-lock.json).
+GRAPHIQL := graphiql/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate schema lock clean
+.PHONY: run test lint format migrate schema lock clean graphiql
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +19,12 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# Without npm the service still runs; its GraphiQL page then says what to install.
+$(GRAPHIQL): graphiql/package-lock.json $(STAMP)
+	$(BIN)/python scripts/npm_ci.py graphiql || echo "GraphiQL's files were not installed: /graphql in a browser will say so."
+
+graphiql: $(GRAPHIQL)
+
 # Refresh the lock from pyproject.toml's ranges (the newest versions they admit).
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,13 +32,13 @@ lock:
 	$(BIN)/pip-compile --quiet --upgrade --extra dev --generate-hashes --allow-unsafe \
 		--strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
-run: $(STAMP)
+run: $(STAMP) $(GRAPHIQL)
 	$(BIN)/qikink-graphql serve --host $(HOST) --port $(PORT)
 
 # The suite runs once per database backend (Tortoise binds models to one dialect a process).
 # Without a reachable PostgreSQL its run is skipped with the reason; QKG_REQUIRE_POSTGRES=1
 # (set by .ci/run) makes that a failure.
-test: $(STAMP)
+test: $(STAMP) $(GRAPHIQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --db sqlite $(PYTEST_ARGS)
@@ -51,4 +59,4 @@ schema: $(STAMP)
 	$(BIN)/qikink-graphql export-schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache graphiql/node_modules

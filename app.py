@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from config import Settings, configure_logging, load_settings
 from runtime import Runtime
 from schema import build_schema
+from schema.graphiql import ASSET_ROUTE
 from schema.http_cache import GetCache
 from schema.view import GraphQLApp
 from services import db
@@ -180,6 +181,8 @@ def create_app(
         Route("/ready", ready),
         Route("/metrics", metrics),
     ]
+    if settings.graphiql:
+        routes.append(Route(ASSET_ROUTE, graphql.graphiql.asset))
     routes.append(Mount("/admin", app=StaticFiles(directory=ADMIN_DIR, html=True), name="admin"))
     if runtime.simulator_app is not None:
         # The built-in fake Qikink's control API, to advance order statuses by hand.

@@ -18,6 +18,7 @@ from strawberry.http import process_result
 from strawberry.types.unset import UNSET
 
 from schema.context import Context
+from schema.graphiql import GraphiQLPage
 from services.auth import authenticate
 
 if TYPE_CHECKING:
@@ -99,6 +100,10 @@ class GraphQLApp(GraphQL[Context, None]):
         super().__init__(*args, **kwargs)
         self.runtime = runtime
         self.settings = runtime.settings
+        self.graphiql = GraphiQLPage(self.graphql_ide_html)
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        return self.graphiql.page()
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8

@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ __all__ = [
     "Store",
     "checkout",
     "free_port",
-    "npm_ci",
     "register_customer",
     "tail",
 ]
@@ -48,32 +46,6 @@ __all__ = [
 PROJECT = Path(__file__).resolve().parent / "medusa_backend"
 ADMIN_EMAIL = "admin@example.com"
 CLI = ("node", "node_modules/@medusajs/cli/cli.js")
-
-
-def npm_ci(project: Path = PROJECT) -> float:
-    """Install the backend's npm packages from its lock file unless they are in place already.
-
-    Returns the seconds spent (0 when nothing was needed). `node_modules/.package-lock.json` is
-    what npm writes after a complete install; a lock file newer than it means a stale install.
-    """
-    marker = project / "node_modules" / ".package-lock.json"
-    lock = project / "package-lock.json"
-    if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
-        return 0.0
-    if shutil.which("npm") is None:
-        raise RuntimeError("npm is not installed: the Medusa end-to-end test needs Node 20 + npm")
-    started = time.monotonic()
-    done = subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"npm ci failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    return time.monotonic() - started
 
 
 class MedusaBackend:

@@ -12,44 +12,16 @@ import json
 import subprocess
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
+from scripts.npm_ci import npm_ci
 from tests.live_server import PROJECT_ROOT, LiveServer, require_tool
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 AUDIT_DIR = PROJECT_ROOT / "tests" / "graphql_http_audit"
 AUDIT_TIMEOUT = 120.0
-NPM_TIMEOUT = 300.0
 NEEDS_NODE = "the GraphQL-over-HTTP audit runs graphql-http with Node 20+ and npm"
-
-
-def npm_install(project: Path = AUDIT_DIR) -> None:
-    """`npm ci` from the lock file unless node_modules is complete and newer than the lock.
-
-    npm writes `node_modules/.package-lock.json` last, after a complete install.
-    """
-    marker = project / "node_modules" / ".package-lock.json"
-    lock = project / "package-lock.json"
-    if marker.exists() and (not lock.exists() or marker.stat().st_mtime >= lock.stat().st_mtime):
-        return
-    npm = require_tool("npm", NEEDS_NODE)
-    command = "ci" if lock.exists() else "install"
-    done = subprocess.run(
-        [npm, command, "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=NPM_TIMEOUT,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"npm {command} in {project} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-        )
 
 
 def level(result: dict[str, Any]) -> str:
@@ -62,7 +34,7 @@ def audit_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
     """Every audit result of one run against a live server."""
     try:
         node = require_tool("node", NEEDS_NODE)
-        npm_install()
+        npm_ci(AUDIT_DIR, needed_for=NEEDS_NODE)
     except RuntimeError as exc:
         pytest.fail(str(exc), pytrace=False)
     with LiveServer(tmp_path_factory.mktemp("graphql_http_audit")) as server:

@@ -21,6 +21,7 @@ import httpx
 import jwt
 import pytest
 
+from scripts.npm_ci import npm_ci
 from simulator import QikinkSimulator, SimulatorServer
 from tests.markers import postgres_pass
 from tests.medusa_e2e import (
@@ -30,7 +31,6 @@ from tests.medusa_e2e import (
     ServiceProcess,
     Store,
     checkout,
-    npm_ci,
     register_customer,
 )
 from tests.waiting import wait_for
@@ -118,7 +118,7 @@ def medusa(
 ) -> Iterator[tuple[MedusaBackend, Store]]:
     """A real Medusa backend whose subscriber reports to `service`, and its seeded store."""
     started = time.monotonic()
-    installed = npm_ci()
+    installed = npm_ci(PROJECT, needed_for="the Medusa end-to-end test")
     backend = MedusaBackend(
         postgres_admin_url,
         tmp_path_factory.mktemp("medusa"),
