@@ -1,10 +1,21 @@
-"""The one place domain errors become GraphQL errors, and everything else is masked."""
+"""The one place errors become what the caller sees: every error coded, the unexpected masked.
+
+- the document does not parse: `GRAPHQL_PARSE_FAILED`;
+- it fails validation (limits, unknown fields, no introspection): `GRAPHQL_VALIDATION_FAILED`;
+- a variable's value does not fit its type: `BAD_USER_INPUT`, graphql-core's whole message;
+- a domain error (`services.errors`): its own code;
+- anything else: `INTERNAL_SERVER_ERROR`, masked and logged.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from typing import Any
 
-from graphql.error import GraphQLError
+from graphql.error import GraphQLError, GraphQLSyntaxError
+from graphql.pyutils import inspect
 from strawberry.utils.str_converters import to_camel_case
 
 from services.errors import ServiceError
@@ -13,42 +24,80 @@ __all__ = ["INTERNAL_ERROR_MESSAGE", "present_errors"]
 
 logger = logging.getLogger("qikink_graphql.errors")
 INTERNAL_ERROR_MESSAGE = "Internal server error."
+_VARIABLE = re.compile(r"^Variable '\$(\w+)'")
 
 
-def present_errors(errors: list[GraphQLError], request_id: str) -> list[GraphQLError]:
-    """Give every expected error its `extensions.code`; mask and log the unexpected."""
-    return [_present(error, request_id) for error in errors]
+def present_errors(
+    errors: list[GraphQLError],
+    request_id: str,
+    *,
+    executed: bool,
+    variables: dict[str, Any] | None = None,
+) -> list[GraphQLError]:
+    """Give every error its `extensions.code`; mask and log the unexpected.
+
+    `executed`: the operation got past parsing and validation, so an error with no path is
+    about its variables.
+    """
+    return [_present(error, request_id, executed, variables or {}) for error in errors]
 
 
-def _present(error: GraphQLError, request_id: str) -> GraphQLError:
+def _coded(
+    error: GraphQLError, code: str, message: str | None = None, **details: Any
+) -> GraphQLError:
+    return GraphQLError(
+        error.message if message is None else message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={**(error.extensions or {}), "code": code, **details},
+    )
+
+
+def _present(
+    error: GraphQLError, request_id: str, executed: bool, variables: dict[str, Any]
+) -> GraphQLError:
     original = error.original_error
-    if original is None:
-        # Parse and validation errors: the caller's own document, safe to show as is.
-        return error
-    if isinstance(original, GraphQLError):
-        return original
     if isinstance(original, ServiceError):
         # Services name their details in Python's words (`retry_after`); the API in its own.
         details = {to_camel_case(key): value for key, value in original.extensions.items()}
-        return GraphQLError(
-            original.message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": original.code, **details},
-        )
+        return _coded(error, original.code, original.message, **details)
+    if error.path is None and (original is None or isinstance(original, GraphQLError)):
+        # About the request itself, not one field: the caller's document or variables.
+        if isinstance(error, GraphQLSyntaxError):
+            return _coded(error, "GRAPHQL_PARSE_FAILED")
+        if not executed:
+            return _coded(error, "GRAPHQL_VALIDATION_FAILED")
+        return _coded(error, "BAD_USER_INPUT", _as_json(error.message, variables))
+    # Anything else at a field, graphql-core's own checks of a result included (a null for a
+    # non-null field): the service's fault, not the caller's.
     logger.error(
         "unexpected error in %s (request %s)",
         ".".join(str(part) for part in error.path or ()),
         request_id,
         exc_info=original,
     )
-    return GraphQLError(
-        INTERNAL_ERROR_MESSAGE,
-        nodes=error.nodes,
-        source=error.source,
-        positions=error.positions,
-        path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    )
+    return _coded(error, "INTERNAL_SERVER_ERROR", INTERNAL_ERROR_MESSAGE, requestId=request_id)
+
+
+def _as_json(message: str, variables: dict[str, Any]) -> str:
+    """graphql-core quotes a variable's value as Python prints it (`{'not': 'an id'}`); the
+    caller sent JSON, so that is how the message shows it."""
+    named = _VARIABLE.match(message)
+    if named is None or named.group(1) not in variables:
+        return message
+    for value in sorted(_parts(variables[named.group(1)]), key=lambda v: -len(inspect(v))):
+        message = message.replace(inspect(value), json.dumps(value, ensure_ascii=False))
+    return message
+
+
+def _parts(value: Any) -> list[Any]:
+    """`value` and what it holds, where Python's way of printing differs from JSON's."""
+    if isinstance(value, dict):
+        return [value, *(part for item in value.values() for part in _parts(item))]
+    if isinstance(value, list):
+        return [value, *(part for item in value for part in _parts(item))]
+    if value is None or isinstance(value, bool):
+        return [value]
+    return []

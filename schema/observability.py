@@ -60,15 +60,20 @@ def record_outcome(
     context: Any,
     operation_name: str | None,
     duration: float,
+    executed: bool,
+    variables: dict[str, Any] | None = None,
 ) -> ExecutionResult:
     """Code and mask the operation's errors, then count and log it: operation, caller kind,
     duration and outcome, never arguments, tokens or keys. Returns `result`, recoded.
 
-    `document` is None when the operation never parsed; `context` is the request's."""
+    `document` is None when the operation never parsed; `context` is the request's;
+    `executed`: it passed validation (so a variable's error is the caller's input)."""
     request_id = getattr(context, "request_id", "-")
     errors = None
     if result.errors:
-        errors = result.errors = present_errors(result.errors, request_id)
+        errors = result.errors = present_errors(
+            result.errors, request_id, executed=executed, variables=variables
+        )
     label = _label(document, errors)
     codes = sorted(
         {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
@@ -98,6 +103,12 @@ def record_outcome(
 class Outcome(SchemaExtension):
     """Every operation's outcome, once it has run: `record_outcome` on its result."""
 
+    executed = False
+
+    def on_execute(self) -> Iterator[None]:
+        self.executed = True
+        yield
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
@@ -111,4 +122,6 @@ class Outcome(SchemaExtension):
             context=context.context,
             operation_name=context.operation_name,
             duration=time.perf_counter() - started,
+            executed=self.executed,
+            variables=context.variables,
         )
