@@ -83,8 +83,8 @@ def differences(found: dict[str, Any], payload: dict[str, Any]) -> list[str]:
 def not_adopted_message(number: str, differ: list[str], next_number: str) -> str:
     """What the merchant reads on the mapping (its last error)."""
     return (
-        f"Qikink already has an order numbered {number} that is not this one (its "
-        f"{_listed(differ)} differ): it was not adopted, and this order was not sent. Check "
+        f"Qikink already has an order numbered {number} that is not this one (different "
+        f"{_listed(differ)}): it was not adopted, and this order was not sent. Check "
         "Qikink's dashboard for an order you did not place. Retry sends this order under the "
         f"new number {next_number}."
     )
@@ -96,7 +96,7 @@ def alert_not_adopted(
     """The log line and the metric an operator alerts on; no customer details in either."""
     ADOPTION_MISMATCHES.labels(after=after).inc()
     logger.error(
-        "order %s: Qikink order %s holds its number %s but is not this order (%s differ): "
+        "order %s: Qikink order %s holds its number %s but is not this order (different %s): "
         "not adopted; the mapping is FAILED and its retry sends it under a new number",
         row.medusa_order_id,
         found.get("order_id"),

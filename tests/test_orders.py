@@ -528,9 +528,9 @@ async def test_a_squatted_order_number_is_never_adopted_and_retry_sends_the_orde
     assert re.fullmatch(r"MD1001[0-9A-Z]{4}", after_number)
     assert after_number != number
     assert mapping["lastError"].startswith(
-        f"Qikink already has an order numbered {number} that is not this one (its "
+        f"Qikink already has an order numbered {number} that is not this one (different "
     )
-    assert f"(its {DIFFER[what]} differ)" in mapping["lastError"]
+    assert f"(different {DIFFER[what]})" in mapping["lastError"]
     assert f"new number {after_number}." in mapping["lastError"]
     # Qikink still has their order, untouched, and nothing else.
     assert shop.sim.orders == [theirs]
