@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.api_key import ApiKey
+from models.install_secret import InstallSecret
 from models.job_state import JobState
 from models.order_mapping import (
     FINAL_STATUSES,
@@ -17,6 +18,7 @@ from models.qikink import QikinkCall, QikinkToken, QikinkWaiter
 __all__ = [
     "FINAL_STATUSES",
     "ApiKey",
+    "InstallSecret",
     "JobState",
     "MedusaSyncedState",
     "OrderMapping",

@@ -68,6 +68,9 @@ class OrderMapping(Model):
     email = fields.CharField(max_length=320, null=True)
     qikink_order_id = fields.CharField(max_length=64, null=True, unique=True)
     qikink_order_number = fields.CharField(max_length=15, null=True, unique=True)
+    # Bumped each time the number is found taken in Qikink by an order that is not this one:
+    # part of the number's keyed input, so the next number is new and still deterministic.
+    number_generation = fields.IntField(default=0)
     status = fields.CharEnumField(
         OrderMappingStatus, max_length=16, default=OrderMappingStatus.PENDING
     )

@@ -8,6 +8,7 @@ from tortoise.functions import Count
 from models import OrderMapping
 
 __all__ = [
+    "ADOPTION_MISMATCHES",
     "GRAPHQL_DURATION",
     "GRAPHQL_REQUESTS",
     "MAPPINGS",
@@ -49,6 +50,14 @@ RATE_LIMIT_REFUSALS = Counter(
     "Calls refused RATE_LIMITED because the shared Qikink budget (or the lane's share) was "
     "spent, by lane.",
     ["lane"],
+    registry=REGISTRY,
+)
+ADOPTION_MISMATCHES = Counter(
+    "qikink_adoption_mismatches",
+    "Orders found in Qikink under a mapping's order number that were not the mapping's order "
+    "(someone else's order took the number), so not adopted; by what led to the lookup "
+    "(duplicate: Qikink said Duplicate Order; unknown: a create's outcome was unknown).",
+    ["after"],
     registry=REGISTRY,
 )
 MAPPINGS = Gauge(

@@ -22,6 +22,7 @@ from tortoise.exceptions import IntegrityError
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict, InvalidInput, NotFound
+from services.install_secret import install_secret
 from services.order_mappings import get_order_mapping
 from services.store_orders import StoreOrder, build_request, check_order, order_number_for
 from services.validation import check_id
@@ -81,7 +82,7 @@ async def submit_store_order(
             skipped=True,
             reason="None of the order's items is mapped to a Qikink SKU.",
         )
-    number = order_number_for(order, prefix)
+    number = order_number_for(order, prefix, await install_secret())
     fields: dict[str, Any] = {"printed_items": printed_items(order, mapped)}
     try:
         payload = build_request(order, number, mapped).to_payload()
@@ -163,9 +164,10 @@ async def retry_order_submission(
         if not mapped:
             raise Conflict("None of the order's items is mapped to a Qikink SKU any more.")
         try:
-            changes["payload"] = build_request(
-                order, row.qikink_order_number or order_number_for(order, prefix), mapped
-            ).to_payload()
+            number = row.qikink_order_number or order_number_for(
+                order, prefix, await install_secret(), row.number_generation
+            )
+            changes["payload"] = build_request(order, number, mapped).to_payload()
         except InvalidInput as exc:
             await OrderMapping.filter(id=row.id).update(
                 last_error=f"Not sent to Qikink: {exc.message}"

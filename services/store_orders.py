@@ -1,13 +1,13 @@
 """A placed store order as this service takes it from any store, and the Qikink order made of it.
 
 Only the items whose variant is mapped to a Qikink SKU are sent; the Qikink order number is
-derived from the store order, the same every time; an Indian address is made the way Qikink
-wants it (the state's name, a 10-digit phone).
+derived from the store order and a secret of this install, the same every time; an Indian
+address is made the way Qikink wants it (the state's name, a 10-digit phone).
 """
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,13 +26,21 @@ from services.qikink_requests import (
 from services.validation import check_id
 
 __all__ = [
+    "SUFFIX_LENGTH",
     "StoreAddress",
     "StoreItem",
     "StoreOrder",
     "build_request",
     "check_order",
+    "next_order_number",
     "order_number_for",
 ]
+
+# Keyed base-36 characters at the end of every order number: 36**4 (1.7 million) values to
+# guess, with Qikink's 30 creates a minute. Unpredictable enough that squatting is no longer
+# routine; what makes it harmless is that the worker never adopts an order that differs.
+SUFFIX_LENGTH = 4
+_BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +79,49 @@ class StoreOrder:
     customer_id: str | None = None
 
 
-def order_number_for(order: StoreOrder, prefix: str) -> str:
+def order_number_for(order: StoreOrder, prefix: str, key: bytes, generation: int = 0) -> str:
     """The Qikink order number of a store order: the same every time it is asked.
 
-    `<prefix><displayId>` when that fits in 15 letters and digits, else `<prefix>` and a hash
-    of the store order id (Medusa ids are 30+ characters).
+    `<prefix><displayId><suffix>`, the suffix a short code keyed with this install's secret
+    (`key`), so nobody outside can predict the number of the next order and take it first in
+    Qikink. When that does not fit in 15 letters and digits: `<prefix>`, a keyed hash of the
+    store order id (Medusa ids are 30+ characters), and the suffix. `generation` counts the
+    numbers found taken by someone else's order: each gives another number.
     """
     display = re.sub(r"[^A-Za-z0-9]", "", order.display_id or "")
-    if display and len(prefix) + len(display) <= ORDER_NUMBER_MAX_LENGTH:
-        return f"{prefix}{display}"
-    digest = int.from_bytes(hashlib.sha256(order.id.encode()).digest(), "big")
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if display and len(prefix) + len(display) + SUFFIX_LENGTH <= ORDER_NUMBER_MAX_LENGTH:
+        stem = f"{prefix}{display}"
+    else:
+        room = ORDER_NUMBER_MAX_LENGTH - SUFFIX_LENGTH - len(prefix)
+        stem = prefix + _keyed(key, f"stem\n{order.id}", room)
+    return stem + _suffix(key, order.id, generation)
+
+
+def next_order_number(number: str, order_id: str, key: bytes, generation: int) -> str:
+    """The number after `number` (made at `generation`) for the store order `order_id`, once
+    `number` was found taken in Qikink: the same stem, the suffix of `generation + 1`.
+
+    A number made before suffixes existed (`MD1042`) keeps all of itself that fits.
+    """
+    if len(number) > SUFFIX_LENGTH and number.endswith(_suffix(key, order_id, generation)):
+        stem = number[:-SUFFIX_LENGTH]
+    else:
+        stem = number[: ORDER_NUMBER_MAX_LENGTH - SUFFIX_LENGTH]
+    return stem + _suffix(key, order_id, generation + 1)
+
+
+def _suffix(key: bytes, order_id: str, generation: int) -> str:
+    return _keyed(key, f"suffix\n{order_id}\n{generation}", SUFFIX_LENGTH)
+
+
+def _keyed(key: bytes, message: str, length: int) -> str:
+    """`length` base-36 characters of HMAC-SHA256(key, message)."""
+    digest = int.from_bytes(hmac.digest(key, message.encode(), "sha256"), "big")
     chars = []
-    for _ in range(ORDER_NUMBER_MAX_LENGTH - len(prefix)):
+    for _ in range(length):
         digest, index = divmod(digest, 36)
-        chars.append(alphabet[index])
-    return prefix + "".join(chars)
+        chars.append(_BASE36[index])
+    return "".join(chars)
 
 
 def build_request(

@@ -7,7 +7,9 @@ that only one worker can win, waits for a rate slot, and sends them.
 What keeps a paid order from being sent twice is the Qikink order number: derived from the
 store order, so a resend is answered `Duplicate Order.`. Then, and whenever a create's outcome
 is unknown (a timeout, a dropped connection, a broken reply, a worker that died mid-call), the
-worker looks the order up in Qikink by its number and adopts its id instead of creating another.
+worker looks the order up in Qikink by its number and adopts its id instead of creating another,
+but only if it is the order we sent (`services.adoption`): an order someone else made under our
+number is left alone, and the mapping fails with a new number for its retry.
 
     queued --claim--> in_flight --accepted / found--> done      (status SUBMITTED)
       ^                  |  |----refused------------> failed    (status FAILED; retry -> queued)
@@ -23,7 +25,7 @@ import logging
 import random
 import re
 import secrets
-from contextlib import aclosing
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -31,18 +33,19 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
+from services.adoption import alert_not_adopted, differences, find_order_by_number, not_adopted
 from services.clock import Clock, utc_now
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
+from services.install_secret import install_secret
 from services.leases import Lease
 from services.orders import NEVER_SENT
-from services.qikink import order_number_of, walk_pages
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from services.qikink_client import QikinkClient
 
-__all__ = ["SubmissionWorker", "find_order_by_number"]
+__all__ = ["SubmissionWorker"]
 
 logger = logging.getLogger("qikink_graphql.orders")
 # A submission's claim: the worker that holds it is the one sending the order.
@@ -56,20 +59,6 @@ PERMANENT_REFUSAL = re.compile(
     r"insufficient|balance|wallet|not serviceable|unserviceable|blocked|disabled|suspended",
     re.IGNORECASE,
 )
-MAX_LOOKUP_PAGES = 50
-
-
-async def find_order_by_number(
-    client: QikinkClient, order_number: str, *, since: datetime, wait: bool = True
-) -> dict[str, Any] | None:
-    """Walk Qikink's newest-first pages for `order_number`; Qikink has no lookup by number."""
-    pages = walk_pages(client, back_to=since, max_pages=MAX_LOOKUP_PAGES, wait=wait)
-    async with aclosing(pages):
-        async for orders in pages:
-            for order in orders:
-                if order_number_of(str(order.get("number") or "")) == order_number:
-                    return order
-    return None
 
 
 class SubmissionWorker:
@@ -196,7 +185,7 @@ class SubmissionWorker:
             if needs_lookup:
                 found = await find_order_by_number(self.client, number, since=row.created_at)
                 if found is not None:
-                    await self._accepted(row, str(found["order_id"]), adopted=True)
+                    await self._adopt(row, found, after="unknown")
                     return
             if self.canceled_in_store is not None and await self.canceled_in_store(
                 row.medusa_order_id
@@ -232,7 +221,21 @@ class SubmissionWorker:
                 row, "Qikink says Duplicate Order but the order was not found yet.", unknown=True
             )
             return
-        await self._accepted(row, str(found["order_id"]), adopted=True)
+        await self._adopt(row, found, after="duplicate")
+
+    async def _adopt(self, row: OrderMapping, found: dict[str, Any], *, after: str) -> None:
+        differ = differences(found, row.payload or {})
+        if not differ:
+            await self._accepted(row, str(found["order_id"]), adopted=True)
+            return
+        alert_not_adopted(row, found, differ, after=after)
+        key = await install_secret()
+        for skip in range(3):  # the next number may be another mapping's (a chance in millions)
+            with suppress(IntegrityError):
+                fields = not_adopted(row, differ, key, skip=skip)
+                await CLAIM.release(self._where(row), self.owner, **fields)
+                return
+        raise RuntimeError(f"no free Qikink order number after {row.qikink_order_number}")
 
     async def _count_attempt(self, row: OrderMapping) -> None:
         row.attempts += 1

@@ -12,8 +12,10 @@ import pytest
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.errors import InvalidInput
 from services.india import STATES, normalise_phone, state_name
+from services.install_secret import install_secret
 from services.medusa import MedusaClient
 from services.reconcile import reconcile
+from services.store_orders import StoreOrder, order_number_for
 from simulator import AppServer
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.fake_medusa import FakeMedusa
@@ -126,7 +128,11 @@ async def test_an_order_placed_in_medusa_is_loaded_by_id_and_made_qikink_ready(
     body = await gql(http, SUBMIT, {"id": "order_01"}, ADMIN)
     result = body["data"]["submitMedusaOrder"]
     assert result["skipped"] is False
-    assert result["mapping"]["qikinkOrderNumber"] == "MD7"
+    # Medusa's display id, then this install's keyed suffix.
+    seven = StoreOrder("order_01", "", [], None, display_id="7")  # type: ignore[arg-type]
+    number = result["mapping"]["qikinkOrderNumber"]
+    assert number == order_number_for(seven, "MD", await install_secret())
+    assert number.startswith("MD7")
     row = await OrderMapping.get(medusa_order_id="order_01")
     assert row.payload is not None
     address = row.payload["shipping_address"]

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 EXPECTED_TABLES = {
     "api_keys",
+    "install_secrets",
     "job_state",
     "order_mappings",
     "product_mappings",

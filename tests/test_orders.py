@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.store_orders import StoreOrder, order_number_for
+from models import InstallSecret, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from services.adoption import differences
+from services.install_secret import install_secret
+from services.store_orders import StoreOrder, next_order_number, order_number_for
 from services.worker import SubmissionWorker
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
-from tests.graphql_client import codes, gql, make_jwt
+from tests.graphql_client import codes, gql, make_jwt, qikink_order_input
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
@@ -59,6 +63,17 @@ def order(**changes: Any) -> dict[str, Any]:
     value = copy.deepcopy(ORDER)
     value.update(changes)
     return value
+
+
+def store_order(order_id: str = ORDER["id"], display_id: str | None = "1001") -> StoreOrder:
+    return StoreOrder(
+        id=order_id, email="a@b.co", items=[], shipping_address=None, display_id=display_id
+    )  # type: ignore[arg-type]
+
+
+async def number_of(order_id: str = ORDER["id"], display_id: str | None = "1001") -> str:
+    """The Qikink order number this install gives a store order (what an insider could know)."""
+    return order_number_for(store_order(order_id, display_id), "MD", await install_secret())
 
 
 @pytest.fixture
@@ -112,10 +127,12 @@ async def test_only_mapped_items_are_sent_with_everything_qikink_needs(shop: Sho
     result = await shop.submit()
     assert result["skipped"] is False
     mapping = result["mapping"]
-    assert (mapping["status"], mapping["qikinkOrderNumber"]) == ("PENDING", "MD1001")
+    number = await number_of()
+    assert (mapping["status"], mapping["qikinkOrderNumber"]) == ("PENDING", number)
+    assert re.fullmatch(r"MD1001[0-9A-Z]{4}", number)
     row = await OrderMapping.get(id=mapping["id"])
     assert row.payload == {
-        "order_number": "MD1001",
+        "order_number": number,
         "qikink_shipping": "1",
         "gateway": "COD",
         "total_order_value": "1447.50",
@@ -142,7 +159,7 @@ async def test_only_mapped_items_are_sent_with_everything_qikink_needs(shop: Sho
     await shop.work()
     await row.refresh_from_db()
     assert (row.status, row.submit_state) == (OrderMappingStatus.SUBMITTED, SubmitState.DONE)
-    [sent] = shop.sim.orders_with_number("MD1001")
+    [sent] = shop.sim.orders_with_number(number)
     assert row.qikink_order_id == str(sent["order_id"])
     assert sent["payment_type"] == "COD"
     assert [item["sku"] for item in sent["line_items"]] == ["MVnHs-Wh-S", "MUG-11OZ"]
@@ -184,21 +201,49 @@ async def test_twenty_concurrent_submissions_of_one_order_make_one_mapping(shop:
 
 
 def test_order_numbers_are_deterministic_letters_and_digits_of_at_most_15() -> None:
-    def store_order(order_id: str, display_id: str | None) -> StoreOrder:
-        return StoreOrder(
-            id=order_id, email="a@b.co", items=[], shipping_address=None, display_id=display_id
-        )  # type: ignore[arg-type]
-
-    assert order_number_for(store_order("order_01", "1001"), "MD") == "MD1001"
-    hashed = order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD")
-    assert hashed == order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD")
-    assert hashed != order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1Q", None), "MD")
-    assert len(hashed) == 15
-    assert hashed.isalnum()
-    assert hashed.startswith("MD")
-    too_long = order_number_for(store_order("order_02", "12345678901234"), "MD")
+    key, other_key = b"k" * 32, b"o" * 32
+    number = order_number_for(store_order("order_01", "1001"), "MD", key)
+    assert number == order_number_for(store_order("order_01", "1001"), "MD", key)
+    assert re.fullmatch(r"MD1001[0-9A-Z]{4}", number)
+    # The suffix is keyed: another install (or an outsider) gets another number.
+    assert number != order_number_for(store_order("order_01", "1001"), "MD", other_key)
+    hashed = order_number_for(store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD", key)
+    assert hashed == order_number_for(
+        store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD", key
+    )
+    assert hashed != order_number_for(
+        store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1Q", None), "MD", key
+    )
+    assert hashed != order_number_for(
+        store_order("order_01JDQ5ZK9W8X7Y6V5T4S3R2Q1P", None), "MD", other_key
+    )
+    assert (len(hashed), hashed.isalnum(), hashed.startswith("MD")) == (15, True, True)
+    too_long = order_number_for(store_order("order_02", "123456789012"), "MD", key)
     assert (len(too_long), too_long.isalnum()) == (15, True)
-    assert order_number_for(store_order("order_03", "#10-42"), "") == "1042"
+    assert "123456789012" not in too_long
+    assert re.fullmatch(
+        r"1042[0-9A-Z]{4}", order_number_for(store_order("order_03", "#10-42"), "", key)
+    )
+
+
+def test_a_taken_number_is_followed_by_another_of_the_same_order() -> None:
+    key = b"k" * 32
+    number = order_number_for(store_order("order_01", "1001"), "MD", key)
+    after = next_order_number(number, "order_01", key, 0)
+    assert after == order_number_for(store_order("order_01", "1001"), "MD", key, 1)
+    assert (after[:6], after != number) == ("MD1001", True)
+    assert next_order_number(after, "order_01", key, 1) not in (number, after)
+    hashed = order_number_for(store_order("order_01", None), "MD", key)
+    assert next_order_number(hashed, "order_01", key, 0)[:11] == hashed[:11]
+    # A number made before suffixes existed keeps all of itself.
+    assert re.fullmatch(r"MD1042[0-9A-Z]{4}", next_order_number("MD1042", "order_01", key, 0))
+
+
+async def test_the_install_secret_is_made_once_and_shared(shop: Shop) -> None:
+    secrets = await asyncio.gather(*(install_secret() for _ in range(10)))
+    assert len(set(secrets)) == 1
+    assert len(secrets[0]) == 32
+    assert await InstallSecret.all().count() == 1
 
 
 FAULTS = [
@@ -231,7 +276,7 @@ async def test_a_fault_on_create_still_ends_submitted_with_one_qikink_order(
     await shop.work()
     row = await OrderMapping.get(id=result["mapping"]["id"])
     assert (row.status, row.submit_state) == (OrderMappingStatus.SUBMITTED, SubmitState.DONE)
-    [sent] = shop.sim.orders_with_number("MD1001")
+    [sent] = shop.sim.orders_with_number(await number_of())
     assert row.qikink_order_id == str(sent["order_id"])
     assert len(shop.sim.orders) == 1
     creates = [r for r in shop.sim.requests if r.endpoint == "create"]
@@ -260,14 +305,18 @@ async def test_a_transient_failure_is_retried_later_with_what_went_wrong(shop: S
     assert await shop.worker.run_once() == 0
 
 
-async def test_an_order_already_in_qikink_is_adopted_not_created_again(shop: Shop) -> None:
-    existing = shop.sim.add_order("MD1001")
+async def test_our_own_order_already_in_qikink_is_adopted_not_created_again(shop: Shop) -> None:
     result = await shop.submit()
-    await shop.work()
     row = await OrderMapping.get(id=result["mapping"]["id"])
-    assert row.status is OrderMappingStatus.SUBMITTED
-    assert row.qikink_order_id == str(existing["order_id"])
+    # An earlier create of this very payload reached Qikink; its reply was lost.
+    existing_id = await shop.worker.client.create_order(row.payload)
+    await shop.work()
+    await row.refresh_from_db()
+    assert (row.status, row.qikink_order_id) == (OrderMappingStatus.SUBMITTED, existing_id)
+    assert row.qikink_order_number == await number_of()
     assert len(shop.sim.orders) == 1
+    creates = [r for r in shop.sim.requests if r.endpoint == "create"]
+    assert [r.detail for r in creates][-1] == "Duplicate Order."
 
 
 async def test_a_permanent_refusal_fails_with_qikinks_message_and_can_be_retried(
@@ -393,3 +442,176 @@ async def test_an_item_price_that_is_no_amount_is_refused_naming_the_item(
     assert codes(body) == ["BAD_USER_INPUT"]
     assert body["errors"][0]["extensions"]["field"] == "order.items.0.unitPrice"
     assert await OrderMapping.all().count() == 0
+
+
+# Someone else's order under the number the service will use (through the proxy here; anyone
+# who can create orders in the merchant's Qikink account could): never adopted.
+CREATE = """mutation($input: QikinkOrderInput!) {
+  createQikinkOrder(input: $input) { orderId } }"""
+MAPPING = """query($id: ID!) { qikinkOrderMapping(id: $id) { status qikinkOrderId
+  qikinkOrderNumber lastError } }"""
+MISMATCHES = 'qikink_adoption_mismatches_total{after="%s"}'
+# The customer's own details (ORDER): never in a log line.
+CUSTOMER_DETAILS = ("Asha", "asha@example.com", "560001", "9876543210", "12 MG Road")
+
+SQUATS = {
+    # Another order altogether, shipped elsewhere.
+    "everything": qikink_order_input(
+        address={"firstName": "Mallory", "lastName": "", "zip": "110001", "city": "New Delhi"}
+    ),
+    # The customer's very items and total, shipped to someone else.
+    "shipping name": qikink_order_input(
+        totalOrderValue="1447.50",
+        lineItems=[
+            {"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549"},
+            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
+        ],
+        address={"firstName": "Mallory", "lastName": ""},
+    ),
+    "shipping zip": qikink_order_input(
+        totalOrderValue="1447.50",
+        lineItems=[
+            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.5"},
+            {"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549.00"},
+        ],
+        address={"firstName": "asha ", "lastName": "", "zip": "110001"},
+    ),
+    "one item's quantity": qikink_order_input(
+        totalOrderValue="1447.50",
+        lineItems=[
+            {"sku": "MVnHs-Wh-S", "quantity": 3, "price": "549"},
+            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
+        ],
+        address={"firstName": "Asha", "lastName": ""},
+    ),
+}
+
+# What the merchant is told differs, for each squat.
+DIFFER = {
+    "everything": "items, total, shipping name and shipping zip",
+    "shipping name": "shipping name",
+    "shipping zip": "shipping zip",
+    "one item's quantity": "items",
+}
+
+
+def series(text: str, name: str) -> float:
+    found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def squat(shop: Shop, number: str, what: str) -> dict[str, Any]:
+    """Someone else's order made first under `number`; returns it as Qikink holds it."""
+    body = await gql(shop.http, CREATE, {"input": {**SQUATS[what], "orderNumber": number}}, ADMIN)
+    assert "errors" not in body, body
+    held = shop.sim.order(int(body["data"]["createQikinkOrder"]["orderId"]))
+    assert held is not None
+    return copy.deepcopy(held)
+
+
+@pytest.mark.parametrize("what", SQUATS)
+async def test_a_squatted_order_number_is_never_adopted_and_retry_sends_the_order(
+    shop: Shop, what: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    number = await number_of()
+    theirs = await squat(shop, number, what)
+    before = (await shop.http.get("/metrics")).text
+    result = await shop.submit()
+    with caplog.at_level(logging.INFO, logger="qikink_graphql"):
+        await shop.work()
+
+    mapping = (await gql(shop.http, MAPPING, {"id": result["mapping"]["id"]}, ADMIN))["data"][
+        "qikinkOrderMapping"
+    ]
+    after_number = mapping["qikinkOrderNumber"]
+    assert (mapping["status"], mapping["qikinkOrderId"]) == ("FAILED", None)
+    assert re.fullmatch(r"MD1001[0-9A-Z]{4}", after_number)
+    assert after_number != number
+    assert mapping["lastError"].startswith(
+        f"Qikink already has an order numbered {number} that is not this one (different "
+    )
+    assert f"(different {DIFFER[what]})" in mapping["lastError"]
+    assert f"new number {after_number}." in mapping["lastError"]
+    # Qikink still has their order, untouched, and nothing else.
+    assert shop.sim.orders == [theirs]
+    metrics = (await shop.http.get("/metrics")).text
+    assert series(metrics, MISMATCHES % "duplicate") - series(before, MISMATCHES % "duplicate") == 1
+    [alert] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert number in alert.getMessage()
+    assert result["mapping"]["medusaOrderId"] in alert.getMessage()
+    assert not [d for d in CUSTOMER_DETAILS if d in alert.getMessage()]
+
+    retried = await gql(shop.http, RETRY, {"id": result["mapping"]["id"]}, ADMIN)
+    assert retried["data"]["retryOrderSubmission"]["status"] == "PENDING"
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert (row.status, row.qikink_order_number) == (OrderMappingStatus.SUBMITTED, after_number)
+    [ours] = shop.sim.orders_with_number(after_number)
+    assert row.qikink_order_id == str(ours["order_id"])
+    assert [(i["sku"], i["quantity"]) for i in ours["line_items"]] == [
+        ("MVnHs-Wh-S", "2"),
+        ("MUG-11OZ", "1"),
+    ]
+    assert ours["shipping"]["first_name"] == "Asha"
+    assert shop.sim.orders_with_number(number) == [theirs]
+
+
+async def test_a_squatted_number_found_after_an_unknown_outcome_is_not_adopted(
+    shop: Shop,
+) -> None:
+    result = await shop.submit()
+    number = result["mapping"]["qikinkOrderNumber"]
+    await shop.worker.client.token()
+    # The create times out before Qikink processed it; meanwhile someone takes the number.
+    shop.sim.inject("timeout", endpoint="create", delay=5)
+    await shop.work(passes=1)
+    theirs = await squat(shop, number, "shipping name")
+    before = (await shop.http.get("/metrics")).text
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert (row.status, row.qikink_order_id) == (OrderMappingStatus.FAILED, None)
+    assert row.last_error is not None
+    assert row.last_error.startswith(f"Qikink already has an order numbered {number} ")
+    assert shop.sim.orders == [theirs]
+    metrics = (await shop.http.get("/metrics")).text
+    assert series(metrics, MISMATCHES % "unknown") - series(before, MISMATCHES % "unknown") == 1
+    # The lookup decided: no create was sent again under the taken number.
+    creates = [r for r in shop.sim.requests if r.endpoint == "create"]
+    assert len(creates) == 2  # the timed-out one, and the squatter's
+
+
+async def test_an_order_without_display_id_gets_a_keyed_number_that_is_checked_too(
+    shop: Shop,
+) -> None:
+    number = await number_of(ORDER["id"], None)
+    assert (len(number), number.startswith("MD")) == (15, True)
+    theirs = await squat(shop, number, "everything")
+    result = await shop.submit(order(displayId=None))
+    assert result["mapping"]["qikinkOrderNumber"] == number
+    await shop.work()
+    row = await OrderMapping.get(id=result["mapping"]["id"])
+    assert row.status is OrderMappingStatus.FAILED
+    assert shop.sim.orders == [theirs]
+
+
+def test_qikinks_own_formatting_of_our_order_is_still_our_order() -> None:
+    sent = {
+        "total_order_value": "1447.50",
+        "line_items": [
+            {"search_from_my_products": 1, "sku": "MVnHs-Wh-S", "quantity": 2, "price": "549.00"},
+            {"search_from_my_products": 1, "sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
+        ],
+        "shipping_address": {"first_name": "Asha  Devi", "last_name": "", "zip": "560001"},
+    }
+    held = {
+        "order_id": 1,
+        "total_order_value": 1447.5,
+        "line_items": [
+            {"sku": "MUG-11OZ", "quantity": "1", "price": "349.5"},
+            {"sku": "MVnHs-Wh-S", "quantity": "2.00", "price": 549},
+        ],
+        "shipping": {"first_name": " ASHA devi", "last_name": None, "zip": "560 001"},
+    }
+    assert differences(held, sent) == []
+    assert differences({**held, "line_items": held["line_items"][:1]}, sent) == ["items"]
+    assert differences({}, sent) == ["items", "total", "shipping name", "shipping zip"]
