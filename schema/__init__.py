@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import strawberry
 from graphql.error import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
 from strawberry.tools import merge_types
 
 from schema.documents import DocumentCache
@@ -28,6 +32,22 @@ __all__ = ["Mutation", "Query", "Schema", "build_schema"]
 Query = merge_types("Query", (QikinkQueries, OrderMappingQueries, ProductMappingQueries))
 Mutation = merge_types("Mutation", (QikinkMutation, OrdersMutation, ProductMappingMutation))
 
+# Strawberry's own scalars, with the specification a client's codegen can point at.
+SCALARS = {
+    datetime: dataclasses.replace(
+        DateTimeDefinition,
+        description="A date and time with its offset (RFC 3339), e.g. 2026-12-04T10:42:11+00:00.",
+        specified_by_url="https://scalars.graphql.org/andimarek/date-time",
+    ),
+    Decimal: dataclasses.replace(
+        DecimalDefinition,
+        description=(
+            'An exact decimal number as a string, e.g. "549.00" (rupees); numbers are '
+            "accepted as input."
+        ),
+        specified_by_url="https://speleotrove.com/decimal/daconvs.html",
+    ),
+}
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
@@ -63,7 +83,9 @@ def build_schema(*, introspection: bool = True, suggestions: bool = True) -> Sch
         extensions=[documents.extension(), root_fields.extension(), Outcome],
         execution_context_class=ExecutionContext,
         config=StrawberryConfig(
-            disable_field_suggestions=not suggestions, name_converter=CachedNameConverter()
+            disable_field_suggestions=not suggestions,
+            name_converter=CachedNameConverter(),
+            scalar_map=SCALARS,
         ),
     )
     schema.documents = documents

@@ -80,6 +80,12 @@ class QikinkOrder:
     shipping: QikinkShipping
     line_items: list[QikinkOrderLine]
 
+    @strawberry.field(
+        description="Qikink's order id, as `orderId`: what a client's cache normalises by."
+    )
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.order_id)
+
     @classmethod
     def from_view(cls, view: service.QikinkOrderView) -> Self:
         s = view.shipping

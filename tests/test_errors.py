@@ -109,3 +109,19 @@ async def test_the_wrong_input_is_refused_and_nothing_is_written(
     )
 
     assert listed.json() == {"data": {"productMappings": {"count": 0}}}
+
+
+async def test_codegen_learns_where_datetime_and_decimal_are_specified(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": '{ d: __type(name: "DateTime") { specifiedByURL } '
+            'm: __type(name: "Decimal") { specifiedByURL } }'
+        },
+    )
+
+    data = response.json()["data"]
+    assert data["d"]["specifiedByURL"] == "https://scalars.graphql.org/andimarek/date-time"
+    assert data["m"]["specifiedByURL"] == "https://speleotrove.com/decimal/daconvs.html"

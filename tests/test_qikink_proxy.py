@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 CREATE = """mutation($input: QikinkOrderInput!) {
   createQikinkOrder(input: $input) { orderId message } }"""
 TOKEN = "mutation { qikinkToken { accessToken clientId expiresIn expiresAt } }"
-ORDERS = """query($page: Int) { qikinkOrders(page: $page) { orderId number orderNumber status
+ORDERS = """query($page: Int) { qikinkOrders(page: $page) { __typename id orderId number
+  orderNumber status
   createdOn paymentType totalOrderValue
   shipping { city zip province countryCode awb courierProviderName trackingLink }
   lineItems { sku quantity price } } }"""
@@ -85,6 +86,8 @@ async def test_a_created_order_is_sent_as_qikink_expects_and_read_back(
 
     listed = (await gql(proxy, ORDERS))["data"]["qikinkOrders"]
     assert [o["orderId"] for o in listed] == [order_id]
+    # What Apollo's cache normalises by: QikinkOrder:<id>.
+    assert (listed[0]["__typename"], listed[0]["id"]) == ("QikinkOrder", order_id)
     assert listed[0]["number"] == f"{sim_server.sim.account_number}_SO1001"
     assert listed[0]["orderNumber"] == "SO1001"
     assert listed[0]["lineItems"] == [{"sku": "MVnHs-Wh-S", "quantity": "2", "price": "549.00"}]
