@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -223,3 +225,15 @@ async def test_a_caller_cancelled_at_any_await_leaves_nothing_held(
             break
     # Sanity of the hook itself: every one of these makes several round trips.
     assert sent >= 2, f"only {sent} command(s) counted: the hook saw nothing"
+
+
+def test_services_open_transactions_only_through_atomically() -> None:
+    """The cancellation safety holds by construction: no other way in for a service."""
+    services = Path(__file__).resolve().parent.parent / "services"
+    opening = re.compile(r"in_transaction\(|select_for_update\(|\.transaction\(")
+    others = [
+        path.name
+        for path in sorted(services.glob("*.py"))
+        if path.name != "db.py" and opening.search(path.read_text())
+    ]
+    assert others == [], f"open transactions with services.db.atomically instead: {others}"
