@@ -121,10 +121,22 @@ async def metrics(request: Request) -> Response:
     return Response(await render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
 
+# How long /ready waits for the database's answer.
+READY_TIMEOUT_SECONDS = 2.0
+
+
 async def ready(request: Request) -> JSONResponse:
-    if await db.ping():
+    # Bounded, so a database that stopped answering (a held connection, a lost server) makes
+    # this 503 for the orchestrator to see, instead of a probe that never returns.
+    if await db.ping(within=READY_TIMEOUT_SECONDS):
         return JSONResponse({"status": "ready", "database": "ok"})
-    return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse(
+        {
+            "status": "unavailable",
+            "database": f"no answer within {READY_TIMEOUT_SECONDS:g} s",
+        },
+        status_code=503,
+    )
 
 
 def create_app(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -75,6 +76,8 @@ def serve(
     """Apply pending migrations, then serve GraphQL on http://HOST:PORT/graphql."""
     import uvicorn
 
+    from runtime import REQUEST_GRACE_SECONDS
+
     settings = _settings()
     if workers > 1 and settings.uses_simulator:
         err.print(
@@ -88,6 +91,9 @@ def serve(
     if applied:
         out.print(f"Applied {len(applied)} migration(s).")
     out.print(f"GraphQL on http://{host}:{port}/graphql")
+    # uvicorn re-raises the SIGTERM it stopped on once its shutdown is complete: handled here,
+    # a stop asked for and done in good order exits 0 rather than "killed by SIGTERM".
+    signal.signal(signal.SIGTERM, _stopped_as_asked)
     if workers == 1:
         from app import create_app
 
@@ -97,6 +103,8 @@ def serve(
             port=port,
             log_level="info",  # uvicorn's start and stop lines
             access_log=settings.access_log,
+            # A request that hangs (on Qikink, on the database) must not stop the shutdown.
+            timeout_graceful_shutdown=REQUEST_GRACE_SECONDS,
         )
     else:
         # Each worker process imports the app and calls the factory, which sets up its logging.
@@ -108,7 +116,12 @@ def serve(
             workers=workers,
             log_level="info",
             access_log=settings.access_log,
+            timeout_graceful_shutdown=REQUEST_GRACE_SECONDS,
         )
+
+
+def _stopped_as_asked(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _qikink_settings() -> Settings:

@@ -4,7 +4,6 @@ built on it, the Medusa client, the background work) and hands every request."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,14 @@ __all__ = ["SIMULATOR_URL", "Runtime"]
 
 logger = logging.getLogger("qikink_graphql")
 SIMULATOR_URL = "http://qikink-simulator"
-SHUTDOWN_GRACE_SECONDS = 10.0
+# Shutdown ends within a bounded time however stuck the work is (orchestrators kill a process
+# that takes longer; Docker after 10 s): requests in flight get REQUEST_GRACE_SECONDS (uvicorn's
+# graceful shutdown, set by `serve`), then the background work SHUTDOWN_GRACE_SECONDS to finish
+# and CANCEL_GRACE_SECONDS to unwind once cancelled, then the database its own few seconds
+# (services.db.close_db).
+REQUEST_GRACE_SECONDS = 2.0
+SHUTDOWN_GRACE_SECONDS = 3.0
+CANCEL_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -192,9 +198,13 @@ class Runtime:
             _, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
             for task in pending:
                 task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=CANCEL_GRACE_SECONDS)
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if not task.done():
+                logger.warning("%s did not stop when cancelled; leaving it.", task.get_name())
+            elif not task.cancelled() and task.exception() is not None:
+                logger.error("%s failed", task.get_name(), exc_info=task.exception())
         self._tasks.clear()
         for http in (self.http, self.medusa_http):
             if http is not None:

@@ -6,20 +6,25 @@ import asyncio
 import contextvars
 import functools
 import hashlib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.transactions import in_transaction
 
 from config import sqlite_file
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine
+
+    from tortoise.backends.base.client import BaseDBAsyncClient
 
 __all__ = [
     "MIGRATIONS_LOCATION",
+    "atomically",
     "close_db",
     "connect_db",
     "is_postgres",
@@ -27,16 +32,21 @@ __all__ = [
     "ping",
     "to_the_end",
     "tortoise_config",
+    "unfinished_work",
     "uninterrupted",
 ]
 
+logger = logging.getLogger("qikink_graphql")
 T = TypeVar("T")
 P = ParamSpec("P")
 # Set by the schema for an operation of one root field (the usual poll): nothing cancels it.
 ALONE: contextvars.ContextVar[bool] = contextvars.ContextVar("qkg_alone", default=False)
 # Work `to_the_end` runs whose callers may be gone: the database closes only after it.
 _UNFINISHED: set[asyncio.Task[Any]] = set()
-_FINISH_SECONDS = 10.0
+# Shutdown's share for that work, then for closing the connections: a stuck query or a
+# connection some task never gave back must not keep the process from exiting.
+_FINISH_SECONDS = 2.0
+_CLOSE_SECONDS = 2.0
 
 APP_LABEL = "models"
 MIGRATIONS_LOCATION = Path(__file__).resolve().parent.parent / "models" / "migrations"
@@ -127,36 +137,93 @@ async def connect_db(database_url: str) -> None:
     """Connect for the life of the process; usable from every task (requests, workers)."""
     _ensure_sqlite_dir(database_url)
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    # Tortoise opens SQLite's connection inside the first query, holding the connection lock:
+    # a first query cancelled there would keep the lock forever. Opened now, nothing later
+    # opens it under the lock. A database that does not answer yet is /ready's to report.
+    try:
+        await connections.get("default").create_connection(with_db=True)
+    except Exception as exc:
+        logger.warning("The database does not answer yet: %s", exc)
 
 
 async def close_db() -> None:
     """Close the connections, once the work of cancelled callers has finished (or given up)."""
-    if _UNFINISHED:
-        await asyncio.wait(set(_UNFINISHED), timeout=_FINISH_SECONDS)
+    await unfinished_work(_FINISH_SECONDS)
+    for client in connections.all():
+        # asyncpg's close waits for every pooled connection to come back: one stuck in a hung
+        # query would hold shutdown for good. SQLite's close waits at most its busy timeout.
+        pool = getattr(client, "_pool", None)
+        if pool is None:
+            continue
+        try:
+            await asyncio.wait_for(pool.close(), _CLOSE_SECONDS)
+        except TimeoutError:
+            logger.warning("Database connections still busy after %s s: cut.", _CLOSE_SECONDS)
+            pool.terminate()
     await Tortoise.close_connections()
 
 
-async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+async def unfinished_work(within: float) -> bool:
+    """Wait up to `within` s for the work `to_the_end` runs for callers gone; True when done."""
+    if _UNFINISHED:
+        await asyncio.wait(set(_UNFINISHED), timeout=within)
+    return not _UNFINISHED
+
+
+async def to_the_end(
+    work: Coroutine[Any, Any, T], *, undo: Callable[[T], Awaitable[None]] | None = None
+) -> T:
     """`work`'s result, with `work` run to its end even if the caller is cancelled meanwhile.
 
-    graphql-core cancels the other fields of an operation when one of them fails. Tortoise's
-    SQLite client takes its one connection's lock before it awaits the connection or the
-    transaction's BEGIN, and a task cancelled there never gives it back: every later query of
-    the process would hang (on PostgreSQL, a connection stays idle in transaction). Run as a
-    task of its own, the work finishes (or fails) and frees what it holds; the caller's
-    cancellation goes on at once.
+    graphql-core cancels the other fields of an operation when one of them fails, and shutdown
+    cancels background work. Tortoise's SQLite client takes its one connection's lock before
+    it awaits the transaction's BEGIN, and a task cancelled there never gives it back: every
+    later query of the process would hang (on PostgreSQL, a pooled connection stays idle in
+    transaction and never returns to the pool). Run as a task of its own, the work finishes
+    (or fails) and frees what it holds; the caller's cancellation goes on at once.
+
+    `undo` takes back what the work did when the caller is no longer there to use its result
+    (a lease taken for a caller gone is given back rather than left to lapse).
     """
-    task = asyncio.ensure_future(work)
+    task = _track(asyncio.ensure_future(work))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if undo is not None and not task.cancelled():
+            _track(asyncio.ensure_future(_undo_when_done(task, undo)))
+        raise
+
+
+async def _undo_when_done(task: asyncio.Future[T], undo: Callable[[T], Awaitable[None]]) -> None:
+    try:
+        result = await task
+    except BaseException:
+        return  # nothing was done
+    await undo(result)
+
+
+def _track(task: asyncio.Future[T]) -> asyncio.Future[T]:
     _UNFINISHED.add(task)
     task.add_done_callback(_finished)
-    return await asyncio.shield(task)
+    return task
 
 
-def _finished(task: asyncio.Task[Any]) -> None:
+def _finished(task: asyncio.Future[Any]) -> None:
     _UNFINISHED.discard(task)
     # Its outcome matters to no one once the caller is gone.
     if not task.cancelled():
         task.exception()
+
+
+async def atomically(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
+    """`work(conn)` in one transaction on `conn`, run `to_the_end`: the only way services open
+    a transaction, so a cancelled caller can never leave one open (or its connection held)."""
+    return await to_the_end(_in_transaction(work))
+
+
+async def _in_transaction(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
+    async with in_transaction() as conn:
+        return await work(conn)
 
 
 def uninterrupted(
@@ -174,10 +241,16 @@ def uninterrupted(
     return run
 
 
-async def ping() -> bool:
-    """True when the database answers a trivial query."""
+async def ping(within: float) -> bool:
+    """True when the database answers a trivial query within `within` seconds.
+
+    A query that waits for a connection (one held by a stuck transaction, a pool used up)
+    counts as no answer.
+    """
     try:
-        await connections.get("default").execute_query("SELECT 1")
+        # Run to its end if the wait is given up: a query cut short must not hold anything.
+        query = to_the_end(connections.get("default").execute_query("SELECT 1 FROM aerich LIMIT 1"))
+        await asyncio.wait_for(query, within)
     except Exception:
         return False
     return True

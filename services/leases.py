@@ -10,7 +10,9 @@ may carry the row's other changes with it. Three kinds of row hold one:
 - the Qikink token's mint, in `qikink_tokens` (`services.qikink_token`);
 - a submission's claim, in `order_mappings` (`services.worker`).
 
-Callers pass the time (`now`, `until`): each reads its own clock.
+Callers pass the time (`now`, `until`): each reads its own clock. Each UPDATE runs to its end
+even when its caller is cancelled meanwhile (`services.db.to_the_end`): a lease a cancelled
+caller had just taken is given back, not left to lapse, and a release always lands.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from tortoise.expressions import Q
 
 from models import JobState
 from services.clock import SYSTEM, Clock, utc_now
+from services.db import to_the_end
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from tortoise.models import Model
     from tortoise.queryset import QuerySet
 
@@ -56,10 +61,15 @@ class Lease:
         free = Q(**{f"{self.until}__isnull": True}) | Q(**{f"{self.until}__lt": now})
         if reentrant:
             free |= Q(**{self.owner: holder})
-        taken = await self.model.filter(where, free).update(
+        take = self.model.filter(where, free).update(
             **{self.owner: holder, self.until: until}, **changes
         )
-        return taken == 1
+
+        async def give_back(taken: int) -> None:
+            if taken:
+                await self.held(where, holder).update(**{self.owner: None, self.until: None})
+
+        return await to_the_end(_run(take), undo=give_back) == 1
 
     def held(self, where: Q, holder: str) -> QuerySet[Any]:
         """The row `where` names, while `holder` holds its lease."""
@@ -67,13 +77,16 @@ class Lease:
 
     async def renew(self, where: Q, holder: str, *, until: datetime) -> bool:
         """Extend `holder`'s lease; False when it is no longer theirs."""
-        return bool(await self.held(where, holder).update(**{self.until: until}))
+        return bool(await to_the_end(_run(self.held(where, holder).update(**{self.until: until}))))
 
     async def release(self, where: Q, holder: str, **changes: Any) -> bool:
         """Give the lease up, writing `changes` with it; False when it was no longer theirs."""
-        return bool(
-            await self.held(where, holder).update(**{self.owner: None, self.until: None}, **changes)
-        )
+        release = self.held(where, holder).update(**{self.owner: None, self.until: None}, **changes)
+        return bool(await to_the_end(_run(release)))
+
+
+async def _run(update: Awaitable[int]) -> int:
+    return await update
 
 
 JOB = Lease(JobState, "lease_owner", "lease_expires_at")

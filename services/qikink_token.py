@@ -23,6 +23,7 @@ from tortoise.expressions import Q
 
 from models import QikinkToken
 from services.clock import SYSTEM, Clock, utc_now
+from services.db import to_the_end
 from services.errors import QikinkUnavailable
 from services.leases import Lease
 
@@ -125,7 +126,9 @@ class TokenStore:
                 return stored
             if await self._take_lease(row.generation, now):
                 try:
-                    return await self._mint_and_store(row.generation, wait=wait)
+                    # Minting kills the token every process uses: once begun, it ends with the
+                    # new one stored, whether or not this caller is still there to use it.
+                    return await to_the_end(self._mint_and_store(row.generation, wait=wait))
                 except _LeaseLost:
                     continue  # another process minted meanwhile: use its token
             await self._wait_for_change(row.generation)

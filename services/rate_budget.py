@@ -30,11 +30,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from tortoise.transactions import in_transaction
-
 from models import QikinkCall, QikinkWaiter
 from services.clock import SYSTEM, Clock, utc_now
-from services.db import to_the_end
+from services.db import atomically, to_the_end
 from services.errors import RateLimited
 from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 
@@ -159,53 +157,52 @@ class RateBudget:
         return None
 
     async def _record(self, lane: Lane, waiter: str | None) -> None:
-        await to_the_end(self._record_in_window(lane, waiter))
-
-    async def _record_in_window(self, lane: Lane, waiter: str | None) -> None:
-        cap = self.cap(lane)
-        if not self.enabled and cap is None:
+        if not self.enabled and self.cap(lane) is None:
             return  # no limit to keep
-        async with in_transaction() as conn:
-            if self.postgres:
-                await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
-            # Read the clock once the lock is ours: time spent queueing for it must not make
-            # a call look older than it is.
-            now = self._now()
-            window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
-            if not self.postgres:
-                # The write takes SQLite's write lock, so the count below cannot go stale.
-                await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
-            recent = await (
-                QikinkCall.filter(budget_key=self.key, at__gt=window_start)
-                .using_db(conn)
-                .order_by("at")
-                .values_list("at", "lane")
-            )
-            # SQLite's tentative row is among `recent`; it is no earlier call.
-            tentative = 0 if self.postgres else 1
-            if cap is not None:
-                calls = [at for at, name in recent if name == lane]
-                if len(calls) - tentative >= cap:
-                    # Raising rolls the transaction back, and with it SQLite's tentative row.
-                    retry_after = _retry_after(calls, len(calls) - tentative, cap, window_start)
-                    raise _WindowFull(retry_after, cap, lane_cap=True)
-            if self.enabled:
-                calls = [at for at, _ in recent]
-                room = self.per_minute - await self._waiters_ahead(lane, now, conn)
-                if len(calls) - tentative >= room:
-                    retry_after = _retry_after(calls, len(calls) - tentative, room, window_start)
-                    raise _WindowFull(retry_after, self.per_minute, lane_cap=False)
-            if self.postgres:
-                await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
-            if waiter is not None:
-                await QikinkWaiter.filter(id=waiter).using_db(conn).delete()
-            await (
-                QikinkCall.filter(
-                    budget_key=self.key, at__lt=now - timedelta(seconds=_KEEP_SECONDS)
-                )
-                .using_db(conn)
-                .delete()
-            )
+        await atomically(lambda conn: self._record_in_window(lane, waiter, conn))
+
+    async def _record_in_window(
+        self, lane: Lane, waiter: str | None, conn: BaseDBAsyncClient
+    ) -> None:
+        cap = self.cap(lane)
+        if self.postgres:
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
+        # Read the clock once the lock is ours: time spent queueing for it must not make
+        # a call look older than it is.
+        now = self._now()
+        window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
+        if not self.postgres:
+            # The write takes SQLite's write lock, so the count below cannot go stale.
+            await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
+        recent = await (
+            QikinkCall.filter(budget_key=self.key, at__gt=window_start)
+            .using_db(conn)
+            .order_by("at")
+            .values_list("at", "lane")
+        )
+        # SQLite's tentative row is among `recent`; it is no earlier call.
+        tentative = 0 if self.postgres else 1
+        if cap is not None:
+            calls = [at for at, name in recent if name == lane]
+            if len(calls) - tentative >= cap:
+                # Raising rolls the transaction back, and with it SQLite's tentative row.
+                retry_after = _retry_after(calls, len(calls) - tentative, cap, window_start)
+                raise _WindowFull(retry_after, cap, lane_cap=True)
+        if self.enabled:
+            calls = [at for at, _ in recent]
+            room = self.per_minute - await self._waiters_ahead(lane, now, conn)
+            if len(calls) - tentative >= room:
+                retry_after = _retry_after(calls, len(calls) - tentative, room, window_start)
+                raise _WindowFull(retry_after, self.per_minute, lane_cap=False)
+        if self.postgres:
+            await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
+        if waiter is not None:
+            await QikinkWaiter.filter(id=waiter).using_db(conn).delete()
+        await (
+            QikinkCall.filter(budget_key=self.key, at__lt=now - timedelta(seconds=_KEEP_SECONDS))
+            .using_db(conn)
+            .delete()
+        )
 
     async def _waiters_ahead(self, lane: Lane, now: datetime, conn: BaseDBAsyncClient) -> int:
         """Callers of higher lanes that are waiting for a slot right now."""
@@ -222,6 +219,10 @@ class RateBudget:
     async def _mark_waiting(self, waiter: str | None, lane: Lane, retry_after: float) -> str:
         """Register (or renew) this caller as waiting in `lane` until just past its next try."""
         expires_at = self._now() + timedelta(seconds=retry_after + _WAITER_GRACE_SECONDS)
+        # A row left behind by a caller gone would hold lower lanes back until it expires.
+        return await to_the_end(self._upsert_waiter(waiter, lane, expires_at), undo=_forget_waiter)
+
+    async def _upsert_waiter(self, waiter: str | None, lane: Lane, expires_at: datetime) -> str:
         if waiter is not None and await QikinkWaiter.filter(id=waiter).update(
             expires_at=expires_at
         ):
@@ -286,31 +287,34 @@ class RateBudget:
         finally:
             if waiter is not None:
                 # Given up (cancelled, or on_wait failed): stop holding lower lanes back.
-                await QikinkWaiter.filter(id=waiter).delete()
+                await to_the_end(_forget_waiter(waiter))
 
     async def saturate(self) -> None:
         """Qikink said we are over its limit: fill the window so every process backs off."""
         if self.enabled:
-            await to_the_end(self._fill_window())
+            await atomically(self._fill_window)
 
-    async def _fill_window(self) -> None:
+    async def _fill_window(self, conn: BaseDBAsyncClient) -> None:
         now = self._now()
-        async with in_transaction() as conn:
-            if self.postgres:
-                await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
-            count = (
-                await QikinkCall.filter(
-                    budget_key=self.key, at__gt=now - timedelta(seconds=WINDOW_SECONDS)
-                )
-                .using_db(conn)
-                .count()
+        if self.postgres:
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
+        count = (
+            await QikinkCall.filter(
+                budget_key=self.key, at__gt=now - timedelta(seconds=WINDOW_SECONDS)
             )
-            missing = self.per_minute - count
-            if missing > 0:
-                await QikinkCall.bulk_create(
-                    [QikinkCall(budget_key=self.key, at=now) for _ in range(missing)],
-                    using_db=conn,
-                )
+            .using_db(conn)
+            .count()
+        )
+        missing = self.per_minute - count
+        if missing > 0:
+            await QikinkCall.bulk_create(
+                [QikinkCall(budget_key=self.key, at=now) for _ in range(missing)],
+                using_db=conn,
+            )
+
+
+async def _forget_waiter(waiter: str) -> None:
+    await QikinkWaiter.filter(id=waiter).delete()
 
 
 def _retry_after(calls: list[datetime], in_window: int, room: int, window_start: datetime) -> float:

@@ -43,7 +43,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             postgres=db.is_postgres(args.database_url),
         )
         # Open the database connection now, so the barrier releases processes that are warm.
-        if not await db.ping():
+        if not await db.ping(within=30):
             raise RuntimeError(f"the database at {args.database_url} does not answer")
         print("ready", flush=True)
         line = await asyncio.to_thread(sys.stdin.readline)
