@@ -3,6 +3,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from models.stamped import StampedManager
+
 __all__ = ["JobState"]
 
 
@@ -17,3 +19,4 @@ class JobState(Model):
 
     class Meta:
         table = "job_state"
+        manager = StampedManager()

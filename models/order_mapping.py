@@ -7,6 +7,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 from models.ids import new_order_mapping_id
+from models.stamped import StampedManager
 
 __all__ = [
     "FINAL_STATUSES",
@@ -108,6 +109,7 @@ class OrderMapping(Model):
 
     class Meta:
         table = "order_mappings"
+        manager = StampedManager()
         indexes = (
             Index(fields=("status", "created_at"), name="order_mappings_status_created"),
             Index(fields=("created_at", "id"), name="order_mappings_created_id"),

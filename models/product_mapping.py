@@ -4,6 +4,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from models.ids import new_product_mapping_id
+from models.stamped import StampedManager
 
 __all__ = ["SKU_MAX_LENGTH", "VARIANT_ID_MAX_LENGTH", "ProductMapping"]
 
@@ -23,3 +24,4 @@ class ProductMapping(Model):
 
     class Meta:
         table = "product_mappings"
+        manager = StampedManager()

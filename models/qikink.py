@@ -4,6 +4,8 @@ from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
 
+from models.stamped import StampedManager
+
 __all__ = ["QikinkCall", "QikinkToken", "QikinkWaiter"]
 
 
@@ -23,6 +25,7 @@ class QikinkToken(Model):
 
     class Meta:
         table = "qikink_tokens"
+        manager = StampedManager()
 
 
 class QikinkCall(Model):

@@ -1,0 +1,37 @@
+"""`updated_at` moves on every write, `.update()` included.
+
+Tortoise sets an `auto_now` field in `save()` only; a queryset's `.update()` (how every status,
+tracking and submission change is written: conditional, one statement) leaves it as it was, so
+`updatedAt`, `order: UPDATED_AT` and anything that detects a change by it would be wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from tortoise import timezone
+from tortoise.fields import DatetimeField
+from tortoise.manager import Manager
+from tortoise.models import Model
+from tortoise.queryset import QuerySet, UpdateQuery
+
+__all__ = ["StampedManager"]
+
+M = TypeVar("M", bound=Model)
+
+
+class StampedQuerySet(QuerySet[M]):
+    """A queryset whose `.update()` also sets the model's `auto_now` fields."""
+
+    def update(self, **kwargs: Any) -> UpdateQuery:
+        for name, field in self.model._meta.fields_map.items():
+            if isinstance(field, DatetimeField) and field.auto_now:
+                kwargs.setdefault(name, timezone.now())
+        return super().update(**kwargs)
+
+
+class StampedManager(Manager):
+    """The manager of a model with an `updated_at` (`Meta.manager = StampedManager()`)."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return StampedQuerySet(self._model)
