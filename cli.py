@@ -83,32 +83,26 @@ def serve(
             "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`).[/red]"
         )
         raise typer.Exit(2)
+    from http_server import BoundedHeadProtocol, log_config
+
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
     if applied:
         out.print(f"Applied {len(applied)} migration(s).")
     out.print(f"GraphQL on http://{host}:{port}/graphql")
+    http = {
+        "http": BoundedHeadProtocol,
+        "log_config": log_config(),
+        "log_level": "info",  # uvicorn's start and stop lines
+        "access_log": settings.access_log,
+    }
     if workers == 1:
         from app import create_app
 
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="info",  # uvicorn's start and stop lines
-            access_log=settings.access_log,
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, **http)
     else:
         # Each worker process imports the app and calls the factory, which sets up its logging.
-        uvicorn.run(
-            "app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=settings.access_log,
-        )
+        uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, **http)
 
 
 def _qikink_settings() -> Settings:
