@@ -53,18 +53,19 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._in_head = True
         self._head_bytes = 0
+        self._heads_done = 0
         self._refused = False
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        head_at_start = self._in_head
+        head_at_start, heads_done = self._in_head, self._heads_done
         super().data_received(data)
-        # Counted only when the head was under way before and after this chunk: a chunk where
-        # one message ends and the next begins is not, so a head may pass the limit by a chunk
+        # Counted only when one head was under way all through this chunk: a chunk where a
+        # message ends and the next begins is not, so a head may pass the limit by a chunk
         # (asyncio reads at most 256 KiB at a time) before it is refused.
-        if self._refused or not (head_at_start and self._in_head):
+        if self._refused or self._heads_done != heads_done or not head_at_start:
             return
         self._head_bytes += len(data)
         # The target so far (uvicorn sets `url` when a message begins).
@@ -77,6 +78,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._in_head = False
         self._head_bytes = 0
+        self._heads_done += 1
         if len(self.url) > MAX_URL_BYTES:
             self._refuse(b"414 URI Too Long", f"The request target is over {MAX_URL_BYTES} bytes.")
             return
