@@ -5,20 +5,25 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import re
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
+from http_guards import (
+    ADMIN_PAGE_HEADERS,
+    BodyLimitMiddleware,
+    CallerMiddleware,
+    MetricsEndpoint,
+    RequestIdMiddleware,
+    SecurityHeaders,
+)
 from runtime import Runtime
 from schema import build_schema
 from schema.graphiql import ASSET_ROUTE
@@ -26,99 +31,20 @@ from schema.http_cache import GetCache
 from schema.view import GraphQLApp
 from services import db
 from services.clock import SYSTEM, Clock
-from services.metrics import render as render_metrics
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from starlette.requests import Request
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("qikink_graphql")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-MAX_BODY_BYTES = 1024 * 1024
 ADMIN_DIR = Path(__file__).resolve().parent / "admin"
-
-
-class RequestIdMiddleware:
-    """Tags each request with an id (the caller's `X-Request-Id` when sane) and echoes it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        sent = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _REQUEST_ID.match(sent) else secrets.token_hex(8)
-        scope.setdefault("state", {})["request_id"] = request_id
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Refuses a request body over `max_bytes` with 413, by its Content-Length or as it streams."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = PlainTextResponse(
-            f"Request body is over {self.max_bytes} bytes.", status_code=413
-        )
-        await response(scope, receive, send)
 
 
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
-
-
-async def metrics(request: Request) -> Response:
-    return Response(await render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
 
 # How long /ready waits for the database's answer.
@@ -188,14 +114,17 @@ def create_app(
             )
         )
     routes: list[BaseRoute] = [
-        Route("/graphql", get_cache, methods=["GET", "POST"]),
+        Route("/graphql", CallerMiddleware(get_cache, settings), methods=["GET", "POST"]),
         Route("/health", health),
         Route("/ready", ready),
-        Route("/metrics", metrics),
+        Route("/metrics", MetricsEndpoint(settings.metrics_token)),
     ]
     if settings.graphiql:
         routes.append(Route(ASSET_ROUTE, graphql.graphiql.asset))
-    routes.append(Mount("/admin", app=StaticFiles(directory=ADMIN_DIR, html=True), name="admin"))
+    admin_pages = StaticFiles(directory=ADMIN_DIR, html=True)
+    routes.append(
+        Mount("/admin", app=SecurityHeaders(admin_pages, ADMIN_PAGE_HEADERS), name="admin")
+    )
     if runtime.simulator_app is not None:
         # The built-in fake Qikink's control API, to advance order statuses by hand.
         routes.append(Mount("/simulator", app=runtime.simulator_app))

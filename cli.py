@@ -86,6 +86,8 @@ def serve(
             "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`).[/red]"
         )
         raise typer.Exit(2)
+    from http_server import BoundedHeadProtocol, log_config
+
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
     if applied:
@@ -94,30 +96,21 @@ def serve(
     # uvicorn re-raises the SIGTERM it stopped on once its shutdown is complete: handled here,
     # a stop asked for and done in good order exits 0 rather than "killed by SIGTERM".
     signal.signal(signal.SIGTERM, _stopped_as_asked)
+    http = {
+        "http": BoundedHeadProtocol,
+        "log_config": log_config(),
+        "log_level": "info",  # uvicorn's start and stop lines
+        "access_log": settings.access_log,
+        # A request that hangs (on Qikink, on the database) must not stop the shutdown.
+        "timeout_graceful_shutdown": REQUEST_GRACE_SECONDS,
+    }
     if workers == 1:
         from app import create_app
 
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="info",  # uvicorn's start and stop lines
-            access_log=settings.access_log,
-            # A request that hangs (on Qikink, on the database) must not stop the shutdown.
-            timeout_graceful_shutdown=REQUEST_GRACE_SECONDS,
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, **http)
     else:
         # Each worker process imports the app and calls the factory, which sets up its logging.
-        uvicorn.run(
-            "app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            access_log=settings.access_log,
-            timeout_graceful_shutdown=REQUEST_GRACE_SECONDS,
-        )
+        uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, **http)
 
 
 def _stopped_as_asked(signum: int, frame: object) -> None:

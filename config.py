@@ -27,9 +27,12 @@ __all__ = [
     "sqlite_file",
 ]
 
-# Medusa's own fallback secret: a token signed with it proves nothing, so production refuses it.
+# Medusa's own fallback secret: a token signed with it proves nothing, so a service that can
+# reach a real Qikink account (or runs in production) refuses it.
 DEFAULT_JWT_SECRET = "supersecret"
 MIN_PRODUCTION_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
+ADMIN_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_SQLITE_PATH = Path("data") / "qikink.db"
 
 
@@ -101,6 +104,12 @@ class Settings(BaseSettings):
     # process's micro-cache of public answers); 0 = never.
     storefront_cache_seconds: int = Field(default=5, ge=0, le=300)
 
+    # The largest request body from a caller without admin credentials (an admin may send
+    # ADMIN_MAX_BODY_BYTES): room for a storefront's order of 100 line items, no more.
+    storefront_max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=ADMIN_MAX_BODY_BYTES)
+    # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it is not served.
+    metrics_token: SecretStr | None = None
+
     graphiql_enabled: bool | None = None
     introspection_enabled: bool | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -160,6 +169,18 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters: it is all that "
+                "keeps the metrics from anyone who asks"
+            )
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("qikink_publishable_keys", "cors_origins", mode="before")
     @classmethod
@@ -222,25 +243,39 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _production_rules(self) -> Settings:
-        if self.app_env is not AppEnv.PRODUCTION:
+    def _strong_secret(self) -> Settings:
+        """Whoever knows JWT_SECRET signs admin tokens: once the service can act on a real
+        Qikink account (or runs in production), a guessable secret hands that account out."""
+        if not (self.has_qikink_credentials or self.is_production):
             return self
         secret = self.jwt_secret.get_secret_value()
         if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            when = (
+                "when APP_ENV=production"
+                if self.is_production
+                else "when Qikink credentials (QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET) are set"
+            )
             raise _FieldError(
                 "jwt_secret",
                 f"must be set to a secret of at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
-                "(not the default) when APP_ENV=production",
+                f"(not the default) {when}: anyone knowing a weak secret could forge admin "
+                "tokens",
             )
+        return self
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> Settings:
+        if self.app_env is not AppEnv.PRODUCTION:
+            return self
         if not self.qikink_client_id:
             raise _FieldError("qikink_client_id", "is required when APP_ENV=production")
         if self.qikink_client_secret is None:
             raise _FieldError("qikink_client_secret", "is required when APP_ENV=production")
-        if self.storefront_qikink_proxy and not self.qikink_publishable_keys:
+        if not self.qikink_publishable_keys:
             raise _FieldError(
-                "storefront_qikink_proxy",
-                "needs QIKINK_PUBLISHABLE_KEYS when APP_ENV=production: without them anyone "
-                "could read and place Qikink orders on the merchant's account",
+                "qikink_publishable_keys",
+                "is required when APP_ENV=production: without a publishable key anyone may "
+                "call the storefront fields",
             )
         return self
 

@@ -69,6 +69,7 @@ if TYPE_CHECKING:
     from simulator import SimRequest
 
 JWT_SECRET = "bench-sale-day-" + "x" * 40
+METRICS_TOKEN = "bench-sale-day-metrics-" + "m" * 10
 SKU = "MVnHs-Wh-S"
 VARIANT = "variant_tee_white_s"
 WAIT_BAR_SECONDS = 5.0
@@ -389,7 +390,8 @@ def in_window(requests: list[SimRequest], end: float) -> int:
 
 async def service_calls(http: httpx.AsyncClient) -> Counter[tuple[str, str, str]]:
     """The service's `qikink_calls_total` from /metrics, by (lane, endpoint, outcome)."""
-    text = (await http.get("/metrics")).text
+    metrics = {"authorization": f"Bearer {METRICS_TOKEN}"}
+    text = (await http.get("/metrics", headers=metrics)).text
     calls: Counter[tuple[str, str, str]] = Counter()
     for match in METRIC_LINE.finditer(text):
         labels = dict(re.findall(r'(\w+)="([^"]*)"', match["labels"]))
@@ -437,6 +439,7 @@ def service_env(database_url: str, qikink: SimulatorServer, budget: int) -> dict
     return {
         "DATABASE_URL": database_url,
         "JWT_SECRET": JWT_SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "QIKINK_API_URL": qikink.url,
         "QIKINK_CLIENT_ID": sim.client_id,
         "QIKINK_CLIENT_SECRET": sim.client_secret,

@@ -20,6 +20,7 @@ import httpx
 from common import POSTGRES_ADMIN_URL
 from throughput_ops import (
     DISTURBED_CORES,
+    METRICS_TOKEN,
     QUIET_CORES,
     QUIET_TIMEOUT,
     RETRIES_WHEN_DISTURBED,
@@ -247,7 +248,8 @@ def measure(
 
 def graphql_outcomes(server: Server) -> dict[str, float]:
     """qikink_graphql_requests_total by outcome, from the server's /metrics (one process)."""
-    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    headers = {"authorization": f"Bearer {METRICS_TOKEN}"}
+    text = httpx.get(f"{server.url}/metrics", headers=headers, timeout=30).text
     totals: dict[str, float] = {}
     for match in re.finditer(
         r'^qikink_graphql_requests_total\{operation="[^"]*",outcome="([^"]+)"\} ([\d.e+]+)$',

@@ -9,6 +9,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 CLI = PROJECT_ROOT / ".venv" / "bin" / "qikink-graphql"
 JWT_SECRET = "bench-secret-" + "x" * 40
+# /metrics answers only this token (METRICS_TOKEN).
+METRICS_TOKEN = "bench-metrics-" + "m" * 20
 ROWS = 10_000
 PAGE = 50
 WARMUP_SECONDS = 2

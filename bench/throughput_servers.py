@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from throughput_ops import BENCH_DIR, CLI, JWT_SECRET, PROJECT_ROOT, START_TIMEOUT, STOP_TIMEOUT
+from throughput_ops import (
+    BENCH_DIR,
+    CLI,
+    JWT_SECRET,
+    METRICS_TOKEN,
+    PROJECT_ROOT,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -148,6 +156,7 @@ def graphql_server(database_url: str, workdir: Path, workers: int, qikink: Simul
         DATABASE_URL=database_url,
         APP_ENV="test",
         JWT_SECRET=JWT_SECRET,
+        METRICS_TOKEN=METRICS_TOKEN,
         RUN_WORKER="false",
         LOG_LEVEL="WARNING",
         QIKINK_API_URL=qikink.url,

@@ -19,7 +19,6 @@ from strawberry.types.unset import UNSET
 
 from schema.context import Context
 from schema.graphiql import GraphiQLPage
-from services.auth import authenticate
 
 if TYPE_CHECKING:
     from graphql import ExecutionResult
@@ -127,19 +126,15 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        caller = await authenticate(
-            authorization=request.headers.get("authorization"),
-            publishable_key=request.headers.get("x-publishable-api-key"),
-            jwt_secret=self.settings.jwt_secret.get_secret_value(),
-            publishable_keys=self.settings.qikink_publishable_keys,
-        )
-        request.scope.setdefault("state", {})["graphql_caller"] = caller
+        # Authenticated once, before the body was read (http_guards.CallerMiddleware, which
+        # picks the body limit by it).
+        state = request.scope["state"]
         return Context(
             request=request,  # type: ignore[arg-type]
             response=response,  # type: ignore[arg-type]
             settings=self.settings,
-            caller=caller,
-            request_id=request.scope.get("state", {}).get("request_id", "-"),
+            caller=state["caller"],
+            request_id=state.get("request_id", "-"),
             runtime=self.runtime,
         )
 
@@ -197,7 +192,7 @@ class GraphQLApp(GraphQL[Context, None]):
         error or an admin's answer; privately what depends on the caller's credentials;
         publicly what any storefront with the same key would get."""
         seconds = self.settings.storefront_cache_seconds
-        caller: Caller | None = request.scope["state"].get("graphql_caller")
+        caller: Caller | None = request.scope["state"].get("caller")
         if (
             seconds <= 0
             or caller is None

@@ -24,6 +24,8 @@ from services.validation import clean_text
 
 __all__ = [
     "API_KEY_PREFIX",
+    "NOT_AN_ADMIN",
+    "REFUSED",
     "Caller",
     "CallerKind",
     "authenticate",
@@ -31,9 +33,15 @@ __all__ = [
     "hash_api_key",
     "list_api_keys",
     "revoke_api_key",
+    "same_secret",
 ]
 
 API_KEY_PREFIX = "qkg_"
+# What every caller hears of refused credentials, whatever was wrong with them: telling an
+# expired token from a forged one, or a revoked key from an unknown one, helps only a guesser.
+# The reason is kept on the Caller for the log.
+REFUSED = "The credentials in Authorization are invalid, expired or revoked."
+NOT_AN_ADMIN = "Admin access needs an admin user's token or an API key; this token is neither."
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
 
 
@@ -54,6 +62,8 @@ class Caller:
     customer_id: str | None = None
     # Why the admin credentials that were sent were refused, reported by admin-only fields.
     auth_error: Unauthenticated | Forbidden | None = None
+    # What was wrong with them, for the log only (never the credential itself).
+    refused_because: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -83,7 +93,16 @@ class _Refusal(NamedTuple):
     raised again would carry every earlier request's traceback (and frames) with it."""
 
     error: type[Unauthenticated | Forbidden]
-    message: str
+    reason: str
+
+
+class _Refused(Exception):
+    """Credentials refused: `error` is what the caller hears, `reason` what the log says."""
+
+    def __init__(self, error: Unauthenticated | Forbidden, reason: str) -> None:
+        super().__init__(reason)
+        self.error = error
+        self.reason = reason
 
 
 class _Actor(NamedTuple):
@@ -110,33 +129,49 @@ def _verify_jwt(token: str, secret: str) -> tuple[_Actor | _Refusal, float]:
     expires_at = float(claims["exp"])
     actor_type = claims.get("actor_type")
     if actor_type not in ("user", "customer"):
-        refused = f"Admin access needs a user token; this token's actor_type is {actor_type!r}."
-        return _Refusal(Forbidden, refused), expires_at
+        reason = f"a token of actor_type {str(actor_type)[:40]!r}"
+        return _Refusal(Forbidden, reason), expires_at
     actor_id = claims.get("actor_id")
     if not isinstance(actor_id, str) or not actor_id.strip():
-        return _Refusal(Unauthenticated, "The token has no actor_id."), expires_at
+        return _Refusal(Unauthenticated, "a token without actor_id"), expires_at
     return _Actor(actor_type, actor_id.strip()), expires_at
+
+
+def _refusal(error: type[Unauthenticated | Forbidden], reason: str) -> _Refused:
+    message = NOT_AN_ADMIN if error is Forbidden else REFUSED
+    return _Refused(error(message), reason)
 
 
 def _decode_jwt(token: str, secret: str, now: float) -> _Actor:
     try:
         actor, expires_at = _verify_jwt(token, secret)
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The token has expired.") from None
-    except jwt.InvalidTokenError:
-        raise Unauthenticated("The token is invalid.") from None
+        raise _refusal(Unauthenticated, "an expired token") from None
+    except jwt.InvalidTokenError as exc:
+        # The kind of failure (InvalidSignatureError, DecodeError, ...), nothing of the token.
+        raise _refusal(Unauthenticated, f"an invalid token ({type(exc).__name__})") from None
     if expires_at <= now:  # as PyJWT decides it, with no leeway
-        raise Unauthenticated("The token has expired.")
+        raise _refusal(Unauthenticated, "an expired token")
     if isinstance(actor, _Refusal):
-        raise actor.error(actor.message)
+        raise _refusal(actor.error, actor.reason)
     return actor
 
 
 async def _check_api_key(key: str) -> str:
     row = await ApiKey.get_or_none(key_hash=hash_api_key(key)).only("name", "revoked_at")
-    if row is None or row.revoked_at is not None:
-        raise Unauthenticated("The API key is invalid or has been revoked.")
+    if row is None:
+        raise _refusal(Unauthenticated, "an unknown API key")
+    if row.revoked_at is not None:
+        raise _refusal(Unauthenticated, f"the revoked API key {row.name!r}")
     return f"api_key:{row.name}"
+
+
+def same_secret(sent: str, expected: str) -> bool:
+    """Constant-time equality of two header values as bytes: `hmac.compare_digest` refuses
+    str holding anything but ASCII, and a header may hold any byte."""
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 async def authenticate(
@@ -155,30 +190,38 @@ async def authenticate(
     needed as for anyone else, and admin fields answer FORBIDDEN.
     """
     auth_error: Unauthenticated | Forbidden | None = None
+    refused_because: str | None = None
     customer_id: str | None = None
     if authorization:
         scheme, _, credential = authorization.strip().partition(" ")
         credential = credential.strip()
         try:
             if scheme.lower() != "bearer" or not credential:
-                raise Unauthenticated("Send credentials as 'Authorization: Bearer <token>'.")
+                raise _Refused(
+                    Unauthenticated("Send credentials as 'Authorization: Bearer <token>'."),
+                    "an Authorization header that is no Bearer credential",
+                )
             if credential.startswith(API_KEY_PREFIX):
                 return Caller(kind=CallerKind.ADMIN, admin=await _check_api_key(credential))
             actor = _decode_jwt(credential, jwt_secret, time.time() if now is None else now)
             if actor.type == "user":
                 return Caller(kind=CallerKind.ADMIN, admin=f"user:{actor.id}")
             customer_id = actor.id
-            auth_error = Forbidden(
-                "Admin access needs a user token; this token's actor_type is 'customer'."
-            )
-        except (Unauthenticated, Forbidden) as exc:
-            auth_error = exc
-    storefront = not publishable_keys or any(
-        publishable_key is not None and hmac.compare_digest(publishable_key, key)
-        for key in publishable_keys
+            auth_error = Forbidden(NOT_AN_ADMIN)
+        except _Refused as refused:
+            auth_error, refused_because = refused.error, refused.reason
+    storefront = not publishable_keys or (
+        publishable_key is not None
+        # Every key compared, so the time taken says nothing about which one came close.
+        and sum(same_secret(publishable_key, key) for key in publishable_keys) > 0
     )
     kind = CallerKind.STOREFRONT if storefront else CallerKind.ANONYMOUS
-    return Caller(kind=kind, customer_id=customer_id, auth_error=auth_error)
+    return Caller(
+        kind=kind,
+        customer_id=customer_id,
+        auth_error=auth_error,
+        refused_because=refused_because,
+    )
 
 
 def _check_name(name: str) -> str:

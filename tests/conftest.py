@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 60
+# /metrics answers only this bearer token (METRICS_TOKEN) in the tests' servers.
+TEST_METRICS_TOKEN = "test-metrics-" + "m" * 20
+METRICS_HEADERS = {"authorization": f"Bearer {TEST_METRICS_TOKEN}"}
 DB_FIXTURES = {
     "postgres_admin_url",
     "make_qikink_client",
@@ -157,6 +160,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "introspection_enabled": None,
         "cors_origins": [],
         "log_level": "INFO",
+        "metrics_token": TEST_METRICS_TOKEN,
         # Background work only where a test asks for it.
         "run_worker": False,
         "sync_interval_seconds": 0,

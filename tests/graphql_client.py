@@ -11,7 +11,14 @@ import jwt
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["codes", "gql", "make_jwt", "qikink_order_input", "store_order_input"]
+__all__ = [
+    "codes",
+    "gql",
+    "large_qikink_order_input",
+    "make_jwt",
+    "qikink_order_input",
+    "store_order_input",
+]
 
 
 async def gql(
@@ -98,3 +105,29 @@ def qikink_order_input(**changes: Any) -> dict[str, Any]:
         value["shippingAddress"].update(address)
     value.update(changes)
     return value
+
+
+def large_qikink_order_input(lines: int = 100) -> dict[str, Any]:
+    """A storefront's big `createQikinkOrder(input:)`: `lines` printed line items, each with its
+    own design and mockup links (the body a storefront may need the most room for)."""
+    items = [
+        {
+            "sku": f"MVnHs-Wh-{index:03d}",
+            "quantity": 1,
+            "price": "549",
+            "searchFromMyProducts": False,
+            "printTypeId": 1,
+            "designs": [
+                {
+                    "designCode": f"design-{index:04d}",
+                    "widthInches": "12",
+                    "heightInches": "14",
+                    "placementSku": "fr",
+                    "designLink": f"https://cdn.example.com/designs/{index:04d}/front-v2.png",
+                    "mockupLink": f"https://cdn.example.com/mockups/{index:04d}/front-v2.jpg",
+                }
+            ],
+        }
+        for index in range(lines)
+    ]
+    return qikink_order_input(totalOrderValue=str(549 * lines), lineItems=items)

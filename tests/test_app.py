@@ -60,6 +60,7 @@ async def test_production_serves_no_graphiql_and_no_introspection(database_url: 
         jwt_secret="p" * 48,
         qikink_client_id="123456789012345",
         qikink_client_secret="live",
+        qikink_publishable_keys=["pk_live_1"],
     )
     async with serving(settings) as http:
         page = await http.get("/graphql", headers=BROWSER)

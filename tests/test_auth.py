@@ -154,7 +154,8 @@ async def test_a_remembered_admin_token_is_refused_once_it_expires() -> None:
     expired = await caller_at(expires_at)
     assert not expired.is_admin
     assert expired.auth_error is not None
-    assert expired.auth_error.message == "The token has expired."
+    assert expired.auth_error.message == auth.REFUSED
+    assert expired.refused_because == "an expired token"
 
 
 async def test_a_token_verified_under_one_secret_proves_nothing_under_another() -> None:

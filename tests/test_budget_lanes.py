@@ -19,7 +19,7 @@ from models import QikinkWaiter
 from services.clock import utc_now
 from services.errors import RateLimited
 from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
-from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
+from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.test_sync import place
 from tests.waiting import eventually
@@ -154,7 +154,7 @@ async def test_metrics_count_calls_and_refusals_by_lane(
     refresh = "mutation { refreshOrderMappings { processed qikinkCalls } }"
     async with serving(settings, clock=clock) as http:
         await place(sim_server, 100)
-        before = (await http.get("/metrics")).text
+        before = (await http.get("/metrics", headers=METRICS_HEADERS)).text
         # The token, then the sync's 8 of the 10 pages it planned: the rest is the reserve's.
         first = await gql(http, refresh, {}, ADMIN)
         assert first["data"]["refreshOrderMappings"] == {"processed": 80, "qikinkCalls": 8}
@@ -164,7 +164,7 @@ async def test_metrics_count_calls_and_refusals_by_lane(
         # A person's call finds the reserve.
         looked = await gql(http, "{ qikinkOrders { orderId } }", {}, ADMIN)
         assert "errors" not in looked, looked
-        after = (await http.get("/metrics")).text
+        after = (await http.get("/metrics", headers=METRICS_HEADERS)).text
 
     def grew(name: str) -> float:
         return series(after, name) - series(before, name)

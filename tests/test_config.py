@@ -27,6 +27,8 @@ ENV_VARS = (
     "GRAPHIQL_ENABLED",
     "INTROSPECTION_ENABLED",
     "LOG_LEVEL",
+    "METRICS_TOKEN",
+    "STOREFRONT_MAX_BODY_BYTES",
 )
 
 
@@ -49,6 +51,7 @@ def test_defaults_run_on_sqlite_under_data_with_the_sandbox_and_thirty_calls_a_m
 
 
 def test_the_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("QIKINK_CLIENT_ID", "123456789012345")
     monkeypatch.setenv("QIKINK_CLIENT_SECRET", "s3cret")
     monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
@@ -120,6 +123,7 @@ def _production(**overrides: object) -> dict[str, object]:
         "jwt_secret": STRONG_SECRET,
         "qikink_client_id": "123456789012345",
         "qikink_client_secret": "live-secret",
+        "qikink_publishable_keys": ["pk_live_1"],
     }
     values.update(overrides)
     return values
@@ -132,6 +136,7 @@ def _production(**overrides: object) -> dict[str, object]:
         ({"jwt_secret": "short-secret"}, "JWT_SECRET"),
         ({"qikink_client_id": None}, "QIKINK_CLIENT_ID"),
         ({"qikink_client_secret": ""}, "QIKINK_CLIENT_SECRET"),
+        ({"qikink_publishable_keys": []}, "QIKINK_PUBLISHABLE_KEYS is required"),
     ],
 )
 def test_production_refuses_to_start_without_a_real_secret_and_credentials(
@@ -162,18 +167,43 @@ def test_the_qikink_proxy_is_closed_to_storefronts_by_default() -> None:
     assert settings.qikink_storefront_calls_per_minute == 5
 
 
-def test_production_refuses_an_opened_proxy_without_publishable_keys() -> None:
-    production = {
-        "app_env": "production",
-        "jwt_secret": STRONG_SECRET,
+@pytest.mark.parametrize("secret", [None, DEFAULT_JWT_SECRET, "s" * 31])
+@pytest.mark.parametrize("app_env", ["development", "test"])
+def test_real_qikink_credentials_refuse_a_weak_jwt_secret_in_any_environment(
+    app_env: str, secret: str | None
+) -> None:
+    credentials = {
+        "app_env": app_env,
         "qikink_client_id": "123456789012345",
-        "qikink_client_secret": "s3cret",
-        "storefront_qikink_proxy": True,
+        "qikink_client_secret": "live-secret",
     }
-    with pytest.raises(ConfigError, match="STOREFRONT_QIKINK_PROXY needs QIKINK_PUBLISHABLE_KEYS"):
-        load_settings(env_file=None, **production)
-    opened = load_settings(env_file=None, **production, qikink_publishable_keys=["pk_1"])
-    assert opened.storefront_qikink_proxy is True
+    if secret is not None:
+        credentials["jwt_secret"] = secret
+    with pytest.raises(ConfigError, match="JWT_SECRET must be set") as refused:
+        load_settings(env_file=None, **credentials)
+    assert "Qikink credentials" in str(refused.value)
+    assert "forge admin tokens" in str(refused.value)
+    strong = {**credentials, "jwt_secret": "s" * 32}
+    assert load_settings(env_file=None, **strong).has_qikink_credentials
+    # Without credentials the simulator runs, and the development default is fine.
+    assert load_settings(env_file=None, app_env=app_env).uses_simulator
+
+
+def test_the_storefront_body_limit_and_the_metrics_token_are_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = load_settings(env_file=None)
+    assert defaults.storefront_max_body_bytes == 64 * 1024
+    assert defaults.metrics_token is None
+    for variable, value in (
+        ("STOREFRONT_MAX_BODY_BYTES", "100"),
+        ("STOREFRONT_MAX_BODY_BYTES", str(2 * 1024 * 1024)),
+        ("METRICS_TOKEN", "short"),
+    ):
+        monkeypatch.setenv(variable, value)
+        with pytest.raises(ConfigError, match=variable):
+            load_settings(env_file=None)
+        monkeypatch.delenv(variable)
 
 
 def test_the_storefront_share_must_leave_room_in_the_budget(

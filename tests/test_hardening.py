@@ -14,13 +14,13 @@ from graphql.language.lexer import Lexer
 from graphql.language.source import Source
 from graphql.language.token_kind import TokenKind
 
-from app import MAX_BODY_BYTES
 from config import ConfigError, load_settings
+from http_guards import MAX_BODY_BYTES
 from models import OrderMapping, OrderMappingStatus
 from schema import build_schema
 from schema.documents import MAX_CACHED_QUERY_CHARS
 from services import product_mappings
-from tests.conftest import TEST_JWT_SECRET, make_settings, serving
+from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, make_jwt
 
 if TYPE_CHECKING:
@@ -155,12 +155,14 @@ async def test_a_long_document_is_answered_but_not_kept(
     assert after.hits == before.hits
 
 
-async def test_a_body_over_one_mebibyte_is_refused_with_413(client: httpx.AsyncClient) -> None:
+async def test_an_admins_body_over_one_mebibyte_is_refused_with_413(
+    client: httpx.AsyncClient,
+) -> None:
     query = "{ __typename }"
     padding = MAX_BODY_BYTES - len(json.dumps({"query": query}))
     fits = json.dumps({"query": query + " " * padding})
     assert len(fits) == MAX_BODY_BYTES
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **ADMIN}
     ok = await client.post("/graphql", content=fits, headers=headers)
     assert ok.json() == {"data": {"__typename": "Query"}}
     too_big = json.dumps({"query": query + " " * (padding + 1)})
@@ -284,6 +286,7 @@ async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         jwt_secret="p" * 48,
         qikink_client_id="123456789012345",
         qikink_client_secret="live",
+        qikink_publishable_keys=["pk_live_1"],
     )
     async with serving(settings) as http:
         yield http
@@ -375,6 +378,7 @@ def test_production_refuses_a_sqlite_file_it_cannot_write(tmp_path: Path) -> Non
             jwt_secret="p" * 48,
             qikink_client_id="1",
             qikink_client_secret="s",
+            qikink_publishable_keys=["pk_live_1"],
             database_url=f"sqlite://{tmp_path / 'not-a-folder' / 'qikink.db'}",
         )
 
@@ -411,14 +415,14 @@ async def test_metrics_count_operations_and_mappings(client: httpx.AsyncClient) 
         found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
         return float(found.group(1)) if found else 0.0
 
-    before = (await client.get("/metrics")).text
+    before = (await client.get("/metrics", headers=METRICS_HEADERS)).text
     await post(client, query)
     await post(client, query)
     await post(client, "{ productMappings { count } }")
     await OrderMapping.create(medusa_order_id="order_m1", status=OrderMappingStatus.SHIPPED)
     await OrderMapping.create(medusa_order_id="order_m2", status=OrderMappingStatus.SHIPPED)
     await OrderMapping.create(medusa_order_id="order_m3", status=OrderMappingStatus.FAILED)
-    after = (await client.get("/metrics")).text
+    after = (await client.get("/metrics", headers=METRICS_HEADERS)).text
     assert series(after, ok) - series(before, ok) == 2
     assert series(after, refused) - series(before, refused) == 1
     # The mappings gauge is read from the database when scraped.

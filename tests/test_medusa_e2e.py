@@ -23,6 +23,7 @@ import pytest
 
 from scripts.npm_ci import npm_ci
 from simulator import QikinkSimulator, SimulatorServer
+from tests.conftest import TEST_JWT_SECRET
 from tests.markers import postgres_pass
 from tests.medusa_e2e import (
     PROJECT,
@@ -96,6 +97,7 @@ def service(
     process = ServiceProcess(
         tmp_path_factory.mktemp("qikink-service"),
         {
+            "JWT_SECRET": TEST_JWT_SECRET,
             "QIKINK_API_URL": simulator.url,
             "QIKINK_CLIENT_ID": simulator.sim.client_id,
             "QIKINK_CLIENT_SECRET": simulator.sim.client_secret,

@@ -38,7 +38,7 @@ import pytest
 
 from services.rate_budget import rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, TEST_METRICS_TOKEN
 from tests.graphql_client import make_jwt, store_order_input
 from tests.live_server import LiveServer
 from tests.waiting import eventually
@@ -131,6 +131,7 @@ def serve_env(database_url: str, sim: SimulatorServer) -> dict[str, str]:
     return dict(
         DATABASE_URL=database_url,
         JWT_SECRET=TEST_JWT_SECRET,
+        METRICS_TOKEN=TEST_METRICS_TOKEN,
         QIKINK_API_URL=sim.url,
         QIKINK_CLIENT_ID=sim.sim.client_id,
         QIKINK_CLIENT_SECRET=sim.sim.client_secret,
@@ -174,7 +175,7 @@ async def storefront_calls_per_worker(url: str, scrapes: int = 30) -> list[int]:
     )
     for _ in range(scrapes):
         async with httpx.AsyncClient(timeout=10) as http:
-            text = (await http.get(f"{url}/metrics")).text
+            text = (await http.get(f"{url}/metrics", headers=METRICS_HEADERS)).text
         seen.append(int(sum(float(n) for n in pattern.findall(text))))
     return seen
 

@@ -30,6 +30,7 @@ from services.orders import submit_store_order
 from services.store_orders import StoreAddress, StoreItem, StoreOrder
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
+from tests.conftest import TEST_JWT_SECRET
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -179,6 +180,7 @@ class Run:
             PYTHONPATH=str(PROJECT_ROOT),
             APP_ENV="test",
             DATABASE_URL=database_url,
+            JWT_SECRET=TEST_JWT_SECRET,
             QIKINK_API_URL=server.url,
             QIKINK_CLIENT_ID=server.sim.client_id,
             QIKINK_CLIENT_SECRET=server.sim.client_secret,
