@@ -17,7 +17,9 @@ __all__ = [
     "large_qikink_order_input",
     "make_jwt",
     "qikink_order_input",
+    "revoked_api_key",
     "store_order_input",
+    "unsigned_jwt",
 ]
 
 
@@ -56,6 +58,21 @@ def make_jwt(
         "exp": now + expires_in,
     }
     return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def unsigned_jwt() -> str:
+    """An admin's claims with no signature at all (`alg: none`): what a forger tries first."""
+    claims = {"actor_id": "user_01", "actor_type": "user", "exp": 4_102_444_800}
+    return jwt.encode(claims, None, algorithm="none")
+
+
+async def revoked_api_key(name: str = "revoked") -> str:
+    """An API key that was made, then revoked (the database must be connected)."""
+    from services import auth
+
+    _, key = await auth.create_api_key(name)
+    await auth.revoke_api_key(name)
+    return key
 
 
 def store_order_input(order_id: str, display_id: str, variant_id: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from models import ProductMapping
 from services import auth
 from services.errors import Forbidden
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
-from tests.graphql_client import codes, gql, make_jwt
+from tests.graphql_client import codes, gql, make_jwt, revoked_api_key, unsigned_jwt
 
 if TYPE_CHECKING:
     import httpx
@@ -28,23 +28,12 @@ ADMIN_OPERATIONS = {
 }
 
 
-async def _revoked_key() -> str:
-    _, key = await auth.create_api_key("revoked")
-    await auth.revoke_api_key("revoked")
-    return key
-
-
-def _unsigned_token() -> str:
-    claims = {"actor_id": "user_01", "actor_type": "user", "exp": 4_102_444_800}
-    return jwt.encode(claims, None, algorithm="none")
-
-
 CREDENTIALS = {
     "none": (lambda: None, "UNAUTHENTICATED"),
     "wrong_secret_jwt": (lambda: make_jwt("not-the-secret-" + "y" * 30), "UNAUTHENTICATED"),
     "expired_jwt": (lambda: make_jwt(TEST_JWT_SECRET, expires_in=-60), "UNAUTHENTICATED"),
     "customer_jwt": (lambda: make_jwt(TEST_JWT_SECRET, actor_type="customer"), "FORBIDDEN"),
-    "unsigned_jwt": (_unsigned_token, "UNAUTHENTICATED"),
+    "unsigned_jwt": (unsigned_jwt, "UNAUTHENTICATED"),
     "hs512_jwt": (lambda: make_jwt(TEST_JWT_SECRET, algorithm="HS512"), "UNAUTHENTICATED"),
     "no_actor_id": (lambda: make_jwt(TEST_JWT_SECRET, actor_id=""), "UNAUTHENTICATED"),
     "unknown_api_key": (lambda: "qkg_" + "A" * 43, "UNAUTHENTICATED"),
@@ -58,7 +47,7 @@ async def test_every_admin_field_refuses_callers_without_valid_admin_credentials
     client: httpx.AsyncClient, operation: str, credential: str
 ) -> None:
     if credential == "revoked_api_key":
-        token, expected = await _revoked_key(), "UNAUTHENTICATED"
+        token, expected = await revoked_api_key(), "UNAUTHENTICATED"
     else:
         make, expected = CREDENTIALS[credential]
         token = make()

@@ -8,13 +8,19 @@ import json
 import logging
 from typing import TYPE_CHECKING
 
-import jwt
 import pytest
 
 from config import ADMIN_MAX_BODY_BYTES
 from services import auth
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, serving
-from tests.graphql_client import codes, gql, large_qikink_order_input, make_jwt
+from tests.graphql_client import (
+    codes,
+    gql,
+    large_qikink_order_input,
+    make_jwt,
+    revoked_api_key,
+    unsigned_jwt,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -26,17 +32,6 @@ STOREFRONT_LIMIT = 64 * 1024
 JSON = {"content-type": "application/json"}
 
 
-async def _revoked_key() -> str:
-    _, key = await auth.create_api_key("revoked")
-    await auth.revoke_api_key("revoked")
-    return key
-
-
-def _unsigned() -> str:
-    claims = {"actor_id": "user_01", "actor_type": "user", "exp": 4_102_444_800}
-    return jwt.encode(claims, None, algorithm="none")
-
-
 # Each bad credential, and the reason the log gives for it.
 BAD_CREDENTIALS = {
     "expired": (lambda: make_jwt(TEST_JWT_SECRET, expires_in=-60), "an expired token"),
@@ -44,7 +39,7 @@ BAD_CREDENTIALS = {
         lambda: make_jwt("not-the-secret-" + "y" * 30),
         "an invalid token (InvalidSignatureError)",
     ),
-    "unsigned": (_unsigned, "an invalid token (InvalidAlgorithmError)"),
+    "unsigned": (unsigned_jwt, "an invalid token (InvalidAlgorithmError)"),
     "hs512": (
         lambda: make_jwt(TEST_JWT_SECRET, algorithm="HS512"),
         "an invalid token (InvalidAlgorithmError)",
@@ -66,7 +61,7 @@ async def test_every_bad_admin_credential_hears_one_refusal_and_only_the_log_say
 ) -> None:
     caplog.set_level(logging.INFO, logger="qikink_graphql.auth")
     tokens = {name: (make(), reason) for name, (make, reason) in BAD_CREDENTIALS.items()}
-    tokens["revoked_key"] = (await _revoked_key(), "the revoked API key 'revoked'")
+    tokens["revoked_key"] = (await revoked_api_key(), "the revoked API key 'revoked'")
     for name, (token, reason) in tokens.items():
         caplog.clear()
         response = await client.post(
