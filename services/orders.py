@@ -30,8 +30,8 @@ from services.order_mappings import get_order_mapping
 from services.store_orders import (
     StoreOrder,
     check_order,
-    differences,
     order_number_for,
+    payload_differences,
     store_payload,
 )
 from services.validation import check_id
@@ -144,22 +144,19 @@ def _again(row: OrderMapping, order: StoreOrder, mapped: dict[str, str]) -> Subm
         # Recorded unsendable (its address): a retry rebuilds it from the store, not this.
         return SubmitResult(mapping=row, skipped=False)
     if mapped:
-        differ = differences(row.payload, store_payload(order, row.payload["order_number"], mapped))
+        payload = store_payload(order, row.payload["order_number"], mapped)
+        differ = payload_differences(row.payload, payload)
     else:
         differ = ["items"]
     if differ:
         raise Conflict(
             f"Store order {order.id} was submitted before with different "
-            f"{_listed(differ)}. Its mapping is unchanged, since Qikink may have the order "
+            f"{', '.join(differ)}. Its mapping is unchanged, since Qikink may have the order "
             "already: change the order on Qikink's dashboard, or cancel it there and place "
             "the changed order as a new store order.",
             mapping_id=row.id,
         )
     return SubmitResult(mapping=row, skipped=False)
-
-
-def _listed(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def printed_items(order: StoreOrder, mapped: dict[str, str]) -> list[dict[str, Any]]:

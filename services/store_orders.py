@@ -32,9 +32,9 @@ __all__ = [
     "StoreOrder",
     "build_request",
     "check_order",
-    "differences",
     "next_order_number",
     "order_number_for",
+    "payload_differences",
     "store_payload",
 ]
 
@@ -196,7 +196,7 @@ def _in_store_order(path: FieldPath, sent: list[int]) -> FieldPath:
     return ()
 
 
-def differences(stored: dict[str, Any], payload: dict[str, Any]) -> list[str]:
+def payload_differences(stored: dict[str, Any], payload: dict[str, Any]) -> list[str]:
     """What differs between two Qikink payloads made of a store order (the one recorded and
     one made now), in a merchant's words; empty when Qikink would get the same order.
 
