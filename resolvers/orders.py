@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from services import medusa, orders, sync
 from services.db import uninterrupted
-from services.errors import MedusaUnavailable
+from services.errors import MedusaUnavailable, within
 from services.rate_budget import Lane
 from services.validation import check_id
 
@@ -28,12 +28,13 @@ __all__ = [
 
 @uninterrupted
 async def submit_store_order(runtime: Runtime, order: StoreOrder) -> SubmitResult:
-    return await orders.submit_store_order(
-        order,
-        prefix=runtime.settings.qikink_order_number_prefix,
-        on_queued=runtime.wake_worker,
-        clock=runtime.clock,
-    )
+    with within("order"):
+        return await orders.submit_store_order(
+            order,
+            prefix=runtime.settings.qikink_order_number_prefix,
+            on_queued=runtime.wake_worker,
+            clock=runtime.clock,
+        )
 
 
 def _medusa(runtime: Runtime) -> medusa.MedusaClient:
@@ -48,7 +49,7 @@ def _medusa(runtime: Runtime) -> medusa.MedusaClient:
 async def submit_medusa_order(runtime: Runtime, order_id: str) -> SubmitResult:
     return await medusa.submit_medusa_order(
         _medusa(runtime),
-        check_id(order_id, field="orderId"),
+        check_id(order_id, field="order_id", label="The order id"),
         prefix=runtime.settings.qikink_order_number_prefix,
         on_queued=runtime.wake_worker,
         clock=runtime.clock,

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from services import product_mappings as service
 from services.db import uninterrupted
+from services.errors import within
 from services.paging import Page, check_page
 from services.validation import check_id
 
@@ -35,16 +36,19 @@ async def product_mapping(mapping_id: str) -> ProductMapping | None:
 
 @uninterrupted
 async def create_product_mapping(qikink_sku_id: str, variant_id: str) -> ProductMapping:
-    return await service.create_product_mapping(qikink_sku_id, variant_id)
+    with within("input"):
+        return await service.create_product_mapping(qikink_sku_id, variant_id)
 
 
 @uninterrupted
 async def update_product_mapping(
     mapping_id: str, *, qikink_sku_id: str | None, variant_id: str | None
 ) -> ProductMapping:
-    return await service.update_product_mapping(
-        check_id(mapping_id), qikink_sku_id=qikink_sku_id, variant_id=variant_id
-    )
+    mapping_id = check_id(mapping_id)
+    with within("input"):
+        return await service.update_product_mapping(
+            mapping_id, qikink_sku_id=qikink_sku_id, variant_id=variant_id
+        )
 
 
 @uninterrupted

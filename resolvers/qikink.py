@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from services import qikink as service
 from services.db import uninterrupted
+from services.errors import within
 
 if TYPE_CHECKING:
     from services.qikink import QikinkOrderView, TokenView
@@ -22,7 +23,8 @@ async def qikink_token(client: QikinkClient) -> TokenView:
 
 @uninterrupted
 async def create_qikink_order(client: QikinkClient, request: QikinkOrderRequest) -> str:
-    return await service.create_order(client, request)
+    with within("input"):
+        return await service.create_order(client, request)
 
 
 @uninterrupted

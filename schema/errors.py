@@ -3,8 +3,15 @@
 - the document does not parse: `GRAPHQL_PARSE_FAILED`;
 - it fails validation (limits, unknown fields, no introspection): `GRAPHQL_VALIDATION_FAILED`;
 - a variable's value does not fit its type: `BAD_USER_INPUT`, graphql-core's whole message;
-- a domain error (`services.errors`): its own code;
+- a domain error (`services.errors`): its own code, and the value it is about as
+  `extensions.field`, a dotted path rooted at the argument it came from
+  (`order.shippingAddress.phone`, `order.items.1.quantity`, `input.lineItems.0.sku`, `limit`);
 - anything else: `INTERNAL_SERVER_ERROR`, masked and logged.
+
+Services name a value by their own names relative to what they were given
+(`("items", 1, "quantity")`); a field whose argument is made into that (`order`, `input`) says
+so with `services.errors.within(<argument>)`, and `field_path` spells the whole in the API's
+words.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.pyutils import inspect
@@ -20,7 +27,10 @@ from strawberry.utils.str_converters import to_camel_case
 
 from services.errors import ServiceError
 
-__all__ = ["INTERNAL_ERROR_MESSAGE", "present_errors"]
+if TYPE_CHECKING:
+    from services.errors import FieldPath
+
+__all__ = ["INTERNAL_ERROR_MESSAGE", "field_path", "present_errors"]
 
 logger = logging.getLogger("qikink_graphql.errors")
 INTERNAL_ERROR_MESSAGE = "Internal server error."
@@ -40,6 +50,11 @@ def present_errors(
     about its variables.
     """
     return [_present(error, request_id, executed, variables or {}) for error in errors]
+
+
+def field_path(path: FieldPath) -> str:
+    """A service's path as the caller spells it: `order.shippingAddress.phone`."""
+    return ".".join(str(part) if isinstance(part, int) else to_camel_case(part) for part in path)
 
 
 def _coded(
@@ -62,6 +77,8 @@ def _present(
     if isinstance(original, ServiceError):
         # Services name their details in Python's words (`retry_after`); the API in its own.
         details = {to_camel_case(key): value for key, value in original.extensions.items()}
+        if original.field:
+            details["field"] = field_path(original.field)
         return _coded(error, original.code, original.message, **details)
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # About the request itself, not one field: the caller's document or variables.

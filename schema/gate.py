@@ -82,7 +82,7 @@ class RootFields:
                 limits = {}
                 for argument in field.arguments:
                     name = converter.get_graphql_name(argument)
-                    found = limits_of(argument.type, name, converter)
+                    found = limits_of(argument.type, argument.python_name, converter)
                     if found is not None:
                         limits[name] = found
                 self.fields[(operation, converter.get_graphql_name(field))] = RootField(
@@ -147,7 +147,6 @@ class RootFields:
                         argument.value,
                         variables=variables,
                         defaults=defaults,
-                        path=argument.name.value,
                     )
                 except InvalidInput as refused:
                     return [_error(refused, field_node, key)]

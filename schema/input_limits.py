@@ -1,11 +1,13 @@
 """How many items an input list may hold, checked before graphql-core coerces the input.
 
 A list input field declares its cap where it is defined: `strawberry.field(metadata=
-at_most(100, "line items per order"))`. `limits_of` reads the caps of an argument's type once,
-when the schema is built, into a small tree of only the branches that hold a cap; `check_limits`
-walks an argument as the caller sent it (the document's literal, and the raw JSON of any
-variable in it) along that tree. Coercing a megabyte of line items costs a second of CPU; a
-`len()` of the raw list costs nothing, so an oversized list is refused before it is coerced.
+at_most(100, "line items per order"))`; more is refused `At most 100 line items per order.`,
+naming the list as every input error does (`input.lineItems`, `input.lineItems.0.designs`).
+`limits_of` reads the caps of an argument's type once, when the schema is built, into a small
+tree of only the branches that hold a cap; `check_limits` walks an argument as the caller sent
+it (the document's literal, and the raw JSON of any variable in it) along that tree. Coercing
+a megabyte of line items costs a second of CPU; a `len()` of the raw list costs nothing, so an
+oversized list is refused before it is coerced.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from graphql import ValueNode
     from strawberry.schema.name_converter import NameConverter
 
+    from services.errors import FieldPath
+
 __all__ = ["Limit", "at_most", "check_limits", "limits_of"]
 
 MAX_ITEMS = "qikink_graphql.max_items"
@@ -31,14 +35,15 @@ MAX_ITEMS = "qikink_graphql.max_items"
 
 def at_most(count: int, noun: str) -> dict[str, Any]:
     """A list input field's metadata: more than `count` items are refused with
-    `<field>: at most <count> <noun>.`"""
+    `At most <count> <noun>.`"""
     return {MAX_ITEMS: (count, noun)}
 
 
 @dataclass(frozen=True, slots=True)
 class Limit:
     """The caps under one input value: of the list it is (`cap`, with `element` for each of
-    its items), or of the fields of the input object it is (`fields`, by GraphQL name)."""
+    its items), or of the fields of the input object it is (`fields`, by GraphQL name).
+    `name` is its Python name, for the path an error names."""
 
     name: str
     cap: tuple[int, str] | None = None
@@ -50,7 +55,7 @@ class Limit:
 def limits_of(
     type_: Any, name: str, converter: NameConverter, *, cap: tuple[int, str] | None = None
 ) -> Limit | None:
-    """The caps under a value of `type_` (None when there are none), `name` being the GraphQL
+    """The caps under a value of `type_` (None when there are none), `name` being the Python
     name of the field or argument it is."""
     while isinstance(type_, StrawberryOptional):
         type_ = type_.of_type
@@ -68,7 +73,10 @@ def limits_of(
     for input_field in definition.fields:
         graphql_name = converter.get_graphql_name(input_field)
         found = limits_of(
-            input_field.type, graphql_name, converter, cap=input_field.metadata.get(MAX_ITEMS)
+            input_field.type,
+            input_field.python_name,
+            converter,
+            cap=input_field.metadata.get(MAX_ITEMS),
         )
         if found is not None:
             fields[graphql_name] = found
@@ -81,10 +89,12 @@ def check_limits(
     *,
     variables: Mapping[str, Any],
     defaults: Mapping[str, ValueNode],
-    path: str,
+    path: FieldPath | None = None,
 ) -> None:
     """Raise `InvalidInput` for the first list in `node` (a literal of the document, whose
-    variables are read raw from `variables`) holding more items than its cap."""
+    variables are read raw from `variables`) holding more items than its cap; `limit` is an
+    argument's (or, with its `path`, a value's inside one)."""
+    path = (limit.name,) if path is None else path
     if isinstance(node, VariableNode):
         name = node.name.value
         if name in variables:
@@ -102,7 +112,7 @@ def check_limits(
                     value,
                     variables=variables,
                     defaults=defaults,
-                    path=f"{path}.{index}",
+                    path=(*path, index),
                 )
         return
     if isinstance(node, ObjectValueNode):
@@ -114,26 +124,26 @@ def check_limits(
                     field_node.value,
                     variables=variables,
                     defaults=defaults,
-                    path=f"{path}.{inner.name}",
+                    path=(*path, inner.name),
                 )
 
 
-def _check_raw(limit: Limit, value: Any, path: str) -> None:
+def _check_raw(limit: Limit, value: Any, path: FieldPath) -> None:
     if limit.is_list:
         # A single value where a list is expected is coerced to a list of one.
         values = value if isinstance(value, list) else [value]
         _check_count(limit, len(values), path)
         if limit.element is not None:
             for index, item in enumerate(values):
-                _check_raw(limit.element, item, f"{path}.{index}")
+                _check_raw(limit.element, item, (*path, index))
         return
     if isinstance(value, dict):
         for name, inner in limit.fields.items():
             if name in value:
-                _check_raw(inner, value[name], f"{path}.{name}")
+                _check_raw(inner, value[name], (*path, inner.name))
 
 
-def _check_count(limit: Limit, count: int, path: str) -> None:
+def _check_count(limit: Limit, count: int, path: FieldPath) -> None:
     if limit.cap is not None and count > limit.cap[0]:
         most, noun = limit.cap
-        raise InvalidInput(f"{limit.name}: at most {most} {noun}.", field=path)
+        raise InvalidInput(f"At most {most} {noun}.", field=path)

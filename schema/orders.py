@@ -41,7 +41,15 @@ class StoreAddressInput:
     country_code: str = strawberry.field(description="Any case; sent upper-cased.")
     last_name: str | None = None
     address2: str | None = None
-    phone: str | None = None
+    phone: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Required when any item is mapped to a Qikink SKU (Qikink delivers by phone; an "
+            "order with no mapped item is skipped and needs none). For an Indian address, an "
+            "Indian mobile number: 10 digits starting 6-9, with or without +91, 0, spaces or "
+            "dashes (sent as the 10 digits)."
+        ),
+    )
 
 
 @strawberry.input(description="A placed store order (Medusa's order shape).")
@@ -52,8 +60,12 @@ class StoreOrderInput:
         metadata=at_most(MAX_LINE_ITEMS, "items per order")
     )
     shipping_address: StoreAddressInput
-    display_id: str | None = strawberry.field(
-        default=None, description="The store's short order number (Medusa's display_id)."
+    display_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description=(
+            "The store's short order number (Medusa's display_id), as an integer (1042) or a "
+            'string ("1042"): both give the same Qikink order number.'
+        ),
     )
     currency_code: str | None = None
     payment_method: PaymentGateway = PaymentGateway.PREPAID
@@ -183,7 +195,9 @@ class OrdersMutation:
         permission_classes=[IsAdmin],
         description=(
             "Send a placed store order's mapped items to Qikink, exactly once: the order is "
-            "recorded now and submitted by the worker."
+            "recorded now and submitted by the worker. The same order again returns the same "
+            "mapping; again with different items, shipping address or payment method it is a "
+            "CONFLICT and the mapping stays as it was (Qikink may have the order already)."
         ),
     )
     async def submit_store_order(

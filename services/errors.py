@@ -10,14 +10,24 @@ ServiceError
 └── QikinkError
     ├── QikinkUnavailable  QIKINK_UNAVAILABLE network, timeout, 5xx, unreadable reply
     └── QikinkRejected     QIKINK_REJECTED    Qikink refused, with its message
+
+An error about one value names it with `field`: a path of this code's own names (attributes,
+list indexes) relative to what the service was given, e.g. `("shipping_address", "phone")` or
+`("items", 0, "quantity")`, and its message says it in a merchant's words. How a path is
+spelled to a caller (and under which argument) is the caller's layer's business.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "Conflict",
+    "FieldPath",
     "Forbidden",
     "InvalidInput",
     "MedusaError",
@@ -31,7 +41,11 @@ __all__ = [
     "RateLimited",
     "ServiceError",
     "Unauthenticated",
+    "within",
 ]
+
+
+FieldPath = tuple[str | int, ...]
 
 
 class ServiceError(Exception):
@@ -39,10 +53,26 @@ class ServiceError(Exception):
 
     code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
 
-    def __init__(self, message: str, **extensions: Any) -> None:
+    def __init__(
+        self, message: str, *, field: str | FieldPath | None = None, **extensions: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
+        # One name is a path of one; `()` is the whole of what the service was given.
+        self.field: FieldPath | None = (field,) if isinstance(field, str) else field
         self.extensions = extensions
+
+
+@contextmanager
+def within(*prefix: str | int) -> Iterator[None]:
+    """Errors raised inside name their field under `prefix`: the part being checked is
+    `prefix` of a larger whole (the second line item: `within("line_items", 1)`)."""
+    try:
+        yield
+    except ServiceError as error:
+        if error.field is not None:
+            error.field = (*prefix, *error.field)
+        raise
 
 
 class Unauthenticated(ServiceError):
@@ -63,11 +93,6 @@ class Conflict(ServiceError):
 
 class InvalidInput(ServiceError):
     code = "BAD_USER_INPUT"
-
-    def __init__(self, message: str, *, field: str | None = None, **extensions: Any) -> None:
-        if field is not None:
-            extensions["field"] = field
-        super().__init__(message, **extensions)
 
 
 class RateLimited(ServiceError):

@@ -96,6 +96,11 @@ def state_name(value: str | None, *, field: str = "province") -> str:
 def normalise_phone(value: str | None, *, field: str = "phone") -> str:
     """Ten digits, as Qikink expects: `+91 98000 00000`, `091-9800000000` -> `9800000000`."""
     text = (value or "").strip()
+    if not text:
+        raise InvalidInput(
+            "The shipping address has no phone number, which Qikink needs for delivery.",
+            field=field,
+        )
     digits = re.sub(r"[\s().-]", "", text)
     if digits.startswith("+"):
         digits = digits[1:]

@@ -2,8 +2,11 @@
 
 `submit_store_order` writes the order mapping, with the exact Qikink payload, before Qikink is
 ever called; the same store order submitted again (even concurrently) finds that row, because
-the store order id is unique in the database. `services.worker` sends it; a refused one is
-put back by `retry_order_submission`; `cancel_store_order` stops one the store canceled.
+the store order id is unique in the database, and is answered with it when it would make the
+same Qikink order, or refused (`Conflict`) when its items, address or payment differ: Qikink
+may have the first one already, so the mapping never changes under it. `services.worker`
+sends it; a refused one is put back by `retry_order_submission`; `cancel_store_order` stops
+one the store canceled.
 
 Cancelling races the worker that may be sending the order at that moment, and the database
 decides: the cancel first sets `cancel_requested`, and a worker's last step before it sends is
@@ -24,7 +27,13 @@ from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict, InvalidInput, NotFound
 from services.install_secret import install_secret
 from services.order_mappings import get_order_mapping
-from services.store_orders import StoreOrder, build_request, check_order, order_number_for
+from services.store_orders import (
+    StoreOrder,
+    check_order,
+    order_number_for,
+    payload_differences,
+    store_payload,
+)
 from services.validation import check_id
 
 if TYPE_CHECKING:
@@ -68,14 +77,9 @@ async def submit_store_order(
     """
     check_order(order)
     existing = await OrderMapping.get_or_none(medusa_order_id=order.id)
+    mapped = await _mapped(order)
     if existing is not None:
-        return SubmitResult(mapping=existing, skipped=False)
-    variant_ids = {item.variant_id for item in order.items}
-    mapped = dict(
-        await ProductMapping.filter(variant_id__in=variant_ids).values_list(
-            "variant_id", "qikink_sku_id"
-        )
-    )
+        return _again(existing, order, mapped)
     if not mapped:
         return SubmitResult(
             mapping=None,
@@ -85,7 +89,7 @@ async def submit_store_order(
     number = order_number_for(order, prefix, await install_secret())
     fields: dict[str, Any] = {"printed_items": printed_items(order, mapped)}
     try:
-        payload = build_request(order, number, mapped).to_payload()
+        payload = store_payload(order, number, mapped)
     except InvalidInput as exc:
         if not keep_invalid:
             raise
@@ -114,13 +118,44 @@ async def submit_store_order(
         # The database decided: a concurrent submission of the same order won the insert.
         existing = await OrderMapping.get_or_none(medusa_order_id=order.id)
         if existing is not None:
-            return SubmitResult(mapping=existing, skipped=False)
+            return _again(existing, order, mapped)
         raise Conflict(
             f"Qikink order number {number} is already used by another store order; set "
             "QIKINK_ORDER_NUMBER_PREFIX to tell this store's orders apart."
         ) from None
     if on_queued is not None and row.submit_state is SubmitState.QUEUED:
         on_queued()
+    return SubmitResult(mapping=row, skipped=False)
+
+
+async def _mapped(order: StoreOrder) -> dict[str, str]:
+    """The Qikink SKU of each of the order's variants that has one."""
+    variant_ids = {item.variant_id for item in order.items}
+    return dict(
+        await ProductMapping.filter(variant_id__in=variant_ids).values_list(
+            "variant_id", "qikink_sku_id"
+        )
+    )
+
+
+def _again(row: OrderMapping, order: StoreOrder, mapped: dict[str, str]) -> SubmitResult:
+    """A store order submitted before: its mapping, unless it now makes another Qikink order."""
+    if row.payload is None:
+        # Recorded unsendable (its address): a retry rebuilds it from the store, not this.
+        return SubmitResult(mapping=row, skipped=False)
+    if mapped:
+        payload = store_payload(order, row.payload["order_number"], mapped)
+        differ = payload_differences(row.payload, payload)
+    else:
+        differ = ["items"]
+    if differ:
+        raise Conflict(
+            f"Store order {order.id} was submitted before with different "
+            f"{', '.join(differ)}. Its mapping is unchanged, since Qikink may have the order "
+            "already: change the order on Qikink's dashboard, or cancel it there and place "
+            "the changed order as a new store order.",
+            mapping_id=row.id,
+        )
     return SubmitResult(mapping=row, skipped=False)
 
 
@@ -155,24 +190,20 @@ async def retry_order_submission(
         if reload is None:
             raise Conflict("This order was never sent and its store is not connected to reload it.")
         order = await reload(row.medusa_order_id)
-        variant_ids = {item.variant_id for item in order.items}
-        mapped = dict(
-            await ProductMapping.filter(variant_id__in=variant_ids).values_list(
-                "variant_id", "qikink_sku_id"
-            )
-        )
+        mapped = await _mapped(order)
         if not mapped:
             raise Conflict("None of the order's items is mapped to a Qikink SKU any more.")
         try:
             number = row.qikink_order_number or order_number_for(
                 order, prefix, await install_secret(), row.number_generation
             )
-            changes["payload"] = build_request(order, number, mapped).to_payload()
+            changes["payload"] = store_payload(order, number, mapped)
         except InvalidInput as exc:
             await OrderMapping.filter(id=row.id).update(
                 last_error=f"Not sent to Qikink: {exc.message}"
             )
-            raise
+            # About the store's order, not a value the caller sent: no field to point at.
+            raise InvalidInput(exc.message) from None
     if row.cancel_requested:
         raise Conflict("This order was canceled in the store; it is not sent to Qikink.")
     requeued = await OrderMapping.filter(
@@ -204,7 +235,9 @@ class CancelOutcome(StrEnum):
 
 async def cancel_store_order(order_id: str) -> tuple[CancelOutcome, OrderMapping | None]:
     """The store canceled `order_id`: make sure Qikink never gets it, or say it has it."""
-    row = await OrderMapping.get_or_none(medusa_order_id=check_id(order_id, field="orderId"))
+    row = await OrderMapping.get_or_none(
+        medusa_order_id=check_id(order_id, field="order_id", label="The order id")
+    )
     if row is None:
         return CancelOutcome.NOT_OURS, None
     await OrderMapping.filter(id=row.id).update(cancel_requested=True)

@@ -43,15 +43,15 @@ class ProductMappingQuery:
 
 
 def clean_sku(value: str) -> str:
-    sku = clean_text(value, field="qikinkSkuId", label="Qikink SKU", max_length=SKU_MAX_LENGTH)
+    sku = clean_text(value, field="qikink_sku_id", label="Qikink SKU", max_length=SKU_MAX_LENGTH)
     if any(ch.isspace() for ch in sku):
-        raise InvalidInput("Qikink SKU must not contain spaces.", field="qikinkSkuId")
+        raise InvalidInput("Qikink SKU must not contain spaces.", field="qikink_sku_id")
     return sku
 
 
 def clean_variant_id(value: str) -> str:
     return clean_text(
-        value, field="variantId", label="Variant id", max_length=VARIANT_ID_MAX_LENGTH
+        value, field="variant_id", label="Variant id", max_length=VARIANT_ID_MAX_LENGTH
     )
 
 
@@ -80,10 +80,10 @@ def _conflict(error: IntegrityError, qikink_sku_id: str | None, variant_id: str 
     text = str(error)
     if "variant_id" in text and variant_id is not None:
         return Conflict(
-            f"Variant {variant_id!r} is already mapped to a Qikink SKU.", field="variantId"
+            f"Variant {variant_id!r} is already mapped to a Qikink SKU.", field="variant_id"
         )
     return Conflict(
-        f"Qikink SKU {qikink_sku_id!r} is already mapped to a variant.", field="qikinkSkuId"
+        f"Qikink SKU {qikink_sku_id!r} is already mapped to a variant.", field="qikink_sku_id"
     )
 
 
@@ -104,7 +104,7 @@ async def update_product_mapping(
     if variant_id is not None:
         changes["variant_id"] = clean_variant_id(variant_id)
     if not changes:
-        raise InvalidInput("Give qikinkSkuId, variantId or both to update.")
+        raise InvalidInput("Give a new Qikink SKU, a new variant id or both.", field=())
     row = await get_product_mapping(mapping_id)
     if row is None:
         raise NotFound(f"No product mapping has id {mapping_id!r}.")

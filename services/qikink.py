@@ -207,7 +207,7 @@ async def get_order(
         raise InvalidInput("id must be a Qikink order id (digits).", field="id")
     raw = await client.get_order(
         order_id,
-        from_date=check_date(from_date, field="fromDate"),
-        to_date=check_date(to_date, field="toDate"),
+        from_date=check_date(from_date, field="from_date", label="The from date"),
+        to_date=check_date(to_date, field="to_date", label="The to date"),
     )
     return QikinkOrderView.from_qikink(raw) if raw else None

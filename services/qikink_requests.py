@@ -1,7 +1,8 @@
 """A Qikink order as this service sends it: a typed, validated request and Qikink's JSON.
 
 A `QikinkOrderRequest` is checked against what Qikink accepts before any call is made (so a bad
-order costs no rate budget and fails with a message naming the field), then turned into
+order costs no rate budget and fails naming the field, by its path in the request, such as
+`("line_items", 0, "sku")`), then turned into
 Qikink's exact create-order body: `"1"`/`"0"` flags, `"Prepaid"`/`"COD"`, rupee amounts as
 strings, and every address key present (a missing key crashes Qikink's server).
 """
@@ -13,9 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.errors import InvalidInput
+from services.errors import InvalidInput, within
+
+if TYPE_CHECKING:
+    from services.errors import FieldPath
 
 __all__ = [
     "MAX_PAGE_NO",
@@ -45,7 +49,7 @@ class PaymentGateway(StrEnum):
     COD = "COD"
 
 
-def check_order_number(value: str, *, field: str = "orderNumber") -> str:
+def check_order_number(value: str, *, field: str | FieldPath = "order_number") -> str:
     if not _ORDER_NUMBER.match(value):
         raise InvalidInput(
             "Qikink order numbers are 1-15 letters and digits (no spaces, hyphens or underscores).",
@@ -54,7 +58,7 @@ def check_order_number(value: str, *, field: str = "orderNumber") -> str:
     return value
 
 
-def check_date(value: str | None, *, field: str) -> str | None:
+def check_date(value: str | None, *, field: str | FieldPath, label: str) -> str | None:
     if value is None:
         return None
     try:
@@ -62,25 +66,27 @@ def check_date(value: str | None, *, field: str) -> str | None:
             raise ValueError
         date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(f"{field} must be a date as YYYY-MM-DD.", field=field) from None
+        raise InvalidInput(f"{label} must be a date as YYYY-MM-DD.", field=field) from None
     return value
 
 
-def _money(value: Decimal, *, field: str) -> str:
+def _money(value: Decimal, *, field: FieldPath, label: str) -> str:
     try:
         if not value.is_finite() or value < 0:
             raise InvalidOperation
         return str(value.quantize(_CENTS))
     except InvalidOperation:
-        raise InvalidInput(f"{field} must be an amount of 0 or more.", field=field) from None
+        raise InvalidInput(f"{label} must be an amount of 0 or more.", field=field) from None
 
 
-def _text(value: str | None, *, field: str, required: bool, max_length: int = 255) -> str:
+def _text(
+    value: str | None, *, field: FieldPath, label: str, required: bool, max_length: int = 255
+) -> str:
     text = (value or "").strip()
     if required and not text:
-        raise InvalidInput(f"{field} is required.", field=field)
+        raise InvalidInput(f"{label} is required.", field=field)
     if len(text) > max_length:
-        raise InvalidInput(f"{field} must be at most {max_length} characters.", field=field)
+        raise InvalidInput(f"{label} must be at most {max_length} characters.", field=field)
     return text
 
 
@@ -97,35 +103,44 @@ class QikinkAddress:
     province: str
     country_code: str
 
-    def to_payload(self, prefix: str = "shippingAddress") -> dict[str, str]:
-        def f(name: str) -> str:
-            return f"{prefix}.{name}"
+    def to_payload(self) -> dict[str, str]:
+        """Qikink's JSON; a bad value raises `InvalidInput` with its path in the address."""
 
-        email = _text(self.email, field=f("email"), required=True)
+        def text(name: str, label: str, *, required: bool, max_length: int = 255) -> str:
+            value = getattr(self, name)
+            return _text(
+                value,
+                field=(name,),
+                label=f"The shipping address's {label}",
+                required=required,
+                max_length=max_length,
+            )
+
+        email = text("email", "email", required=True)
         if not _EMAIL.match(email):
-            raise InvalidInput(f"{f('email')} must be an email address.", field=f("email"))
-        country = _text(self.country_code, field=f("countryCode"), required=True).upper()
+            raise InvalidInput(
+                f"The shipping address's email {email!r} is not an email address.",
+                field=("email",),
+            )
+        country = text("country_code", "country code", required=True).upper()
         if not re.fullmatch(r"[A-Z]{2}", country):
             raise InvalidInput(
-                f"{f('countryCode')} must be a two-letter country code such as IN.",
-                field=f("countryCode"),
+                "The shipping address's country code must have two letters, such as IN.",
+                field=("country_code",),
             )
         # Every key, always: Qikink's server fails with a PHP error page when one is missing.
         return {
-            "first_name": _text(self.first_name, field=f("firstName"), required=True),
-            "last_name": _text(self.last_name, field=f("lastName"), required=False),
-            "address1": _text(
-                self.address1,
-                field=f("address1"),
-                required=True,
-                max_length=ADDRESS1_MAX_LENGTH,
+            "first_name": text("first_name", "first name", required=True),
+            "last_name": text("last_name", "last name", required=False),
+            "address1": text(
+                "address1", "first line", required=True, max_length=ADDRESS1_MAX_LENGTH
             ),
-            "address2": _text(self.address2, field=f("address2"), required=False),
-            "phone": _text(self.phone, field=f("phone"), required=True, max_length=20),
+            "address2": text("address2", "second line", required=False),
+            "phone": text("phone", "phone number", required=True, max_length=20),
             "email": email,
-            "city": _text(self.city, field=f("city"), required=True),
-            "zip": _text(self.zip, field=f("zip"), required=True, max_length=10),
-            "province": _text(self.province, field=f("province"), required=True),
+            "city": text("city", "city", required=True),
+            "zip": text("zip", "PIN code", required=True, max_length=10),
+            "province": text("province", "state", required=True),
             "country_code": country,
         }
 
@@ -139,6 +154,34 @@ class QikinkDesign:
     design_link: str
     mockup_link: str
 
+    def to_payload(self, here: FieldPath, name: str) -> dict[str, str]:
+        """Qikink's JSON for the design at `here` (its path), called `name` in messages."""
+        for size in ("width_inches", "height_inches"):
+            value: Decimal = getattr(self, size)
+            if not value.is_finite() or value <= 0:
+                raise InvalidInput(
+                    f"{name}: the width and height must be more than 0 inches.",
+                    field=(*here, size),
+                )
+
+        def text(field: str, label: str, *, required: bool, max_length: int = 255) -> str:
+            return _text(
+                getattr(self, field),
+                field=(*here, field),
+                label=f"{name}: the {label}",
+                required=required,
+                max_length=max_length,
+            )
+
+        return {
+            "design_code": text("design_code", "design code", required=True),
+            "width_inches": str(self.width_inches),
+            "height_inches": str(self.height_inches),
+            "placement_sku": text("placement_sku", "placement", required=True),
+            "design_link": text("design_link", "design link", required=True, max_length=2048),
+            "mockup_link": text("mockup_link", "mockup link", required=False, max_length=2048),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class QikinkLineItem:
@@ -149,62 +192,46 @@ class QikinkLineItem:
     print_type_id: int | None = None
     designs: list[QikinkDesign] | None = None
 
-    def to_payload(self, prefix: str) -> dict[str, Any]:
-        sku = _text(self.sku, field=f"{prefix}.sku", required=True, max_length=SKU_MAX_LENGTH)
+    def to_payload(self, index: int) -> dict[str, Any]:
+        """Qikink's JSON for the line at `index` of its order (paths start `line_items`)."""
+        here = ("line_items", index)
+        line = f"Line item {index + 1}"
+        sku = _text(
+            self.sku,
+            field=(*here, "sku"),
+            label=f"{line}: the SKU",
+            required=True,
+            max_length=SKU_MAX_LENGTH,
+        )
         if not 1 <= self.quantity <= 10_000:
-            raise InvalidInput(f"{prefix}.quantity must be 1 or more.", field=f"{prefix}.quantity")
+            raise InvalidInput(
+                f"{line}: the quantity must be 1 or more.", field=(*here, "quantity")
+            )
         item: dict[str, Any] = {
             "search_from_my_products": 1 if self.search_from_my_products else 0,
             "sku": sku,
             "quantity": self.quantity,
-            "price": _money(self.price, field=f"{prefix}.price"),
+            "price": _money(self.price, field=(*here, "price"), label=f"{line}: the price"),
         }
         if self.search_from_my_products:
             # Qikink refuses print details for a product from "My Products".
             if self.print_type_id is not None or self.designs:
                 raise InvalidInput(
-                    f"{prefix}: printTypeId and designs are only for searchFromMyProducts: false.",
-                    field=f"{prefix}.designs",
+                    f"{line} is a product from your Qikink My Products, which takes no print "
+                    "type or designs.",
+                    field=(*here, "designs"),
                 )
             return item
         if self.print_type_id is None or not self.designs:
             raise InvalidInput(
-                f"{prefix}: a blank product (searchFromMyProducts: false) needs printTypeId "
-                "and at least one design.",
-                field=f"{prefix}.designs",
+                f"{line} is a blank product (not from My Products): it needs a print type and "
+                "at least one design.",
+                field=(*here, "designs"),
             )
-        for design in self.designs:
-            for size in (design.width_inches, design.height_inches):
-                if not size.is_finite() or size <= 0:
-                    raise InvalidInput(
-                        f"{prefix}.designs: widthInches and heightInches must be more than 0.",
-                        field=f"{prefix}.designs",
-                    )
         item["print_type_id"] = self.print_type_id
         item["designs"] = [
-            {
-                "design_code": _text(
-                    d.design_code, field=f"{prefix}.designs.designCode", required=True
-                ),
-                "width_inches": str(d.width_inches),
-                "height_inches": str(d.height_inches),
-                "placement_sku": _text(
-                    d.placement_sku, field=f"{prefix}.designs.placementSku", required=True
-                ),
-                "design_link": _text(
-                    d.design_link,
-                    field=f"{prefix}.designs.designLink",
-                    required=True,
-                    max_length=2048,
-                ),
-                "mockup_link": _text(
-                    d.mockup_link,
-                    field=f"{prefix}.designs.mockupLink",
-                    required=False,
-                    max_length=2048,
-                ),
-            }
-            for d in self.designs
+            design.to_payload((*here, "designs", number), f"{line}, design {number + 1}")
+            for number, design in enumerate(self.designs)
         ]
         return item
 
@@ -233,16 +260,20 @@ class QikinkOrderRequest:
         """Qikink's JSON for this order; raises `InvalidInput` naming the first bad field."""
         check_order_number(self.order_number)
         if not self.line_items:
-            raise InvalidInput("An order needs at least one line item.", field="lineItems")
+            raise InvalidInput("An order needs at least one line item.", field="line_items")
+        total = _money(
+            self.total_order_value, field="total_order_value", label="The total order value"
+        )
+        line_items = [item.to_payload(index) for index, item in enumerate(self.line_items)]
+        with within("shipping_address"):
+            address = self.shipping_address.to_payload()
         payload: dict[str, Any] = {
             "order_number": self.order_number,
             "qikink_shipping": "1" if self.qikink_shipping else "0",
             "gateway": self.gateway.value,
-            "total_order_value": _money(self.total_order_value, field="totalOrderValue"),
-            "line_items": [
-                item.to_payload(f"lineItems.{index}") for index, item in enumerate(self.line_items)
-            ],
-            "shipping_address": self.shipping_address.to_payload(),
+            "total_order_value": total,
+            "line_items": line_items,
+            "shipping_address": address,
         }
         if self.add_ons is not None:
             payload["add_ons"] = [

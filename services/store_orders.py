@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from services.errors import (
-    InvalidInput,
-)
+from services.errors import FieldPath, InvalidInput, within
 from services.india import normalise_phone, state_name
 from services.qikink_requests import (
     ORDER_NUMBER_MAX_LENGTH,
@@ -34,6 +34,8 @@ __all__ = [
     "check_order",
     "next_order_number",
     "order_number_for",
+    "payload_differences",
+    "store_payload",
 ]
 
 # Keyed base-36 characters at the end of every order number: 36**4 (1.7 million) values to
@@ -131,8 +133,8 @@ def build_request(
     address = order.shipping_address
     province, phone = address.province, address.phone or ""
     if address.country_code.strip().upper() == "IN":
-        province = state_name(province, field="shippingAddress.province")
-        phone = normalise_phone(phone, field="shippingAddress.phone")
+        with within("shipping_address"):
+            province, phone = state_name(province), normalise_phone(phone)
     return QikinkOrderRequest(
         order_number=order_number,
         gateway=order.payment_method,
@@ -162,20 +164,75 @@ def build_request(
     )
 
 
+def store_payload(order: StoreOrder, order_number: str, mapped: dict[str, str]) -> dict[str, Any]:
+    """Qikink's JSON for `order`; a value Qikink would refuse raises `InvalidInput` naming it
+    in the store order (`("email",)`, `("shipping_address", "postal_code")`)."""
+    request = build_request(order, order_number, mapped)
+    try:
+        return request.to_payload()
+    except InvalidInput as exc:
+        sent = [index for index, item in enumerate(order.items) if item.variant_id in mapped]
+        exc.field = _in_store_order(exc.field or (), sent)
+        raise
+
+
+# The store order's names for what the Qikink request calls otherwise.
+_ADDRESS = {"email": ("email",), "zip": ("shipping_address", "postal_code")}
+_ITEM = {"sku": "variant_id", "price": "unit_price"}
+
+
+def _in_store_order(path: FieldPath, sent: list[int]) -> FieldPath:
+    """A path in the Qikink request made of a store order, as a path in the store order;
+    `sent` holds the store order's index of each line sent."""
+    match path:
+        case ("shipping_address", str(name), *rest):
+            return (*_ADDRESS.get(name, ("shipping_address", name)), *rest)
+        case ("line_items", int(line), str(name), *rest):
+            return ("items", sent[line], _ITEM.get(name, name), *rest)
+        case ("line_items", int(line), *rest):
+            return ("items", sent[line], *rest)
+        case ("line_items" | "total_order_value", *_):
+            return ("items",)
+    return ()
+
+
+def payload_differences(stored: dict[str, Any], payload: dict[str, Any]) -> list[str]:
+    """What differs between two Qikink payloads made of a store order (the one recorded and
+    one made now), in a merchant's words; empty when Qikink would get the same order.
+
+    Both come from `store_payload`, so they are compared as written (its amounts, trimmed
+    text, upper-case codes); the order number is the mapping's, not the order's content.
+    """
+
+    def lines(payload: dict[str, Any]) -> Counter[tuple[Any, ...]]:
+        return Counter(
+            (item.get("sku"), item.get("quantity"), item.get("price"))
+            for item in payload.get("line_items") or ()
+        )
+
+    differ = []
+    if lines(stored) != lines(payload):
+        differ.append("items")
+    if stored.get("shipping_address") != payload.get("shipping_address"):
+        differ.append("shipping address")
+    if stored.get("gateway") != payload.get("gateway"):
+        differ.append("payment method")
+    return differ
+
+
 def check_order(order: StoreOrder) -> None:
-    check_id(order.id, field="order.id")
+    check_id(order.id, label="The order id")
     if order.customer_id is not None:
-        check_id(order.customer_id, field="order.customerId")
+        check_id(order.customer_id, field="customer_id", label="The customer id")
     if not order.items:
-        raise InvalidInput("The order has no items.", field="order.items")
+        raise InvalidInput("The order has no items.", field="items")
     for index, item in enumerate(order.items):
-        check_id(item.variant_id, field=f"order.items.{index}.variantId")
-        if not 1 <= item.quantity <= 10_000:
-            raise InvalidInput(
-                "Item quantities must be 1 or more.", field=f"order.items.{index}.quantity"
-            )
-        if not item.unit_price.is_finite() or item.unit_price < 0:
-            raise InvalidInput(
-                "Item prices must be amounts of 0 or more.",
-                field=f"order.items.{index}.unitPrice",
-            )
+        line = f"Item {index + 1}"
+        with within("items", index):
+            check_id(item.variant_id, field="variant_id", label=f"{line}: the variant id")
+            if not 1 <= item.quantity <= 10_000:
+                raise InvalidInput(f"{line}: the quantity must be 1 or more.", field="quantity")
+            if not item.unit_price.is_finite() or item.unit_price < 0:
+                raise InvalidInput(
+                    f"{line}: the price must be an amount of 0 or more.", field="unit_price"
+                )

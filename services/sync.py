@@ -216,7 +216,7 @@ async def refresh_order_mappings(
     if order_id is not None:
         order_id = order_id.strip()
         if not re.fullmatch(r"[0-9]{1,20}", order_id):
-            raise InvalidInput("orderId must be a Qikink order id (digits).", field="orderId")
+            raise InvalidInput("The order id must be a Qikink order id (digits).", field="order_id")
         row = await OrderMapping.get_or_none(qikink_order_id=order_id)
         if row is None:
             raise NotFound(f"No order mapping has Qikink order id {order_id!r}.")

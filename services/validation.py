@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from services.errors import FieldPath
 
 __all__ = ["check_id", "clean_text"]
 
@@ -12,7 +16,7 @@ __all__ = ["check_id", "clean_text"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
+def clean_text(value: str, *, field: str | FieldPath, label: str, max_length: int) -> str:
     """Trim `value`; refuse it when empty, too long, or containing control characters."""
     cleaned = value.strip()
     if not cleaned:
@@ -24,6 +28,6 @@ def clean_text(value: str, *, field: str, label: str, max_length: int) -> str:
     return cleaned
 
 
-def check_id(value: str, *, field: str = "id") -> str:
+def check_id(value: str, *, field: str | FieldPath = "id", label: str = "The id") -> str:
     """An object id as a caller sent it: non-empty and of a length an id can have."""
-    return clean_text(value, field=field, label=field, max_length=255)
+    return clean_text(value, field=field, label=label, max_length=255)

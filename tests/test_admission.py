@@ -131,7 +131,7 @@ async def test_more_than_100_line_items_are_refused_for_admins_too(
     over = await gql(client, CREATE, {"input": with_lines(101)}, headers=ADMIN)
     assert over["errors"] == [
         {
-            "message": "lineItems: at most 100 line items per order.",
+            "message": "At most 100 line items per order.",
             "locations": [{"line": 2, "column": 3}],
             "path": ["createQikinkOrder"],
             "extensions": {"code": "BAD_USER_INPUT", "field": "input.lineItems"},
@@ -154,7 +154,7 @@ async def test_caps_hold_wherever_the_list_is_written(client: httpx.AsyncClient)
     )
     variables = {"line": LINE, "address": qikink_order_input()["shippingAddress"]}
     body = await gql(client, literal, variables, headers=ADMIN)
-    assert body["errors"][0]["message"] == "lineItems: at most 100 line items per order."
+    assert body["errors"][0]["message"] == "At most 100 line items per order."
 
     design = {
         "designCode": "d",
@@ -165,11 +165,11 @@ async def test_caps_hold_wherever_the_list_is_written(client: httpx.AsyncClient)
     }
     blank = {"searchFromMyProducts": False, "printTypeId": 1, "designs": [design] * 11}
     nested = await gql(client, CREATE, {"input": with_lines(1, **blank)}, headers=ADMIN)
-    assert nested["errors"][0]["message"] == "designs: at most 10 designs per line item."
+    assert nested["errors"][0]["message"] == "At most 10 designs per line item."
     assert nested["errors"][0]["extensions"]["field"] == "input.lineItems.0.designs"
 
     order = store_order_input("order_big", "1", "variant_1")
     order["items"] = order["items"] * 101
     store = await gql(client, SUBMIT, {"order": order}, headers=ADMIN)
-    assert store["errors"][0]["message"] == "items: at most 100 items per order."
+    assert store["errors"][0]["message"] == "At most 100 items per order."
     assert codes(store) == ["BAD_USER_INPUT"]

@@ -394,7 +394,7 @@ async def test_a_live_lease_is_left_alone(shop: Shop) -> None:
     [
         ({"id": ""}, "order.id"),
         ({"items": []}, "order.items"),
-        ({"email": ""}, "shippingAddress.email"),
+        ({"email": ""}, "order.email"),
         (
             {"items": [{"variantId": "variant_mug", "quantity": 0, "unitPrice": "1"}]},
             "order.items.0.quantity",

@@ -76,8 +76,8 @@ async def test_values_are_trimmed_before_they_are_stored(
 @pytest.mark.parametrize(
     ("second", "field"),
     [
-        ({"qikinkSkuId": "SKU-1", "variantId": "variant_other"}, "qikinkSkuId"),
-        ({"qikinkSkuId": "SKU-other", "variantId": "variant_1"}, "variantId"),
+        ({"qikinkSkuId": "SKU-1", "variantId": "variant_other"}, "input.qikinkSkuId"),
+        ({"qikinkSkuId": "SKU-other", "variantId": "variant_1"}, "input.variantId"),
     ],
 )
 async def test_a_duplicate_sku_or_variant_is_a_conflict(
