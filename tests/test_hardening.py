@@ -319,6 +319,7 @@ async def test_production_suggests_no_input_field_names_in_variable_errors(
             jwt_secret=secret,
             qikink_client_id="123456789012345",
             qikink_client_secret="live",
+            qikink_publishable_keys=["pk_live_1"],
         )
         async with serving(settings) as http:
             response = await http.post(

@@ -16,7 +16,7 @@ from services.adoption import differences
 from services.install_secret import install_secret
 from services.store_orders import StoreOrder, next_order_number, order_number_for
 from services.worker import SubmissionWorker
-from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
+from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, qikink_order_input
 from tests.waiting import eventually
 
@@ -515,7 +515,7 @@ async def test_a_squatted_order_number_is_never_adopted_and_retry_sends_the_orde
 ) -> None:
     number = await number_of()
     theirs = await squat(shop, number, what)
-    before = (await shop.http.get("/metrics")).text
+    before = (await shop.http.get("/metrics", headers=METRICS_HEADERS)).text
     result = await shop.submit()
     with caplog.at_level(logging.INFO, logger="qikink_graphql"):
         await shop.work()
@@ -534,7 +534,7 @@ async def test_a_squatted_order_number_is_never_adopted_and_retry_sends_the_orde
     assert f"new number {after_number}." in mapping["lastError"]
     # Qikink still has their order, untouched, and nothing else.
     assert shop.sim.orders == [theirs]
-    metrics = (await shop.http.get("/metrics")).text
+    metrics = (await shop.http.get("/metrics", headers=METRICS_HEADERS)).text
     assert series(metrics, MISMATCHES % "duplicate") - series(before, MISMATCHES % "duplicate") == 1
     [alert] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert number in alert.getMessage()
@@ -566,14 +566,14 @@ async def test_a_squatted_number_found_after_an_unknown_outcome_is_not_adopted(
     shop.sim.inject("timeout", endpoint="create", delay=5)
     await shop.work(passes=1)
     theirs = await squat(shop, number, "shipping name")
-    before = (await shop.http.get("/metrics")).text
+    before = (await shop.http.get("/metrics", headers=METRICS_HEADERS)).text
     await shop.work()
     row = await OrderMapping.get(id=result["mapping"]["id"])
     assert (row.status, row.qikink_order_id) == (OrderMappingStatus.FAILED, None)
     assert row.last_error is not None
     assert row.last_error.startswith(f"Qikink already has an order numbered {number} ")
     assert shop.sim.orders == [theirs]
-    metrics = (await shop.http.get("/metrics")).text
+    metrics = (await shop.http.get("/metrics", headers=METRICS_HEADERS)).text
     assert series(metrics, MISMATCHES % "unknown") - series(before, MISMATCHES % "unknown") == 1
     # The lookup decided: no create was sent again under the taken number.
     creates = [r for r in shop.sim.requests if r.endpoint == "create"]

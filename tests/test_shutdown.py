@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from tests.conftest import TEST_JWT_SECRET
 from tests.graphql_client import codes, gql, store_order_input
 from tests.live_server import LiveServer
 from tests.waiting import eventually
@@ -63,6 +64,7 @@ async def test_sigterm_ends_the_service_while_its_work_is_stuck(
             "QIKINK_API_URL": qikink.url,
             "QIKINK_CLIENT_ID": "123456789012345",
             "QIKINK_CLIENT_SECRET": "secret",
+            "JWT_SECRET": TEST_JWT_SECRET,
             "QIKINK_TIMEOUT_SECONDS": "300",
             "WORKER_POLL_SECONDS": "0.2",
         },
