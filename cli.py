@@ -19,6 +19,8 @@ from services.errors import ServiceError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from runtime import Runtime
+
 __all__ = ["app", "main"]
 
 T = TypeVar("T")
@@ -57,6 +59,21 @@ def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
     except ServiceError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from None
+
+
+def _run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
+    """`_run`, with the service's runtime (Qikink, Medusa, the worker) open around `work`."""
+    from runtime import Runtime
+
+    async def with_runtime() -> T:
+        runtime = Runtime.for_settings(settings)
+        await runtime.open()
+        try:
+            return await work(runtime)
+        finally:
+            await runtime.close()
+
+    return _run(settings, with_runtime)
 
 
 @app.command()
@@ -132,28 +149,19 @@ def _qikink_settings() -> Settings:
 @app.command()
 def worker() -> None:
     """Submit queued orders and sync statuses, without serving HTTP (Ctrl-C stops)."""
-    import signal
-
-    from runtime import Runtime
-
     settings = _qikink_settings()
     configure_logging(settings)
 
-    async def work() -> None:
-        runtime = Runtime.for_settings(settings)
-        await runtime.open()
+    async def work(runtime: Runtime) -> None:
         runtime.start_background()
         loop = asyncio.get_running_loop()
         stopping = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stopping.set)
         out.print(f"Worker {runtime.worker.owner if runtime.worker else ''} running.")
-        try:
-            await stopping.wait()
-        finally:
-            await runtime.close()
+        await stopping.wait()
 
-    _run(settings, work)
+    _run_with_runtime(settings, work)
 
 
 @app.command()
@@ -165,45 +173,39 @@ def sync(
     """Refresh statuses and tracking from Qikink now, waiting for the rate budget."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from runtime import Runtime
     from services.rate_budget import Lane
     from services.sync import refresh_order_mappings
 
     settings = _qikink_settings()
 
-    async def work() -> None:
-        runtime = Runtime.for_settings(settings)
-        await runtime.open()
-        try:
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=out,
-            ) as progress:
-                task = progress.add_task("Refreshing", total=None)
+    async def work(runtime: Runtime) -> None:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=out,
+        ) as progress:
+            task = progress.add_task("Refreshing", total=None)
 
-                def advance(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-                result = await refresh_order_mappings(
-                    runtime.qikink.in_lane(Lane.SYNC),
-                    order_id=order_id,
-                    limit=limit,
-                    concurrency=concurrency,
-                    wait=True,
-                    progress=advance,
-                )
-        finally:
-            await runtime.close()
+            result = await refresh_order_mappings(
+                runtime.qikink.in_lane(Lane.SYNC),
+                order_id=order_id,
+                limit=limit,
+                concurrency=concurrency,
+                wait=True,
+                progress=advance,
+            )
         out.print(
             f"{result.updated} of {result.processed} mappings updated "
             f"({result.total_eligible} eligible) with {result.qikink_calls} Qikink calls: "
             f"{result.plan}."
         )
 
-    _run(settings, work)
+    _run_with_runtime(settings, work)
 
 
 @app.command()
@@ -214,7 +216,6 @@ def reconcile(
     ] = None,
 ) -> None:
     """Sweep Medusa now for placed orders that never reached this service, and submit them."""
-    from runtime import Runtime
     from services.reconcile import reconcile as sweep
 
     settings = _settings()
@@ -222,20 +223,15 @@ def reconcile(
         err.print("[red]Set MEDUSA_BACKEND_URL and MEDUSA_API_KEY to sweep Medusa.[/red]")
         raise typer.Exit(2)
 
-    async def work() -> None:
-        runtime = Runtime.for_settings(settings)
-        await runtime.open()
-        try:
-            assert runtime.medusa is not None
-            result = await sweep(
-                runtime.medusa,
-                prefix=settings.qikink_order_number_prefix,
-                overlap_seconds=settings.reconcile_overlap_seconds,
-                max_orders=settings.reconcile_max_orders,
-                since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
-            )
-        finally:
-            await runtime.close()
+    async def work(runtime: Runtime) -> None:
+        assert runtime.medusa is not None
+        result = await sweep(
+            runtime.medusa,
+            prefix=settings.qikink_order_number_prefix,
+            overlap_seconds=settings.reconcile_overlap_seconds,
+            max_orders=settings.reconcile_max_orders,
+            since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
+        )
         if not result.ran:
             out.print("Another process is sweeping right now; nothing done.")
             return
@@ -244,7 +240,7 @@ def reconcile(
             f"{result.submitted} recorded for Qikink, {result.skipped} skipped."
         )
 
-    _run(settings, work)
+    _run_with_runtime(settings, work)
 
 
 @app.command()

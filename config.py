@@ -130,57 +130,43 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(
+        "qikink_client_id",
+        "qikink_client_secret",
+        "medusa_backend_url",
+        "medusa_api_key",
+        "metrics_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # `FOO=` in a .env file or a deployment template means "not set", not an empty value.
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if text is None or (isinstance(text, str) and not text.strip()):
+            return None
+        return text.strip() if isinstance(text, str) else value
+
     @field_validator("qikink_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
         # Qikink's paths start at /api; a pasted base URL ending in /v1 is a known mistake.
-        value = re.sub(r"/v1$", "", value).rstrip("/")
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as https://sandbox.qikink.com")
-        return value
+        value = re.sub(r"/v1$", "", value.strip().rstrip("/")).rstrip("/")
+        return _http_url(value, "https://sandbox.qikink.com")
 
     @field_validator("medusa_backend_url")
     @classmethod
     def _medusa_url(cls, value: str | None) -> str | None:
-        value = (value or "").strip().rstrip("/")
-        if not value:
-            return None
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError("must be an http(s) URL such as http://127.0.0.1:9000")
-        return value
-
-    @field_validator("medusa_api_key")
-    @classmethod
-    def _medusa_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        return value
-
-    @field_validator("qikink_client_id")
-    @classmethod
-    def _client_id(cls, value: str | None) -> str | None:
-        value = (value or "").strip()
-        return value or None
-
-    @field_validator("qikink_client_secret")
-    @classmethod
-    def _client_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        return value
+        return None if value is None else _http_url(value.rstrip("/"), "http://127.0.0.1:9000")
 
     @field_validator("metrics_token")
     @classmethod
     def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        if len(value.get_secret_value().strip()) < MIN_METRICS_TOKEN_LENGTH:
+        if value is not None and len(value.get_secret_value()) < MIN_METRICS_TOKEN_LENGTH:
             raise ValueError(
                 f"must be at least {MIN_METRICS_TOKEN_LENGTH} characters: it is all that "
                 "keeps the metrics from anyone who asks"
             )
-        return SecretStr(value.get_secret_value().strip())
+        return value
 
     @field_validator("qikink_publishable_keys", "cors_origins", mode="before")
     @classmethod
@@ -267,10 +253,9 @@ class Settings(BaseSettings):
     def _production_rules(self) -> Settings:
         if self.app_env is not AppEnv.PRODUCTION:
             return self
-        if not self.qikink_client_id:
-            raise _FieldError("qikink_client_id", "is required when APP_ENV=production")
-        if self.qikink_client_secret is None:
-            raise _FieldError("qikink_client_secret", "is required when APP_ENV=production")
+        for name in ("qikink_client_id", "qikink_client_secret"):
+            if getattr(self, name) is None:
+                raise _FieldError(name, "is required when APP_ENV=production")
         if not self.qikink_publishable_keys:
             raise _FieldError(
                 "qikink_publishable_keys",
@@ -341,6 +326,12 @@ def sqlite_file(database_url: str) -> Path | None:
         return None
     path = database_url.removeprefix("sqlite://").split("?", 1)[0]
     return None if path in {"", ":memory:"} else Path(path)
+
+
+def _http_url(value: str, example: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"must be an http(s) URL such as {example}")
+    return value
 
 
 def _writable(path: Path) -> bool:
