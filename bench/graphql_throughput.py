@@ -1,57 +1,15 @@
 """What a GraphQL read costs against the bare stack under it: uvicorn + Starlette + Tortoise.
 
-Run from the project root (about three minutes per database with the defaults, two more
-for `--compare-workers`; `wrk` must be installed: `apt-get install wrk`):
-
     .venv/bin/python bench/graphql_throughput.py                        # SQLite and PostgreSQL
     .venv/bin/python bench/graphql_throughput.py --database postgres --compare-workers 3
 
-Per database, a fresh migrated database (a SQLite file, or a throwaway PostgreSQL database)
-gets 10,000 product mappings and 10,000 order mappings (mixed statuses, 1 in 6 SHIPPED, each
-with its stored Qikink payload, as the outbox leaves it). Two servers run on it, each in its
-own process, one uvicorn worker each:
-
-- the service itself, `qikink-graphql serve --workers N` (RUN_WORKER=false, LOG_LEVEL=WARNING;
-  Qikink is a simulator on its own port, which `--workers N` requires; the reads measured here
-  never call it), answering GraphQL at /graphql. `serve` writes uvicorn's
-  access log only at LOG_LEVEL INFO or DEBUG, so neither server logs a line per request;
-- a bare Starlette app (`bench/throughput_bare.py`) whose three routes call the same service
-  functions (the same Tortoise queries: a page and its count through `fetch_page`, or one row
-  by id) and answer the same JSON, `{"data": {...}}`, with no GraphQL, no auth, no middleware.
-
-`wrk` (`--concurrency` connections, 2 threads, `--latency`) drives each from its own process,
-for `--seconds` at a time: per operation the service then the bare app, for `--rounds` rounds
-(a 2 s warm-up before each server's first). The speed of this VM drifts by up to a third over
-minutes, so a ratio is taken within a round, of two runs seconds apart; the row shows the
-round with the median ratio, and every round's figures are printed under it. Operations, each
-as a storefront or an admin sends it:
-
-- `productMappings(limit: 50, filter: {variantId: $v})`, admin only, a random variant per
-  request (what a variant widget asks); once with an admin JWT (HS256, verified in memory) and
-  once with an API key from `qikink-graphql create-api-key` (one more query per request,
-  so its ratio is printed for information, marked `info`, and not held to the bar);
-- `qikinkOrderMapping(id: $id)`, a random one of the 10,000 store orders per request (a
-  storefront polling by its order's id), POSTed through Strawberry's documented pipeline;
-- the same poll as a GET of one order again and again (a storefront polling over HTTP's
-  caching): answered from the service's micro-cache within max-age; and with
-  `If-None-Match` holding its ETag, answered 304 with no body. Both against the bare by-id
-  route, and not counted in /metrics (they run no operation);
-- `qikinkOrderMappings(limit: 50, filter: {status: SHIPPED})`, an admin's JWT: 50 rows and the
-  count (~1,667).
-
-Before the load, one request of each kind goes to both servers and their JSON must be equal.
-After each GraphQL run the server's /metrics must show every operation of the run `ok`.
-Peak RSS is VmHWM of the server's processes after all runs. `--compare-workers 3` also serves
-PostgreSQL with `serve --workers 3` beside the one-worker service and runs
-`qikinkOrderMapping(id)` on each in turn, round after round, printing the median round's
-requests/s of 3 workers against one. The bars: GraphQL POST / bare >= 0.45 in requests/s,
-a GET poll (cached, or 304) / bare >= 1.2, GraphQL p99 <= 4 x p50, peak RSS < 200 MB per
-worker, 3 workers >= 1.3 x one.
-
-Each row also gives CPU ms per request, from /proc: the server's processes, the PostgreSQL
-backends of the bench's database, and wrk; and how many cores everything else on the machine
-used meanwhile. On a shared machine the bench waits (up to a minute) for others to go quiet
-before each run and runs again, twice at most, when they used over a quarter of a core.
+Per database: a fresh database seeded with 10,000 product and 10,000 order mappings; the
+service (`qikink-graphql serve`) and a bare Starlette app calling the same service functions
+(`throughput_bare.py`), each driven by `wrk` in turn, round after round, each round's ratio
+taken of two runs seconds apart. Before the load both servers' JSON must be equal, and after
+each run /metrics must count every operation `ok`. Each row also gives CPU ms a request
+from /proc (the server, the PostgreSQL backends, wrk) and waits for the machine to go quiet
+first. What it measures, the bars and the current figures: bench/README.md.
 """
 
 from __future__ import annotations
