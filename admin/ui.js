@@ -215,7 +215,9 @@ export function formDialog({ title, description, fields, submitLabel, busyLabel 
           dialog.close();
           return;
         }
-        showError(errorMessage(error), error instanceof ApiError ? error.field : null);
+        // A form edits a mutation's `input`: the service names its fields `input.<name>`.
+        const field = error instanceof ApiError ? error.field?.replace(/^input\./, "") : null;
+        showError(errorMessage(error), field);
         return;
       }
       dialog.close();
