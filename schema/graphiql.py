@@ -10,6 +10,7 @@ page was written for.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -28,6 +29,14 @@ ASSET_ROUTE = "/graphiql/{asset:path}"
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _CDN_FILE = re.compile(
     r"https://unpkg\.com/(?P<package>(?:@[\w.-]+/)?[\w.-]+)@(?P<version>[\w.-]+)/(?P<file>[\w./-]+)"
+)
+# The page's own script and style, inline in Strawberry's page, are served as files too, so
+# that the page runs under a Content-Security-Policy allowing scripts from the service only.
+_INLINE = re.compile(r"<(?P<tag>script|style)>(?P<body>.*?)</(?P=tag)>", re.DOTALL)
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; font-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'"
 )
 _NOT_INSTALLED = """<!doctype html>
 <html><head><title>GraphiQL is not installed</title></head>
@@ -53,6 +62,7 @@ class GraphiQLPage:
 
     def __init__(self, html: str, node_modules: Path = GRAPHIQL_DIR / "node_modules") -> None:
         self.files: dict[str, Path] = {}
+        self.own: dict[str, tuple[bytes, str]] = {}
         missing: set[str] = set()
 
         def local(match: re.Match[str]) -> str:
@@ -64,18 +74,32 @@ class GraphiQLPage:
             self.files[asset] = path
             return f"/graphiql/{asset}"
 
-        self.html = _CDN_FILE.sub(local, html)
+        def own_file(match: re.Match[str]) -> str:
+            body = match["body"].encode()
+            kind = "js" if match["tag"] == "script" else "css"
+            asset = f"page-{hashlib.sha256(body).hexdigest()[:16]}.{kind}"
+            media = "text/javascript" if kind == "js" else "text/css"
+            self.own[asset] = (body, f"{media}; charset=utf-8")
+            if kind == "js":
+                return f'<script src="/graphiql/{asset}"></script>'
+            return f'<link rel="stylesheet" href="/graphiql/{asset}" />'
+
+        self.html = _INLINE.sub(own_file, _CDN_FILE.sub(local, html))
         self.missing = sorted(missing)
 
     def page(self) -> Response:
         """GraphiQL, or what to install when its files are missing."""
         if self.missing:
             return HTMLResponse(_NOT_INSTALLED.format(missing=", ".join(self.missing)), 503)
-        return HTMLResponse(self.html)
+        return HTMLResponse(self.html, headers={"content-security-policy": PAGE_CSP})
 
     async def asset(self, request: Request) -> Response:
         """One of the files the page loads; nothing else under node_modules is reachable."""
-        path = self.files.get(request.path_params["asset"])
+        asset = request.path_params["asset"]
+        if asset in self.own:
+            body, media_type = self.own[asset]
+            return Response(body, media_type=media_type, headers={"cache-control": _IMMUTABLE})
+        path = self.files.get(asset)
         if path is None or not path.is_file():
             return PlainTextResponse("Not Found", status_code=404)
         return FileResponse(path, headers={"cache-control": _IMMUTABLE})

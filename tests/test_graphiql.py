@@ -46,7 +46,9 @@ async def test_the_page_loads_every_file_from_the_service(client: httpx.AsyncCli
 
     assert page.status_code == 200
     loaded = _loaded(page.text)
-    assert len(loaded) == 7  # React, ReactDOM, js-cookie, GraphiQL and its explorer, 2 styles
+    # React, ReactDOM, js-cookie, GraphiQL and its explorer, their 2 styles; the page's own
+    # script and style.
+    assert len(loaded) == 9
     for url in loaded:
         assert url.startswith("/graphiql/"), url
         asset = await client.get(url)
@@ -88,7 +90,9 @@ def test_missing_files_are_named_instead_of_loading_forever(tmp_path: Path) -> N
     assert b"scripts/npm_ci.py graphiql" in response.body
 
 
-def test_graphiql_runs_a_query_with_no_request_leaving_the_service(tmp_path: Path) -> None:
+def test_graphiql_runs_a_query_with_no_request_leaving_the_service_under_a_strict_csp(
+    tmp_path: Path,
+) -> None:
     if sync_playwright is None:
         unavailable("the playwright package is not installed (pip install -e '.[dev]')")
     executable = ensure_chromium()
@@ -108,6 +112,15 @@ def test_graphiql_runs_a_query_with_no_request_leaving_the_service(tmp_path: Pat
                     route.abort()
 
             page.route("**/*", only_the_service)
+            refused_by_csp: list[str] = []
+            page.on(
+                "console",
+                lambda message: (
+                    refused_by_csp.append(message.text)
+                    if "Content Security Policy" in message.text
+                    else None
+                ),
+            )
             page.goto(f"{server.url}/graphql?q=%7B%20__typename%20%7D")
             page.locator(".graphiql-execute-button").click(timeout=15_000)
             expect(page.locator(".graphiql-response")).to_contain_text(
@@ -117,5 +130,21 @@ def test_graphiql_runs_a_query_with_no_request_leaving_the_service(tmp_path: Pat
             browser.close()
 
     assert outside == []
+    # The page runs under its own strict policy: no inline script, nothing from elsewhere.
+    assert refused_by_csp == []
     assert any(url.endswith("graphiql.min.js") for url in inside)
     assert any(url.startswith(server.graphql_url) and "graphiql" not in url for url in inside)
+
+
+async def test_the_page_has_no_inline_script_and_says_so_in_its_policy(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/graphql", headers=HTML)
+
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    assert re.search(r"<script>", page.text) is None
+    own = re.search(r'<script src="(/graphiql/page-[0-9a-f]+\.js)"', page.text)
+    assert own is not None
+    script = await client.get(own.group(1))
+    assert "GraphiQL.createFetcher" in script.text
