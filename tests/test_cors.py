@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from http_guards import MAX_BODY_BYTES
 from tests.admin_browser import CHROMIUM_ARGS, ensure_chromium, unavailable
 from tests.conftest import make_settings, serving
 from tests.live_server import LiveServer
@@ -67,10 +68,10 @@ async def test_a_listed_origin_may_send_client_headers_and_read_the_request_id(
         exposed = listed(answer.headers["access-control-expose-headers"])
         assert {"x-request-id", "retry-after"} <= exposed
 
-        # A refusal of the guards in front of the view is readable by the page too.
+        # A refusal of the guards in front of every route is readable by the page too.
         too_big = await http.post(
             "/graphql",
-            content=b'{"query": "' + b" " * (128 * 1024) + b'"}',
+            content=b'{"query": "' + b" " * MAX_BODY_BYTES + b'"}',
             headers={"origin": STOREFRONT, "content-type": "application/json"},
         )
         assert too_big.status_code == 413
