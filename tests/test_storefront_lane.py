@@ -41,6 +41,8 @@ async def test_the_share_is_one_across_processes_and_leaves_the_rest_to_paid_ord
         with pytest.raises(RateLimited) as refused:
             await budget.acquire(wait=False, lane=LANE)
         assert refused.value.message == rate_limit_message(2, 61)
+        # The share's refusal says its wait as the budget's does, the same number twice.
+        assert refused.value.extensions == {"retry_after": 61}
     # The rest of the budget is still there for calls outside the lane.
     for _ in range(8):
         await first.budget.acquire(wait=False)
