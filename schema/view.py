@@ -165,8 +165,8 @@ class GraphQLApp(GraphQL[Context, None]):
         except (ValueError, RecursionError) as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         # The POST body arrives as bytes, GET's `variables` and `extensions` as str (where
-        # `null` is allowed). A body that is no object (nor a batch list) would reach
-        # Strawberry's `data.get(...)`: an AttributeError, a 500.
+        # `null` is allowed). A body that is no object would reach Strawberry's
+        # `data.get(...)`: an AttributeError, a 500. A list is a batch, which we never run.
         if isinstance(data, bytes) and isinstance(value, list):
             raise Refusal(
                 400,
