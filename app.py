@@ -27,7 +27,7 @@ from http_guards import (
 from runtime import Runtime
 from schema import build_schema
 from schema.graphiql import ASSET_ROUTE
-from schema.http_cache import GetCache
+from schema.http_cache import Compression, GetCache
 from schema.view import GraphQLApp
 from services import db
 from services.clock import SYSTEM, Clock
@@ -46,6 +46,19 @@ ADMIN_DIR = Path(__file__).resolve().parent / "admin"
 async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
+
+# What a storefront's browser may send: credentials, a publishable key, its own request id
+# (echoed back, to find its requests in our log), and Apollo Client's client awareness.
+CORS_REQUEST_HEADERS = [
+    "authorization",
+    "content-type",
+    "x-publishable-api-key",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+]
+# What a page's script may read of an answer beyond the safelisted headers.
+CORS_EXPOSED_HEADERS = ["X-Request-Id", "Retry-After"]
 
 # How long /ready waits for the database's answer.
 READY_TIMEOUT_SECONDS = 2.0
@@ -103,18 +116,23 @@ def create_app(
         graphql_ide="graphiql" if settings.graphiql else None,
     )
     get_cache = GetCache(graphql)
-    middleware = [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)]
+    middleware = [Middleware(Compression)]
     if settings.cors_origins:
+        # Outside the guards, so a browser can read their refusals (413, 503) too.
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type", "x-publishable-api-key"],
+                allow_headers=CORS_REQUEST_HEADERS,
+                expose_headers=CORS_EXPOSED_HEADERS,
             )
         )
+    middleware += [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)]
     routes: list[BaseRoute] = [
-        Route("/graphql", CallerMiddleware(get_cache, settings), methods=["GET", "POST"]),
+        # Every method reaches the view, which answers the ones it does not take with a
+        # GraphQL error (405 and `Allow`) rather than Starlette's plain text.
+        Route("/graphql", CallerMiddleware(get_cache, settings)),
         Route("/health", health),
         Route("/ready", ready),
         Route("/metrics", MetricsEndpoint(settings.metrics_token)),

@@ -1,9 +1,11 @@
 """ASGI middleware in front of the app: request ids, who is calling, body limits, the admin
-pages' security headers, and the bearer-guarded /metrics."""
+pages' security headers, and the bearer-guarded /metrics; and `graphql_refusal`, the shape of
+every request refused before an operation ran."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import secrets
@@ -19,6 +21,8 @@ from services.auth import authenticate, same_secret
 from services.metrics import render as render_metrics
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from pydantic import SecretStr
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +36,7 @@ __all__ = [
     "MetricsEndpoint",
     "RequestIdMiddleware",
     "SecurityHeaders",
+    "graphql_refusal",
 ]
 
 logger = logging.getLogger("qikink_graphql.auth")
@@ -49,6 +54,25 @@ ADMIN_PAGE_HEADERS = (
     (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
 )
+
+
+def graphql_refusal(
+    status: int,
+    message: str,
+    code: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    media_type: str = "application/json",
+) -> Response:
+    """A request refused before any operation ran, in the shape GraphQL clients read every
+    answer in (`errors[].extensions.code`), so none of them has a plain-text special case."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(
+        json.dumps(body).encode(),
+        status_code=status,
+        headers=headers,
+        media_type=f"{media_type}; charset=utf-8",
+    )
 
 
 class RequestIdMiddleware:
@@ -84,7 +108,7 @@ async def limit_body(
     Content-Length or as it streams."""
     declared = dict(scope["headers"]).get(b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        await PlainTextResponse(refusal, status_code=413)(scope, receive, send)
+        await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
         return
     received = 0
     started = False
@@ -107,7 +131,7 @@ async def limit_body(
         await app(scope, counting_receive, tracking_send)
     except _BodyTooLarge:
         if not started:
-            await PlainTextResponse(refusal, status_code=413)(scope, receive, send)
+            await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
 
 
 class BodyLimitMiddleware:
@@ -170,9 +194,10 @@ class CallerMiddleware:
             await limit_body(self.app, scope, receive, send, limit, self.refusal)
             return
         if self.large_waiting >= MAX_LARGE_WAITING:
-            busy = PlainTextResponse(
+            busy = graphql_refusal(
+                503,
                 "Too many large requests are waiting; try again shortly.",
-                status_code=503,
+                "SERVICE_UNAVAILABLE",
                 headers={"retry-after": "1"},
             )
             await busy(scope, receive, send)

@@ -11,6 +11,12 @@ view says how an answer may be cached (`Cache-Control`, from the caller and the 
   per-process cache keyed by the request's query string, `Accept` and publishable key, and
   answers the same request from it without running the operation, as a micro-caching proxy
   in front of the service would. A request with `Authorization` is never answered from it.
+
+`Compression`, in front of the whole app, gzips answers of GZIP_MINIMUM_BYTES or more for
+clients that accept it. A gzip body is another representation of the same answer, so it gets
+its own strong tag: the identity tag with `-gzip` inside the quotes (as Apache's mod_deflate
+does), which a conditional request may send back and still be answered 304. The cache above
+keeps and validates identity bodies only; compression happens on the way out.
 """
 
 from __future__ import annotations
@@ -22,16 +28,22 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["MAX_CACHED_BODY_BYTES", "MAX_ENTRIES", "GetCache"]
+__all__ = ["GZIP_MINIMUM_BYTES", "MAX_CACHED_BODY_BYTES", "MAX_ENTRIES", "Compression", "GetCache"]
 
 MAX_ENTRIES = 512
 MAX_CACHED_BODY_BYTES = 256 * 1024
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age=(\d+)")
+# Smaller answers gain little from gzip: a few hundred bytes fit one packet either way.
+GZIP_MINIMUM_BYTES = 1024
+_GZIP_TAG_END = b'-gzip"'
 # Headers a 304 carries over from the answer it stands for (RFC 9110, 15.4.5).
 _KEPT_ON_304 = frozenset({b"cache-control", b"etag", b"vary", b"content-location", b"expires"})
 
@@ -154,3 +166,44 @@ class GetCache:
             headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class Compression:
+    """Starlette's GZipMiddleware, with a strong `ETag` of its own for each encoding and
+    `Vary: Accept-Encoding` on every answer."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = GZIP_MINIMUM_BYTES) -> None:
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.gzip(scope, receive, send)
+            return
+        # The same test GZipMiddleware makes to pick gzip.
+        gzip = b"gzip" in (_header(scope, b"accept-encoding") or b"")
+        if_none_match = _header(scope, b"if-none-match") or b""
+        gzip_tag_sent = gzip and _GZIP_TAG_END in if_none_match
+        if gzip_tag_sent:
+            # Validated inside as the identity body it was compressed from.
+            headers = [(k, v) for k, v in scope["headers"] if k != b"if-none-match"]
+            headers.append((b"if-none-match", if_none_match.replace(_GZIP_TAG_END, b'"')))
+            scope = {**scope, "headers": headers}
+
+        async def tagging_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                etag = headers.get("etag")
+                compressed = headers.get("content-encoding") == "gzip"
+                # A 304 stands for the representation the client holds: the gzip one, when
+                # it sent that tag and still takes gzip.
+                if (
+                    etag
+                    and etag.endswith('"')
+                    and (compressed or (message["status"] == 304 and gzip_tag_sent))
+                ):
+                    headers["etag"] = etag[:-1] + "-gzip" + '"'
+                if "accept-encoding" not in headers.get("vary", "").lower():
+                    headers.add_vary_header("Accept-Encoding")
+            await send(message)
+
+        await self.gzip(scope, receive, tagging_send)

@@ -2,8 +2,10 @@
 
 On top of Strawberry: media-type negotiation (`application/graphql-response+json`, with 4xx for
 requests that never executed, and `application/json`, always 200 once parsed), 415 for a body
-that is not JSON, 400 for a JSON body that cannot be read or is no object, 406 for an Accept
-nobody can satisfy, 405 for a mutation sent with GET, and the typed per-request `Context`.
+that is not JSON, 400 for a JSON body that cannot be read, is no object, is a batch or holds no
+query, 406 for an Accept nobody can satisfy, 405 (with `Allow`) for a mutation sent with GET or
+any method but GET and POST, each refusal a GraphQL JSON error with a code; `Retry-After` on an
+answer refused for the rate limit; and the typed per-request `Context`.
 """
 
 from __future__ import annotations
@@ -13,17 +15,19 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
+from starlette.requests import Request
 from strawberry.asgi import GraphQL
 from strawberry.http import process_result
 from strawberry.types.unset import UNSET
 
+from http_guards import graphql_refusal
 from schema.context import Context
 from schema.graphiql import GraphiQLPage
 
 if TYPE_CHECKING:
     from graphql import ExecutionResult
-    from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import Receive, Scope, Send
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
 
@@ -38,6 +42,25 @@ JSON = "application/json"
 # cannot encode it); alone, it is no character, and no database or encoder will take it.
 _SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 _SURROGATE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+ALLOWED_METHODS = ("GET", "POST")
+# The code of each refusal Strawberry raises with a status alone.
+_REFUSAL_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+class Refusal(HTTPException):
+    """A request refused before any operation ran, with the code clients branch on and the
+    methods that would have been allowed (for a 405's `Allow`)."""
+
+    def __init__(self, status_code: int, reason: str, code: str, *, allow: str = "") -> None:
+        super().__init__(status_code, reason)
+        self.code = code
+        self.allow = allow
 
 
 def _media_ranges(accept: str) -> list[tuple[str, float]]:
@@ -104,6 +127,36 @@ class GraphQLApp(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
         return self.graphiql.page()
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            if request.method not in ALLOWED_METHODS:
+                raise Refusal(
+                    405,
+                    f"/graphql answers {' and '.join(ALLOWED_METHODS)} only.",
+                    "METHOD_NOT_ALLOWED",
+                    allow=", ".join(ALLOWED_METHODS),
+                )
+            response = await self.run(request)
+        except HTTPException as exc:
+            response = self._refusal(request, exc)
+        await response(scope, receive, send)
+
+    def _refusal(self, request: Request, exc: HTTPException) -> Response:
+        code = getattr(exc, "code", None) or _REFUSAL_CODES.get(exc.status_code, "BAD_REQUEST")
+        allow = getattr(exc, "allow", "")
+        media = request.scope.get("state", {}).get("graphql_media") or JSON
+        return graphql_refusal(
+            exc.status_code,
+            exc.reason,
+            code,
+            headers={"allow": allow} if allow else None,
+            media_type=media,
+        )
+
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8
         # (UnicodeDecodeError) and nesting deeper than the parser recurses would be 500s.
@@ -112,9 +165,15 @@ class GraphQLApp(GraphQL[Context, None]):
         except (ValueError, RecursionError) as exc:
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         # The POST body arrives as bytes, GET's `variables` and `extensions` as str (where
-        # `null` is allowed). A body that is no object (nor a batch list) would reach
-        # Strawberry's `data.get(...)`: an AttributeError, a 500.
-        if isinstance(data, bytes) and not isinstance(value, dict | list):
+        # `null` is allowed). A body that is no object would reach Strawberry's
+        # `data.get(...)`: an AttributeError, a 500. A list is a batch, which we never run.
+        if isinstance(data, bytes) and isinstance(value, list):
+            raise Refusal(
+                400,
+                "Batched operations (a JSON list) are not supported: send one operation a request.",
+                "BATCHING_NOT_SUPPORTED",
+            )
+        if isinstance(data, bytes) and not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object.")
         surrogate = _SURROGATE_BYTES if isinstance(data, bytes) else _SURROGATE
         if surrogate.search(data) and _lone_surrogate(value):  # type: ignore[arg-type]
@@ -143,6 +202,16 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         response = process_result(result)
         request.scope["state"]["graphql_errors"] = bool(result.errors)
+        waits = [
+            wait
+            for error in result.errors or ()
+            if (error.extensions or {}).get("code") == "RATE_LIMITED"
+            and isinstance(wait := error.extensions.get("retryAfter"), int)
+        ]
+        if waits:
+            # The same whole seconds as `extensions.retryAfter`, for clients and proxies that
+            # read the header (a 200 with `application/json`, so no 429 says it).
+            request.scope["state"]["retry_after"] = max(waits)
         if request.scope["state"].get("graphql_media") == GRAPHQL_RESPONSE and _is_request_error(
             result
         ):
@@ -176,12 +245,14 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as exc:
             if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
                 # A mutation over GET: the method, not the request, is wrong.
-                raise HTTPException(405, exc.reason) from exc
+                raise Refusal(405, exc.reason, "METHOD_NOT_ALLOWED", allow="POST") from exc
             raise
         if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
             response.headers["content-type"] = f"{media}; charset=utf-8"
             if state.get("graphql_request_error"):
                 response.status_code = 400
+            if state.get("retry_after"):
+                response.headers["retry-after"] = str(state["retry_after"])
             if request.method == "GET":
                 response.headers["cache-control"] = self._cache_control(request, response)
                 response.headers["vary"] = "Accept, Authorization, X-Publishable-Api-Key"

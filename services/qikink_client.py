@@ -20,7 +20,13 @@ from services.clock import SYSTEM, Clock
 from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
 from services.metrics import QIKINK_CALLS
 from services.qikink_token import TokenGrant, TokenStore, token_key
-from services.rate_budget import Lane, RateBudget, budget_key, rate_limit_message
+from services.rate_budget import (
+    SATURATED_WAIT_SECONDS,
+    Lane,
+    RateBudget,
+    budget_key,
+    rate_limit_message,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -161,10 +167,6 @@ class QikinkClient:
     def __repr__(self) -> str:
         return f"QikinkClient(api_url={self.api_url!r}, client_id={self.client_id!r})"
 
-    @property
-    def rate_limit_message(self) -> str:
-        return rate_limit_message(self.budget.per_minute)
-
     async def _send(
         self,
         endpoint: str,
@@ -202,8 +204,11 @@ class QikinkClient:
             await self.budget.saturate()
             # Callers hear the same refusal whether our budget or Qikink's said no.
             raise QikinkRateLimited(
-                rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE),
+                rate_limit_message(
+                    self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE, SATURATED_WAIT_SECONDS
+                ),
                 qikink_message=exc.message,
+                retry_after=SATURATED_WAIT_SECONDS,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
             self._count(lane, endpoint, type(exc).__name__)

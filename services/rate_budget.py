@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import random
 import secrets
 from datetime import datetime, timedelta
@@ -41,7 +42,15 @@ if TYPE_CHECKING:
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = ["WINDOW_SECONDS", "Lane", "RateBudget", "budget_key", "rate_limit_message"]
+__all__ = [
+    "SATURATED_WAIT_SECONDS",
+    "WINDOW_SECONDS",
+    "Lane",
+    "RateBudget",
+    "budget_key",
+    "rate_limit_message",
+    "whole_seconds",
+]
 
 WINDOW_SECONDS = 60.0
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
@@ -56,10 +65,21 @@ _WAITER_GRACE_SECONDS = 5.0
 _YIELD_POLL_SECONDS = 0.5
 
 
-def rate_limit_message(per_minute: int) -> str:
+# How long a window filled by `saturate` stays full: its calls leave it all at once.
+SATURATED_WAIT_SECONDS = math.ceil(WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
+
+
+def whole_seconds(retry_after: float) -> int:
+    """A wait as the caller is told it (message, `retryAfter`, `Retry-After`): whole seconds,
+    rounded up, so that trying again after it never comes too early."""
+    return max(1, math.ceil(retry_after))
+
+
+def rate_limit_message(per_minute: int, retry_after: int) -> str:
+    """The refusal the plugin's callers know, saying the real wait (`whole_seconds`)."""
     return (
         f"Rate limit exceeded. Try again later. You can access api {per_minute} times per "
-        "minute. Please try again after 60 seconds."
+        f"minute. Please try again after {retry_after} seconds."
     )
 
 
@@ -256,8 +276,9 @@ class RateBudget:
             if not wait:
                 self.refusals += 1
                 RATE_LIMIT_REFUSALS.labels(lane=lane).inc()
+                seconds = whole_seconds(full.retry_after)
                 raise RateLimited(
-                    rate_limit_message(full.per_minute), retry_after=full.retry_after
+                    rate_limit_message(full.per_minute, seconds), retry_after=seconds
                 ) from None
         # This process's waiters of a lane line up here, first come first served: one at a
         # time watches the window, rather than twenty GETs of a sync waking for every slot.

@@ -47,14 +47,14 @@ async def test_the_sync_holds_at_most_the_budget_minus_the_reserve_across_proces
     for client in (first, second):
         with pytest.raises(RateLimited) as refused:
             await client.budget.acquire(wait=False, lane=Lane.SYNC)
-        assert refused.value.message == rate_limit_message(8)
+        assert refused.value.message == rate_limit_message(8, 61)
     # The reserve is there for a paid order and a person, in either process.
     await take(first, Lane.SUBMIT, 1)
     await take(second, Lane.INTERACTIVE, 1)
     with pytest.raises(RateLimited) as refused:
         await second.budget.acquire(wait=False, lane=Lane.INTERACTIVE)
     # A person hears the budget's own limit, in the exact words.
-    assert refused.value.message == rate_limit_message(10)
+    assert refused.value.message == rate_limit_message(10, 61)
     clock.advance(WINDOW_SECONDS + 2)
     await take(second, Lane.SYNC, 8)
 
@@ -66,7 +66,7 @@ async def test_the_sync_may_use_what_others_leave_when_the_reserve_is_off(
     await take(client, Lane.SYNC, 10)
     with pytest.raises(RateLimited) as refused:
         await client.budget.acquire(wait=False, lane=Lane.INTERACTIVE)
-    assert refused.value.message == rate_limit_message(10)
+    assert refused.value.message == rate_limit_message(10, 61)
 
 
 async def waiters() -> int:
@@ -160,7 +160,9 @@ async def test_metrics_count_calls_and_refusals_by_lane(
         assert first["data"]["refreshOrderMappings"] == {"processed": 80, "qikinkCalls": 8}
         again = await gql(http, refresh, {}, ADMIN)
         assert codes(again) == ["RATE_LIMITED"]
-        assert again["errors"][0]["message"] == rate_limit_message(8)
+        assert again["errors"][0]["message"] == rate_limit_message(
+            8, again["errors"][0]["extensions"]["retryAfter"]
+        )
         # A person's call finds the reserve.
         looked = await gql(http, "{ qikinkOrders { orderId } }", {}, ADMIN)
         assert "errors" not in looked, looked

@@ -192,7 +192,8 @@ async def test_the_syncs_leave_the_reserve_to_a_paid_order_and_a_person(shop: Sh
         assert "errors" not in await shop.graphql(INTERACTIVE)
         refused = await shop.graphql(INTERACTIVE)
         assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
-        assert refused["errors"][0]["message"] == rate_limit_message(budget)
+        wait = refused["errors"][0]["extensions"]["retryAfter"]
+        assert refused["errors"][0]["message"] == rate_limit_message(budget, wait)
     except BaseException:
         print(shop.logs())
         raise

@@ -44,6 +44,18 @@ def error_messages(response: httpx.Response) -> list[str]:
     return [error["message"] for error in response.json().get("errors", [])]
 
 
+def refused_with(response: httpx.Response, status: int, code: str) -> str:
+    """The message of a request refused before any operation ran: `status`, and a GraphQL
+    JSON body of one error with `code` and no data, as every GraphQL client reads errors."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].split(";")[0] in ("application/json", GRAPHQL_RESPONSE)
+    body = response.json()
+    assert set(body) == {"errors"}, body
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": code}, error
+    return str(error["message"])
+
+
 def nested(depth: int) -> str:
     """An operation of the given depth, root fields being depth 0 (as graphql-depth-limit
     counts); the inner fields do not exist, which is checked too, after the depth."""
@@ -167,7 +179,7 @@ async def test_an_admins_body_over_one_mebibyte_is_refused_with_413(
     assert ok.json() == {"data": {"__typename": "Query"}}
     too_big = json.dumps({"query": query + " " * (padding + 1)})
     refused = await client.post("/graphql", content=too_big, headers=headers)
-    assert refused.status_code == 413
+    refused_with(refused, 413, "PAYLOAD_TOO_LARGE")
 
     async def chunks() -> AsyncIterator[bytes]:
         # No Content-Length: the limit is enforced while the body streams in.
@@ -175,12 +187,26 @@ async def test_an_admins_body_over_one_mebibyte_is_refused_with_413(
             yield too_big[start : start + 65536].encode()
 
     streamed = await client.post("/graphql", content=chunks(), headers=headers)
-    assert streamed.status_code == 413
+    refused_with(streamed, 413, "PAYLOAD_TOO_LARGE")
 
 
-async def test_batched_requests_are_refused(client: httpx.AsyncClient) -> None:
+async def test_batched_requests_are_refused_with_a_code(client: httpx.AsyncClient) -> None:
     response = await client.post("/graphql", json=[{"query": "{ __typename }"}] * 2)
-    assert response.status_code == 400
+    message = refused_with(response, 400, "BATCHING_NOT_SUPPORTED")
+    assert message == (
+        "Batched operations (a JSON list) are not supported: send one operation a request."
+    )
+
+
+@pytest.mark.parametrize("body", [{}, {"variables": {}}, {"query": None}])
+async def test_a_body_without_a_query_is_a_coded_400(
+    client: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
+    for accept in ("application/json", GRAPHQL_RESPONSE):
+        response = await client.post("/graphql", json=body, headers={"accept": accept})
+        message = refused_with(response, 400, "BAD_REQUEST")
+        assert message == "No GraphQL query found in the request"
+        assert response.headers["content-type"].startswith(accept)
 
 
 async def test_an_unexpected_error_is_masked_for_the_caller_and_logged_with_its_request_id(
@@ -248,16 +274,32 @@ async def test_the_preferred_media_type_wins(client: httpx.AsyncClient) -> None:
 
 async def test_an_unacceptable_accept_header_is_406(client: httpx.AsyncClient) -> None:
     response = await post(client, "{ __typename }", headers={"accept": "application/xml"})
-    assert response.status_code == 406
+    refused_with(response, 406, "NOT_ACCEPTABLE")
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
 
 
-async def test_a_mutation_over_get_is_405_and_a_query_over_get_works(
+async def test_a_mutation_over_get_is_405_allowing_post_and_a_query_over_get_works(
     client: httpx.AsyncClient,
 ) -> None:
     refused = await client.get("/graphql", params={"query": MUTATION})
-    assert refused.status_code == 405
+    refused_with(refused, 405, "METHOD_NOT_ALLOWED")
+    assert refused.headers["allow"] == "POST"
     ok = await client.get("/graphql", params={"query": "{ __typename }"})
     assert ok.json() == {"data": {"__typename": "Query"}}
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"])
+async def test_other_methods_are_405_allowing_get_and_post(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    response = await client.request(
+        method, "/graphql", json={"query": "{ __typename }"} if method != "HEAD" else None
+    )
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    if method != "HEAD":  # a HEAD answer has no body to read
+        message = refused_with(response, 405, "METHOD_NOT_ALLOWED")
+        assert message == "/graphql answers GET and POST only."
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
@@ -268,14 +310,15 @@ async def test_a_post_that_is_not_json_is_415(
     response = await client.post(
         "/graphql", content=b'{"query": "{ __typename }"}', headers=headers
     )
-    assert response.status_code == 415
+    message = refused_with(response, 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert message == "Send the GraphQL request as application/json."
 
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/graphql", content=b'{"query": ', headers={"content-type": "application/json"}
     )
-    assert response.status_code == 400
+    assert refused_with(response, 400, "BAD_REQUEST") == "Unable to parse request body as JSON"
 
 
 @pytest.fixture
@@ -350,7 +393,7 @@ async def test_a_lone_surrogate_is_refused_with_400_and_a_pair_is_a_character(
         for response in (posted, got):
             assert response.status_code == status, response.text
             if status == 400:
-                assert "lone UTF-16 surrogate" in response.text
+                assert "lone UTF-16 surrogate" in refused_with(response, 400, "BAD_REQUEST")
             else:
                 assert response.json() == {"data": {"qikinkOrderMappings": {"count": 0}}}
 

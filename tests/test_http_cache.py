@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, OrderMappingStatus
+from schema.http_cache import GZIP_MINIMUM_BYTES
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import make_jwt
 
@@ -74,7 +75,10 @@ async def test_a_storefront_poll_is_public_for_a_few_seconds_with_a_strong_etag(
     assert answer.status_code == 200
     assert status_of(answer) == "SUBMITTED"
     assert answer.headers["cache-control"] == "public, max-age=5"
-    assert answer.headers["vary"] == "Accept, Authorization, X-Publishable-Api-Key"
+    # Accept-Encoding too: a large answer is gzipped for the clients that take it.
+    assert answer.headers["vary"] == (
+        "Accept, Authorization, X-Publishable-Api-Key, Accept-Encoding"
+    )
     etag = answer.headers["etag"]
     assert etag.startswith('"')  # strong: no W/
     assert etag.endswith('"')
@@ -175,3 +179,64 @@ async def test_no_caching_when_switched_off(database_url: str) -> None:
         assert first.headers["cache-control"] == "no-store"
         await ship()
         assert status_of(await poll(http, {})) == "SHIPPED"
+
+
+# Every type's name: a few KiB of answer, well over the size gzip starts at.
+LARGE = "{ __schema { types { name description } } }"
+GZIP = {**KEY, "accept-encoding": "gzip"}
+IDENTITY = {**KEY, "accept-encoding": "identity"}
+
+
+async def test_a_large_answer_is_gzipped_under_a_strong_etag_of_its_own(
+    shop: tuple[httpx.AsyncClient, Clock],
+) -> None:
+    http, _ = shop
+    plain = await http.get("/graphql", params={"query": LARGE}, headers=IDENTITY)
+    packed = await http.get("/graphql", params={"query": LARGE}, headers=GZIP)
+    assert len(plain.content) > GZIP_MINIMUM_BYTES
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.content == plain.content  # httpx decoded it
+    for response in (plain, packed):
+        assert response.headers["cache-control"] == "public, max-age=5"
+        assert response.headers["vary"].endswith(", Accept-Encoding")
+    # Two representations, two strong tags: a cache never mixes their bytes up.
+    assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+    assert not packed.headers["etag"].startswith("W/")
+
+
+async def test_each_encodings_tag_is_answered_304_and_the_gzip_tag_only_to_gzip_clients(
+    shop: tuple[httpx.AsyncClient, Clock],
+) -> None:
+    http, _ = shop
+    params = {"query": LARGE}
+    plain_tag = (await http.get("/graphql", params=params, headers=IDENTITY)).headers["etag"]
+    gzip_tag = (await http.get("/graphql", params=params, headers=GZIP)).headers["etag"]
+    for headers, tag in ((GZIP, gzip_tag), (IDENTITY, plain_tag)):
+        again = await http.get("/graphql", params=params, headers={**headers, "if-none-match": tag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == tag
+        assert "Accept-Encoding" in again.headers["vary"]
+    # A client that no longer takes gzip cannot use the gzip bytes it holds: the full answer.
+    changed = await http.get(
+        "/graphql", params=params, headers={**IDENTITY, "if-none-match": gzip_tag}
+    )
+    assert changed.status_code == 200
+    assert changed.headers["etag"] == plain_tag
+
+
+async def test_small_answers_go_as_they_are_and_post_answers_are_gzipped_too(
+    shop: tuple[httpx.AsyncClient, Clock],
+) -> None:
+    http, _ = shop
+    small = await poll(http, GZIP)
+    assert "content-encoding" not in small.headers
+    assert "Accept-Encoding" in small.headers["vary"]
+    posted = await http.post("/graphql", json={"query": LARGE}, headers=GZIP)
+    assert posted.headers["content-encoding"] == "gzip"
+    assert json.loads(posted.content)["data"]["__schema"]["types"]
+    plain = await http.post("/graphql", json={"query": LARGE}, headers=IDENTITY)
+    assert "content-encoding" not in plain.headers
+    assert len(plain.content) > int(posted.headers["content-length"])

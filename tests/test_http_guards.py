@@ -129,10 +129,12 @@ async def test_callers_without_admin_credentials_may_send_64_kib_and_admins_1_mi
             "/graphql", content=_body_of(STOREFRONT_LIMIT + 1), headers={**JSON, **headers}
         )
         assert over.status_code == 413
-        assert over.text == (
-            f"Request body is over {STOREFRONT_LIMIT} bytes, the limit for callers without "
-            "admin credentials."
-        )
+        [error] = over.json()["errors"]
+        assert error == {
+            "message": f"Request body is over {STOREFRONT_LIMIT} bytes, the limit for callers "
+            "without admin credentials.",
+            "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+        }
     body = _body_of(STOREFRONT_LIMIT + 1)
 
     async def streamed() -> AsyncIterator[bytes]:

@@ -192,9 +192,12 @@ async def test_the_budget_refuses_the_call_over_it_with_the_exact_message(
         await client.list_orders(3)
     assert refused.value.message == (
         "Rate limit exceeded. Try again later. You can access api 3 times per minute. "
-        "Please try again after 60 seconds."
+        "Please try again after 61 seconds."
     )
-    assert refused.value.message == rate_limit_message(3)
+    # The wait it says is the one it carries: the window (and its second of margin) from
+    # the oldest call, all three made at the same moment of the test's clock.
+    assert refused.value.extensions == {"retry_after": 61}
+    assert refused.value.message == rate_limit_message(3, 61)
     assert len(sim_server.sim.requests) == 3
     clock.advance(61)
     await client.list_orders(3)

@@ -238,13 +238,36 @@ async def test_over_the_budget_a_caller_is_refused_at_once_with_the_exact_messag
         assert "errors" not in await gql(http, ORDERS)  # token + list: the whole budget
         body = await gql(http, ORDERS)
     assert codes(body) == ["RATE_LIMITED"]
+    wait = body["errors"][0]["extensions"]["retryAfter"]
+    assert isinstance(wait, int)
     assert body["errors"][0]["message"] == (
         "Rate limit exceeded. Try again later. You can access api 2 times per minute. "
-        "Please try again after 60 seconds."
+        f"Please try again after {wait} seconds."
     )
     # When a slot frees: the oldest call of the window leaves it within the minute.
-    assert 0 < body["errors"][0]["extensions"]["retryAfter"] <= 61
+    assert 0 < wait <= 61
     assert len(sim_server.sim.requests) == 2
+
+
+async def test_a_rate_limited_answer_carries_its_wait_in_retry_after_too(
+    proxy_client: Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]],
+    sim_server: SimulatorServer,
+) -> None:
+    async with proxy_client(qikink_rate_limit_requests_per_minute=2) as http:
+        answered = await http.post("/graphql", json={"query": ORDERS})
+        assert "retry-after" not in answered.headers
+        refused = await http.post("/graphql", json={"query": ORDERS})
+        # GET too: a refusal is never kept by a cache, and says the same.
+        got = await http.get("/graphql", params={"query": ORDERS})
+    for response in (refused, got):
+        # application/json: a GraphQL answer, so 200, with the header for clients and proxies.
+        assert response.status_code == 200
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == "RATE_LIMITED"
+        wait = error["extensions"]["retryAfter"]
+        assert response.headers["retry-after"] == str(wait)
+        assert error["message"].endswith(f"Please try again after {wait} seconds.")
+    assert got.headers["cache-control"] == "no-store"
 
 
 async def test_a_rate_refusal_from_qikink_itself_is_rate_limited_too(
@@ -252,9 +275,13 @@ async def test_a_rate_refusal_from_qikink_itself_is_rate_limited_too(
 ) -> None:
     await gql(proxy, TOKEN)
     sim_server.sim.inject("rate_limit_429", endpoint="list")
-    body = await gql(proxy, ORDERS)
+    response = await proxy.post("/graphql", json={"query": ORDERS})
+    body = response.json()
     assert codes(body) == ["RATE_LIMITED"]
-    assert body["errors"][0]["message"].startswith("Rate limit exceeded.")
+    assert response.headers["retry-after"] == "61"
+    # Our budget now holds the window full: the wait is a whole one, said in all three places.
+    assert body["errors"][0]["message"].endswith("Please try again after 61 seconds.")
+    assert body["errors"][0]["extensions"]["retryAfter"] == 61
     # What Qikink itself said is kept beside it.
     assert body["errors"][0]["extensions"]["qikinkMessage"] == (
         "Qikink refused the call: too many requests."

@@ -40,13 +40,15 @@ async def test_the_share_is_one_across_processes_and_leaves_the_rest_to_paid_ord
     for budget in (first.budget, second.budget):
         with pytest.raises(RateLimited) as refused:
             await budget.acquire(wait=False, lane=LANE)
-        assert refused.value.message == rate_limit_message(2)
+        assert refused.value.message == rate_limit_message(2, 61)
+        # The share's refusal says its wait as the budget's does, the same number twice.
+        assert refused.value.extensions == {"retry_after": 61}
     # The rest of the budget is still there for calls outside the lane.
     for _ in range(8):
         await first.budget.acquire(wait=False)
     with pytest.raises(RateLimited) as refused:
         await second.budget.acquire(wait=False)
-    assert refused.value.message == rate_limit_message(10)
+    assert refused.value.message == rate_limit_message(10, 61)
     # A minute on, the share is back.
     clock.advance(WINDOW_SECONDS + 2)
     await second.budget.acquire(wait=False, lane=LANE)
