@@ -173,7 +173,7 @@ def sync(
     """Refresh statuses and tracking from Qikink now, waiting for the rate budget."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from services.rate_budget import Lane
+    from services.budget_lanes import Lane
     from services.sync import refresh_order_mappings
 
     settings = _qikink_settings()

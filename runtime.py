@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from services.budget_lanes import Lane
 from services.clock import SYSTEM, Clock
 from services.db import is_postgres
 from services.medusa import MedusaClient
 from services.medusa_sync import FulfillmentWriter
 from services.qikink_client import QikinkClient, build_http_client
-from services.rate_budget import Lane
 from services.reconcile import reconcile_forever
 from services.sync import periodic_sync
 from services.worker import SubmissionWorker

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services import medusa, orders, sync
+from services.budget_lanes import Lane
 from services.db import uninterrupted
 from services.errors import MedusaUnavailable, within
-from services.rate_budget import Lane
 from services.validation import check_id
 
 if TYPE_CHECKING:

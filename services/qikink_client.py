@@ -16,17 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from services.budget_lanes import Lane, rate_limit_message
 from services.clock import SYSTEM, Clock
 from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
 from services.metrics import QIKINK_CALLS
 from services.qikink_token import TokenGrant, TokenStore, token_key
-from services.rate_budget import (
-    SATURATED_WAIT_SECONDS,
-    Lane,
-    RateBudget,
-    budget_key,
-    rate_limit_message,
-)
+from services.rate_budget import SATURATED_WAIT_SECONDS, RateBudget, budget_key
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

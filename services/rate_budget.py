@@ -14,7 +14,8 @@ Every call names its `Lane`, what it is for. Lanes share the one window and diff
   takes a slot only when the window has room for every higher waiter and for itself, so when
   a submission and the sync both wait, the submission gets the next free slot.
 
-Lanes are counted in the same rows, so caps and priorities hold across processes too.
+Lanes (`services.budget_lanes`) are counted in the same rows, so caps and priorities hold
+across processes too.
 Counting and recording happen in one short transaction that other processes cannot interleave
 with: on PostgreSQL behind a transaction-scoped advisory lock; on SQLite by writing first, which
 takes the database's single write lock before the count is read.
@@ -28,10 +29,10 @@ import math
 import random
 import secrets
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from models import QikinkCall, QikinkWaiter
+from services.budget_lanes import LOWEST_PRIORITY, Lane, rate_limit_message, whole_seconds
 from services.clock import SYSTEM, Clock, utc_now
 from services.db import atomically, to_the_end
 from services.errors import RateLimited
@@ -42,15 +43,7 @@ if TYPE_CHECKING:
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = [
-    "SATURATED_WAIT_SECONDS",
-    "WINDOW_SECONDS",
-    "Lane",
-    "RateBudget",
-    "budget_key",
-    "rate_limit_message",
-    "whole_seconds",
-]
+__all__ = ["SATURATED_WAIT_SECONDS", "WINDOW_SECONDS", "RateBudget", "budget_key"]
 
 WINDOW_SECONDS = 60.0
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
@@ -69,53 +62,8 @@ _YIELD_POLL_SECONDS = 0.5
 SATURATED_WAIT_SECONDS = math.ceil(WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
 
 
-def whole_seconds(retry_after: float) -> int:
-    """A wait as the caller is told it (message, `retryAfter`, `Retry-After`): whole seconds,
-    rounded up, so that trying again after it never comes too early."""
-    return max(1, math.ceil(retry_after))
-
-
-def rate_limit_message(per_minute: int, retry_after: int) -> str:
-    """The refusal the plugin's callers know, saying the real wait (`whole_seconds`)."""
-    return (
-        f"Rate limit exceeded. Try again later. You can access api {per_minute} times per "
-        f"minute. Please try again after {retry_after} seconds."
-    )
-
-
 def budget_key(client_id: str) -> str:
     return hashlib.sha256(f"rate:{client_id}".encode()).hexdigest()
-
-
-class Lane(StrEnum):
-    """What a Qikink call is for."""
-
-    # The account's access token, which every other call needs.
-    TOKEN = "token"
-    # A paid order: the create, and the lookups that adopt one.
-    SUBMIT = "submit"
-    # An admin's GraphQL call that needs Qikink now (the proxy fields).
-    INTERACTIVE = "interactive"
-    # The same for storefronts, within their share of the budget.
-    STOREFRONT = "storefront"
-    # Status sync: the periodic one, `qikink-graphql sync` and the refresh mutation.
-    SYNC = "sync"
-
-    @property
-    def priority(self) -> int:
-        """Who gets a freed slot first when several wait: lower goes first."""
-        return _PRIORITY[self]
-
-
-_PRIORITY = {
-    Lane.TOKEN: 0,
-    Lane.SUBMIT: 0,
-    Lane.INTERACTIVE: 1,
-    Lane.STOREFRONT: 1,
-    Lane.SYNC: 2,
-}
-# Nothing yields to the last lane, so its waiters need no row.
-_LOWEST = max(_PRIORITY.values())
 
 
 class _WindowFull(Exception):
@@ -299,7 +247,7 @@ class RateBudget:
                     retry_after, lane_cap = full.retry_after, full.lane_cap
                 self.waits += 1
                 RATE_LIMIT_WAITS.labels(lane=lane).inc()
-                if not lane_cap and lane.priority < _LOWEST:
+                if not lane_cap and lane.priority < LOWEST_PRIORITY:
                     waiter = await self._mark_waiting(waiter, lane, retry_after)
                 if on_wait is not None:
                     await on_wait()

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from models import QikinkWaiter
+from services.budget_lanes import Lane, rate_limit_message
 from services.clock import utc_now
 from services.errors import RateLimited
-from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
+from services.rate_budget import WINDOW_SECONDS
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.test_sync import place

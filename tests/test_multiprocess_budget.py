@@ -19,7 +19,8 @@ import pytest
 from tortoise import connections
 
 from services import db
-from services.rate_budget import RateBudget, budget_key, rate_limit_message
+from services.budget_lanes import rate_limit_message
+from services.rate_budget import RateBudget, budget_key
 from simulator import QikinkSimulator, SimulatorServer
 from tests.markers import postgres_pass
 

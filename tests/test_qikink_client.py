@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from services.budget_lanes import rate_limit_message
 from services.errors import (
     QikinkRateLimited,
     QikinkRejected,
@@ -13,7 +14,6 @@ from services.errors import (
     RateLimited,
 )
 from services.qikink_token import REFRESH_MARGIN_SECONDS
-from services.rate_budget import rate_limit_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from models import OrderMapping, OrderMappingStatus
+from services.budget_lanes import Lane, rate_limit_message
 from services.errors import RateLimited
-from services.rate_budget import WINDOW_SECONDS, Lane, rate_limit_message
+from services.rate_budget import WINDOW_SECONDS
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, store_order_input
 from tests.waiting import eventually

@@ -24,9 +24,10 @@ from tortoise.transactions import in_transaction
 
 from models import JobState, QikinkCall, QikinkToken, QikinkWaiter
 from services import db
+from services.budget_lanes import Lane
 from services.leases import take_lease
 from services.qikink_token import TokenGrant, TokenStore
-from services.rate_budget import Lane, RateBudget, budget_key
+from services.rate_budget import RateBudget, budget_key
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
