@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 from common import fresh_database
@@ -44,36 +43,15 @@ from config import load_settings
 from models import OrderMapping, ProductMapping, QikinkCall, SubmitState
 from services.orders import submit_store_order
 from services.rate_budget import SAFETY_MARGIN_SECONDS
-from services.store_orders import StoreAddress, StoreItem, StoreOrder
 from services.worker import SubmissionWorker
 from simulator import QikinkSimulator, SimulatorServer
 from tests.qikink_process import connected_qikink_client
+from tests.store_order import paid_store_order
 
 # Qikink's window; ours is longer by the budget's safety margin.
 WINDOW = 60.0
 PREFIX = "BN"
 DONE_TIMEOUT = 600.0
-
-
-def store_order(index: int) -> StoreOrder:
-    address = StoreAddress(
-        first_name="Asha",
-        last_name="Rao",
-        address1="12 MG Road",
-        address2=None,
-        city="Bengaluru",
-        province="Karnataka",
-        postal_code="560001",
-        country_code="IN",
-        phone="9876543210",
-    )
-    return StoreOrder(
-        id=f"order_bench_{index:05d}",
-        email="asha@example.com",
-        items=[StoreItem("variant_tee_white_s", 1, Decimal("549"))],
-        shipping_address=address,
-        display_id=str(index),
-    )
 
 
 def window_occupancy(times: list[float], start: float, end: float, step: float = 0.001) -> float:
@@ -132,7 +110,11 @@ async def bench(args: argparse.Namespace) -> bool:
             started = time.time()
             results = await asyncio.gather(
                 *(
-                    submit_store_order(store_order(i), prefix=PREFIX, on_queued=worker.wake)
+                    submit_store_order(
+                        paid_store_order(f"order_bench_{i:05d}", str(i)),
+                        prefix=PREFIX,
+                        on_queued=worker.wake,
+                    )
                     for i in range(1, count + 1)
                 )
             )
