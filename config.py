@@ -1,6 +1,7 @@
 """Settings: the only place that reads the environment (and the `.env` file).
 
-Every value is typed and validated once, at start-up. A bad value stops the process with a
+Every value is typed and validated once, at start-up (the rules across fields, and the checks
+that need no environment, are in `config_rules.py`). A bad value stops the process with a
 `ConfigError` whose message names the environment variable to fix. Explicit values passed to
 `load_settings(...)` (and so to `create_app`) win over the environment.
 """
@@ -8,7 +9,6 @@ Every value is typed and validated once, at start-up. A bad value stops the proc
 from __future__ import annotations
 
 import logging
-import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -16,6 +16,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config_rules import (
+    DEFAULT_JWT_SECRET,
+    FieldError,
+    check_settings,
+    http_url,
+    split_csv,
+    sqlite_file,
+)
 
 __all__ = [
     "DEFAULT_JWT_SECRET",
@@ -27,10 +36,6 @@ __all__ = [
     "sqlite_file",
 ]
 
-# Medusa's own fallback secret: a token signed with it proves nothing, so a service that can
-# reach a real Qikink account (or runs in production) refuses it.
-DEFAULT_JWT_SECRET = "supersecret"
-MIN_PRODUCTION_SECRET_LENGTH = 32
 MIN_METRICS_TOKEN_LENGTH = 16
 ADMIN_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_SQLITE_PATH = Path("data") / "qikink.db"
@@ -44,12 +49,6 @@ class AppEnv(StrEnum):
     DEVELOPMENT = "development"
     TEST = "test"
     PRODUCTION = "production"
-
-
-def _split_csv(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 class Settings(BaseSettings):
@@ -151,12 +150,12 @@ class Settings(BaseSettings):
     def _api_url(cls, value: str) -> str:
         # Qikink's paths start at /api; a pasted base URL ending in /v1 is a known mistake.
         value = re.sub(r"/v1$", "", value.strip().rstrip("/")).rstrip("/")
-        return _http_url(value, "https://sandbox.qikink.com")
+        return http_url(value, "https://sandbox.qikink.com")
 
     @field_validator("medusa_backend_url")
     @classmethod
     def _medusa_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value.rstrip("/"), "http://127.0.0.1:9000")
+        return None if value is None else http_url(value.rstrip("/"), "http://127.0.0.1:9000")
 
     @field_validator("metrics_token")
     @classmethod
@@ -171,7 +170,7 @@ class Settings(BaseSettings):
     @field_validator("qikink_publishable_keys", "cors_origins", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
-        return _split_csv(value)
+        return split_csv(value)
 
     @field_validator("qikink_order_number_prefix")
     @classmethod
@@ -191,77 +190,8 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _writable_sqlite(self) -> Settings:
-        path = sqlite_file(self.database_url)
-        if path is not None and not _writable(path):
-            raise _FieldError(
-                "database_url",
-                f"points at {path}, which this process cannot write (SQLite needs the file "
-                "and its folder writable)",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _reserve_fits(self) -> Settings:
-        budget = self.qikink_rate_limit_requests_per_minute
-        if budget and self.rate_reserve >= budget:
-            raise _FieldError(
-                "qikink_rate_reserve",
-                f"must be less than QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE ({budget}), or the "
-                "status sync could never run",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _storefront_share(self) -> Settings:
-        budget = self.qikink_rate_limit_requests_per_minute
-        if (
-            self.storefront_qikink_proxy
-            and budget
-            and self.qikink_storefront_calls_per_minute >= budget
-        ):
-            raise _FieldError(
-                "qikink_storefront_calls_per_minute",
-                f"must be less than QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE ({budget}) when "
-                "STOREFRONT_QIKINK_PROXY is on, so storefronts cannot use the whole budget "
-                "that paid orders need",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _strong_secret(self) -> Settings:
-        """Whoever knows JWT_SECRET signs admin tokens: once the service can act on a real
-        Qikink account (or runs in production), a guessable secret hands that account out."""
-        if not (self.has_qikink_credentials or self.is_production):
-            return self
-        secret = self.jwt_secret.get_secret_value()
-        if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
-            when = (
-                "when APP_ENV=production"
-                if self.is_production
-                else "when Qikink credentials (QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET) are set"
-            )
-            raise _FieldError(
-                "jwt_secret",
-                f"must be set to a secret of at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
-                f"(not the default) {when}: anyone knowing a weak secret could forge admin "
-                "tokens",
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _production_rules(self) -> Settings:
-        if self.app_env is not AppEnv.PRODUCTION:
-            return self
-        for name in ("qikink_client_id", "qikink_client_secret"):
-            if getattr(self, name) is None:
-                raise _FieldError(name, "is required when APP_ENV=production")
-        if not self.qikink_publishable_keys:
-            raise _FieldError(
-                "qikink_publishable_keys",
-                "is required when APP_ENV=production: without a publishable key anyone may "
-                "call the storefront fields",
-            )
+    def _cross_field_rules(self) -> Settings:
+        check_settings(self)
         return self
 
     @property
@@ -320,38 +250,6 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
 
 
-def sqlite_file(database_url: str) -> Path | None:
-    """The file of a SQLite URL; None for another database or an in-memory one."""
-    if not database_url.startswith("sqlite://"):
-        return None
-    path = database_url.removeprefix("sqlite://").split("?", 1)[0]
-    return None if path in {"", ":memory:"} else Path(path)
-
-
-def _http_url(value: str, example: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"must be an http(s) URL such as {example}")
-    return value
-
-
-def _writable(path: Path) -> bool:
-    if path.exists():
-        return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    return ancestor.is_dir() and os.access(ancestor, os.W_OK)
-
-
-class _FieldError(ValueError):
-    """Raised by cross-field rules so the message can still name one variable."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def _variable(loc: tuple[int | str, ...]) -> str:
     return str(loc[0]).upper() if loc else "settings"
 
@@ -364,7 +262,7 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
         problems = []
         for error in exc.errors():
             cause = (error.get("ctx") or {}).get("error")
-            if isinstance(cause, _FieldError):
+            if isinstance(cause, FieldError):
                 problems.append(f"{cause.field.upper()} {cause.message}")
                 continue
             message = error["msg"].removeprefix("Value error, ")

@@ -1,5 +1,5 @@
-"""What the benches share: the project's test helpers on the path, and a throwaway, migrated
-database on either backend."""
+"""What the benches share: the project's test helpers on the path, a throwaway, migrated
+database on either backend, and a table printed in columns."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from services import db  # noqa: E402
 from tests.postgres import ThrowawayDatabase  # noqa: E402
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Sequence
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
     "PROJECT_ROOT",
     "create_database",
     "fresh_database",
+    "print_table",
 ]
 
 POSTGRES_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -51,3 +52,11 @@ async def fresh_database(backend: str, workdir: Path, name: str) -> AsyncIterato
         yield database.url
     finally:
         await database.drop()
+
+
+def print_table(rows: Sequence[Sequence[str]], indent: str = "    ") -> None:
+    """`rows` (the first a header) in columns as wide as their widest cell."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        print((indent + "  ".join(cells)).rstrip())

@@ -34,7 +34,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from common import create_database
+from common import fresh_database
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import store_order_input
@@ -152,14 +152,8 @@ async def main() -> None:
     print(f"database: {args.database}")
     with tempfile.TemporaryDirectory(prefix="qkg-bench-share-") as tmp:
         workdir = Path(tmp)
-        if args.database == "sqlite":
-            await run(args, f"sqlite://{workdir / 'share.db'}", workdir)
-            return
-        database = await create_database("share")
-        try:
-            await run(args, database.url, workdir)
-        finally:
-            await database.drop()
+        async with fresh_database(args.database, workdir, "share") as database_url:
+            await run(args, database_url, workdir)
 
 
 if __name__ == "__main__":

@@ -35,46 +35,23 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 from common import fresh_database
 
 from config import load_settings
 from models import OrderMapping, ProductMapping, QikinkCall, SubmitState
-from services import db
 from services.orders import submit_store_order
-from services.qikink_client import QikinkClient, build_http_client
 from services.rate_budget import SAFETY_MARGIN_SECONDS
-from services.store_orders import StoreAddress, StoreItem, StoreOrder
 from services.worker import SubmissionWorker
 from simulator import QikinkSimulator, SimulatorServer
+from tests.qikink_process import connected_qikink_client
+from tests.store_order import paid_store_order
 
 # Qikink's window; ours is longer by the budget's safety margin.
 WINDOW = 60.0
 PREFIX = "BN"
 DONE_TIMEOUT = 600.0
-
-
-def store_order(index: int) -> StoreOrder:
-    address = StoreAddress(
-        first_name="Asha",
-        last_name="Rao",
-        address1="12 MG Road",
-        address2=None,
-        city="Bengaluru",
-        province="Karnataka",
-        postal_code="560001",
-        country_code="IN",
-        phone="9876543210",
-    )
-    return StoreOrder(
-        id=f"order_bench_{index:05d}",
-        email="asha@example.com",
-        items=[StoreItem("variant_tee_white_s", 1, Decimal("549"))],
-        shipping_address=address,
-        display_id=str(index),
-    )
 
 
 def window_occupancy(times: list[float], start: float, end: float, step: float = 0.001) -> float:
@@ -100,63 +77,63 @@ async def bench(args: argparse.Namespace) -> bool:
         tempfile.TemporaryDirectory(prefix="qkg-bench-") as tmp,
         SimulatorServer(sim) as server,
     ):
-        async with fresh_database(args.database, Path(tmp), "submission") as database_url:
-            await db.connect_db(database_url)
-            http = build_http_client(defaults.qikink_timeout_seconds)
-            try:
-                client = QikinkClient(
-                    http,
-                    api_url=server.url,
-                    client_id=sim.client_id,
-                    client_secret=sim.client_secret,
-                    rate_limit_per_minute=budget,
-                    postgres=db.is_postgres(database_url),
-                )
-                worker = SubmissionWorker(
-                    client,
-                    lease_seconds=defaults.submit_lease_seconds,
-                    backoff_base=defaults.submit_backoff_base_seconds,
-                    backoff_max=defaults.submit_backoff_max_seconds,
-                    poll_seconds=defaults.worker_poll_seconds,
-                    max_attempts=defaults.submit_max_attempts,
-                )
-                await ProductMapping.create(
-                    qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s"
-                )
-                stop = asyncio.Event()
-                running = asyncio.create_task(worker.run(stop))
-                print(
-                    f"backend {args.database}: {count} orders queued at once, budget "
-                    f"{budget}/min, simulator limit {budget}/min, worker as `serve` runs it "
-                    f"(lease {defaults.submit_lease_seconds:.0f} s, poll "
-                    f"{defaults.worker_poll_seconds:.0f} s, claims {worker.batch} at a time)"
-                )
-                started = time.time()
-                results = await asyncio.gather(
-                    *(
-                        submit_store_order(store_order(i), prefix=PREFIX, on_queued=worker.wake)
-                        for i in range(1, count + 1)
+        async with (
+            fresh_database(args.database, Path(tmp), "submission") as database_url,
+            connected_qikink_client(
+                database_url,
+                api_url=server.url,
+                client_id=sim.client_id,
+                client_secret=sim.client_secret,
+                per_minute=budget,
+                http_timeout=defaults.qikink_timeout_seconds,
+            ) as client,
+        ):
+            worker = SubmissionWorker(
+                client,
+                lease_seconds=defaults.submit_lease_seconds,
+                backoff_base=defaults.submit_backoff_base_seconds,
+                backoff_max=defaults.submit_backoff_max_seconds,
+                poll_seconds=defaults.worker_poll_seconds,
+                max_attempts=defaults.submit_max_attempts,
+            )
+            await ProductMapping.create(
+                qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s"
+            )
+            stop = asyncio.Event()
+            running = asyncio.create_task(worker.run(stop))
+            print(
+                f"backend {args.database}: {count} orders queued at once, budget "
+                f"{budget}/min, simulator limit {budget}/min, worker as `serve` runs it "
+                f"(lease {defaults.submit_lease_seconds:.0f} s, poll "
+                f"{defaults.worker_poll_seconds:.0f} s, claims {worker.batch} at a time)"
+            )
+            started = time.time()
+            results = await asyncio.gather(
+                *(
+                    submit_store_order(
+                        paid_store_order(f"order_bench_{i:05d}", str(i)),
+                        prefix=PREFIX,
+                        on_queued=worker.wake,
                     )
+                    for i in range(1, count + 1)
                 )
-                queued = time.time()
-                numbers = [r.mapping.qikink_order_number for r in results if r.mapping]
-                deadline = time.monotonic() + DONE_TIMEOUT
-                while await OrderMapping.filter(submit_state=SubmitState.DONE).count() < count:
-                    if time.monotonic() > deadline or running.done():
-                        break
-                    await asyncio.sleep(0.05)
-                finished = time.time()
-                stop.set()
-                await running
-                states = Counter(await OrderMapping.all().values_list("submit_state", flat=True))
-                # When our budget let each call go, to set against when it reached Qikink.
-                recorded = [
-                    at.timestamp()
-                    for at in await QikinkCall.all().order_by("at").values_list("at", flat=True)
-                ]
-            finally:
-                await http.aclose()
-                await db.close_db()
+            )
+            queued = time.time()
+            numbers = [r.mapping.qikink_order_number for r in results if r.mapping]
+            deadline = time.monotonic() + DONE_TIMEOUT
+            while await OrderMapping.filter(submit_state=SubmitState.DONE).count() < count:
+                if time.monotonic() > deadline or running.done():
+                    break
+                await asyncio.sleep(0.05)
+            finished = time.time()
+            stop.set()
+            await running
+            states = Counter(await OrderMapping.all().values_list("submit_state", flat=True))
+            # When our budget let each call go, to set against when it reached Qikink.
+            recorded = [
+                at.timestamp()
+                for at in await QikinkCall.all().order_by("at").values_list("at", flat=True)
+            ]
 
     requests = list(sim.requests)
     by_endpoint = Counter(f"{r.endpoint}:{r.outcome}" for r in requests)

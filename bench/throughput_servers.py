@@ -4,11 +4,8 @@ each in its own process, with their CPU and memory read from /proc."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,24 +24,17 @@ from throughput_ops import (
     STOP_TIMEOUT,
 )
 
+from tests.live_server import end_process_group, environ_without_settings, free_port
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from simulator import SimulatorServer
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def child_env(**values: str) -> dict[str, str]:
     """This environment minus every service setting (no developer's shell leaks in)."""
-    from config import Settings
-
-    names = {name.upper() for name in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
+    env = environ_without_settings()
     env["PYTHONPATH"] = str(PROJECT_ROOT)
     env.update(values)
     return env
@@ -115,14 +105,8 @@ class Server:
         return rows
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                # The server's own process group (start_new_session): nothing else is in it.
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        # The server's own process group (start_new_session): nothing else is in it.
+        end_process_group(self.proc, grace=STOP_TIMEOUT)
 
 
 @contextlib.contextmanager

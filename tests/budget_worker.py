@@ -12,10 +12,14 @@ import asyncio
 import json
 import sys
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from services import db
 from services.errors import RateLimited
-from services.qikink_client import QikinkClient, build_http_client
+from tests.qikink_process import connected_qikink_client
+
+if TYPE_CHECKING:
+    from services.qikink_client import QikinkClient
 
 
 async def _one_call(client: QikinkClient, outcomes: Counter[str], refusals: Counter[str]) -> None:
@@ -31,17 +35,14 @@ async def _one_call(client: QikinkClient, outcomes: Counter[str], refusals: Coun
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    await db.connect_db(args.database_url)
-    http = build_http_client(args.timeout)
-    try:
-        client = QikinkClient(
-            http,
-            api_url=args.api_url,
-            client_id=args.client_id,
-            client_secret=args.client_secret,
-            rate_limit_per_minute=args.budget,
-            postgres=db.is_postgres(args.database_url),
-        )
+    async with connected_qikink_client(
+        args.database_url,
+        api_url=args.api_url,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        per_minute=args.budget,
+        http_timeout=args.timeout,
+    ) as client:
         # Open the database connection now, so the barrier releases processes that are warm.
         if not await db.ping(within=30):
             raise RuntimeError(f"the database at {args.database_url} does not answer")
@@ -61,9 +62,6 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
             "errors": dict(outcomes),
             "mints": client.tokens.mints,
         }
-    finally:
-        await http.aclose()
-        await db.close_db()
 
 
 def main() -> None:

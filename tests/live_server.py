@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PROJECT_ROOT",
     "LiveServer",
+    "cli_executable",
     "end_process_group",
+    "environ_without_settings",
     "free_port",
     "require_tool",
     "tail",
@@ -60,8 +62,9 @@ def require_tool(name: str, why: str) -> str:
     return path
 
 
-def _cli_executable() -> str:
-    # The console script of the virtualenv running the tests (`.venv/bin/qikink-graphql`).
+def cli_executable() -> str:
+    """The console script of the virtualenv running this Python (`.venv/bin/qikink-graphql`),
+    as a merchant runs it."""
     beside = Path(sys.executable).with_name("qikink-graphql")
     if beside.exists():
         return str(beside)
@@ -81,6 +84,12 @@ def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_G
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=grace)
     return process.returncode
+
+
+def environ_without_settings() -> dict[str, str]:
+    """This process's environment less every setting the service reads: a child given it
+    (and its own settings on top) runs as told, whatever the caller's shell holds."""
+    return {key: value for key, value in os.environ.items() if key.upper() not in _SETTINGS}
 
 
 def tail(path: Path, lines: int = 150) -> str:
@@ -105,11 +114,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.graphql_url = f"{self.url}/graphql"
         self.log_path = workdir / "server.log"
-        inherited = {
-            key: value for key, value in os.environ.items() if key.upper() not in _SETTINGS
-        }
         self.env: dict[str, str] = {
-            **inherited,
+            **environ_without_settings(),
             "APP_ENV": "test",
             # Three slashes and an absolute path: Tortoise's form for an absolute SQLite file.
             "DATABASE_URL": f"sqlite://{workdir / 'live.db'}",
@@ -123,7 +129,7 @@ class LiveServer:
     def cli(self, *args: str) -> str:
         """Run one `qikink-graphql` command on this server's database; its stdout."""
         done = subprocess.run(
-            [_cli_executable(), *args],
+            [cli_executable(), *args],
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
@@ -143,7 +149,7 @@ class LiveServer:
         settings, in its own process group (end it with `end_process_group`), output to `log`."""
         with log.open("ab") as out:
             return subprocess.Popen(
-                [_cli_executable(), *args],
+                [cli_executable(), *args],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -166,7 +172,7 @@ class LiveServer:
             log.flush()
             self._process = subprocess.Popen(
                 [
-                    _cli_executable(),
+                    cli_executable(),
                     "serve",
                     "--host",
                     "127.0.0.1",

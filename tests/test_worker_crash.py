@@ -12,25 +12,23 @@ for the first one's orphan. Then a fresh worker runs until every mapping is done
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from config import Settings
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from services.orders import submit_store_order
-from services.store_orders import StoreAddress, StoreItem, StoreOrder
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
 from tests.conftest import TEST_JWT_SECRET
+from tests.live_server import environ_without_settings
+from tests.store_order import paid_store_order
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -174,8 +172,7 @@ class Run:
         self.tmp_path = tmp_path
         self.workers: list[Worker] = []
         # Every setting the worker reads, and nothing inherited from the developer's shell.
-        fields = {name.upper() for name in Settings.model_fields}
-        self.env = {k: v for k, v in os.environ.items() if k.upper() not in fields}
+        self.env = environ_without_settings()
         self.env.update(
             PYTHONPATH=str(PROJECT_ROOT),
             APP_ENV="test",
@@ -276,26 +273,9 @@ async def run(connected_db: str, server: SimulatorServer, tmp_path: Path) -> Asy
 async def queue_orders(count: int) -> list[str]:
     """`count` paid store orders queued for Qikink; returns their Qikink order numbers."""
     await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee_white_s")
-    address = StoreAddress(
-        first_name="Asha",
-        last_name="Rao",
-        address1="12 MG Road",
-        address2=None,
-        city="Bengaluru",
-        province="Karnataka",
-        postal_code="560001",
-        country_code="IN",
-        phone="9876543210",
-    )
     numbers = []
     for index in range(1, count + 1):
-        order = StoreOrder(
-            id=f"order_crash_{index:04d}",
-            email="asha@example.com",
-            items=[StoreItem("variant_tee_white_s", 1, Decimal("549"))],
-            shipping_address=address,
-            display_id=str(index),
-        )
+        order = paid_store_order(f"order_crash_{index:04d}", str(index))
         result = await submit_store_order(order, prefix=PREFIX)
         assert result.mapping is not None
         numbers.append(result.mapping.qikink_order_number)
