@@ -115,7 +115,9 @@ def create_app(
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
-    get_cache = GetCache(graphql)
+    # A public answer kept within its max-age is served before anyone is authenticated: only a
+    # storefront that was answered 200 with its key left it there, and no body is read.
+    get_cache = GetCache(CallerMiddleware(graphql, settings))
     middleware = [Middleware(Compression)]
     if settings.cors_origins:
         # Outside the guards, so a browser can read their refusals (413, 503) too.
@@ -132,7 +134,7 @@ def create_app(
     routes: list[BaseRoute] = [
         # Every method reaches the view, which answers the ones it does not take with a
         # GraphQL error (405 and `Allow`) rather than Starlette's plain text.
-        Route("/graphql", CallerMiddleware(get_cache, settings)),
+        Route("/graphql", get_cache),
         Route("/health", health),
         Route("/ready", ready),
         Route("/metrics", MetricsEndpoint(settings.metrics_token)),

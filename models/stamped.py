@@ -7,6 +7,7 @@ tracking and submission change is written: conditional, one statement) leaves it
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypeVar
 
 from tortoise import timezone
@@ -24,10 +25,18 @@ class StampedQuerySet(QuerySet[M]):
     """A queryset whose `.update()` also sets the model's `auto_now` fields."""
 
     def update(self, **kwargs: Any) -> UpdateQuery:
-        for name, field in self.model._meta.fields_map.items():
-            if isinstance(field, DatetimeField) and field.auto_now:
-                kwargs.setdefault(name, timezone.now())
+        for name in _auto_now_fields(self.model):
+            kwargs.setdefault(name, timezone.now())
         return super().update(**kwargs)
+
+
+@functools.cache
+def _auto_now_fields(model: type[Model]) -> tuple[str, ...]:
+    return tuple(
+        name
+        for name, field in model._meta.fields_map.items()
+        if isinstance(field, DatetimeField) and field.auto_now
+    )
 
 
 class StampedManager(Manager):
