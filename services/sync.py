@@ -15,7 +15,6 @@ Final statuses are never left (`services.statuses`); the cut-off is `services.re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import re
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 
 from models import FINAL_STATUSES, OrderMapping
+from services.background import repeat
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
@@ -261,13 +261,13 @@ async def periodic_sync(
     limit: int = MAX_LIMIT,
 ) -> None:
     """Every `interval` seconds, one process (whichever holds the lease) refreshes statuses."""
-    while not stop.is_set():
-        try:
-            await _sync_if_due(client, owner=owner, interval=interval, limit=limit)
-        except Exception:
-            logger.exception("background status sync failed; trying again next interval")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=min(interval, 60.0))
+    await repeat(
+        lambda: _sync_if_due(client, owner=owner, interval=interval, limit=limit),
+        pause=min(interval, 60.0),
+        stop=stop,
+        logger=logger,
+        failed="background status sync failed; trying again next interval",
+    )
 
 
 async def _sync_if_due(client: QikinkClient, *, owner: str, interval: float, limit: int) -> None:
