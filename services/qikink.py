@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from services.qikink_client import QikinkClient
 
 from services.clock import utc_now
-from services.qikink_requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
+from services.qikink_requests import (
+    MAX_PAGE_NO,
+    QikinkOrderRequest,
+    check_date,
+    check_order_id,
+)
 
 __all__ = [
     "CREATED_ON_SLACK",
@@ -202,11 +207,8 @@ async def list_orders(client: QikinkClient, page: int) -> list[QikinkOrderView]:
 async def get_order(
     client: QikinkClient, order_id: str, from_date: str | None, to_date: str | None
 ) -> QikinkOrderView | None:
-    order_id = order_id.strip()
-    if not re.fullmatch(r"[0-9]{1,20}", order_id):
-        raise InvalidInput("id must be a Qikink order id (digits).", field="id")
     raw = await client.get_order(
-        order_id,
+        check_order_id(order_id, field="id", label="id"),
         from_date=check_date(from_date, field="from_date", label="The from date"),
         to_date=check_date(to_date, field="to_date", label="The to date"),
     )

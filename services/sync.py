@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
 from services.qikink import PAGE_SIZE, walk_pages
+from services.qikink_requests import check_order_id
 from services.refresh_plan import PageClock, cheapest_cut, positions
 from services.statuses import apply_qikink_order
 
@@ -214,9 +214,7 @@ async def refresh_order_mappings(
         )
     job = _Refresh(client, concurrency=concurrency, wait=wait, progress=progress)
     if order_id is not None:
-        order_id = order_id.strip()
-        if not re.fullmatch(r"[0-9]{1,20}", order_id):
-            raise InvalidInput("The order id must be a Qikink order id (digits).", field="order_id")
+        order_id = check_order_id(order_id, field="order_id", label="The order id")
         row = await OrderMapping.get_or_none(qikink_order_id=order_id)
         if row is None:
             raise NotFound(f"No order mapping has Qikink order id {order_id!r}.")
