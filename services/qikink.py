@@ -19,12 +19,7 @@ if TYPE_CHECKING:
     from services.qikink_client import QikinkClient
 
 from services.clock import utc_now
-from services.qikink_requests import (
-    MAX_PAGE_NO,
-    QikinkOrderRequest,
-    check_date,
-    check_order_id,
-)
+from services.qikink_requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
 
 __all__ = [
     "CREATED_ON_SLACK",
@@ -32,6 +27,7 @@ __all__ = [
     "QikinkOrderView",
     "QikinkShippingView",
     "TokenView",
+    "check_order_id",
     "create_order",
     "created_on_of",
     "get_order",
@@ -47,6 +43,14 @@ PAGE_SIZE = 10
 # Qikink's created_on carries no time zone (IST, most likely; any zone is within 14 hours of
 # UTC): a page is older than a moment of ours only when it is older by more than this.
 CREATED_ON_SLACK = timedelta(days=1)
+
+
+def check_order_id(value: str, *, field: str, label: str) -> str:
+    """A Qikink order id as a caller sent it, trimmed: digits only."""
+    order_id = value.strip()
+    if not re.fullmatch(r"[0-9]{1,20}", order_id):
+        raise InvalidInput(f"{label} must be a Qikink order id (digits).", field=field)
+    return order_id
 
 
 def order_number_of(number: str | None) -> str | None:

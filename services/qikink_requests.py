@@ -31,7 +31,6 @@ __all__ = [
     "QikinkLineItem",
     "QikinkOrderRequest",
     "check_date",
-    "check_order_id",
     "check_order_number",
 ]
 
@@ -42,7 +41,6 @@ MAX_PAGE_NO = 10_000
 _ORDER_NUMBER = re.compile(r"^[A-Za-z0-9]{1,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ORDER_ID = re.compile(r"[0-9]{1,20}")
 _CENTS = Decimal("0.01")
 
 
@@ -58,14 +56,6 @@ def check_order_number(value: str, *, field: str | FieldPath = "order_number") -
             field=field,
         )
     return value
-
-
-def check_order_id(value: str, *, field: str | FieldPath, label: str) -> str:
-    """A Qikink order id as a caller sent it, trimmed: digits only."""
-    order_id = value.strip()
-    if not _ORDER_ID.fullmatch(order_id):
-        raise InvalidInput(f"{label} must be a Qikink order id (digits).", field=field)
-    return order_id
 
 
 def check_date(value: str | None, *, field: str | FieldPath, label: str) -> str | None:

@@ -28,8 +28,7 @@ from services.background import repeat
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import PAGE_SIZE, walk_pages
-from services.qikink_requests import check_order_id
+from services.qikink import PAGE_SIZE, check_order_id, walk_pages
 from services.refresh_plan import PageClock, cheapest_cut, positions
 from services.statuses import apply_qikink_order
 
