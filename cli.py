@@ -1,20 +1,19 @@
-"""The `qikink-graphql` command: serve, migrate, worker, sync, simulator, keys, schema."""
+"""The `qikink-graphql` command: migrate, serve, worker, sync, reconcile, simulator; the admin
+commands (API keys, the schema's SDL) are `cli_admin`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from config import ConfigError, Settings, configure_logging, load_settings
-from services import auth, db
-from services.errors import ServiceError
+import cli_admin
+from cli_common import load, out, refuse, run_connected
+from config import Settings, configure_logging
+from services import db
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -24,45 +23,19 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 T = TypeVar("T")
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "schema.graphql"
 
 app = typer.Typer(
     help="qikink-graphql: store orders to Qikink print-on-demand, over one GraphQL API.",
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-
-
-def _run(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` with a migrated, connected database; domain errors exit non-zero."""
-
-    async def main() -> T:
-        await db.migrate(settings.database_url)
-        await db.connect_db(settings.database_url)
-        try:
-            return await work()
-        finally:
-            await db.close_db()
-
-    try:
-        return asyncio.run(main())
-    except ServiceError as exc:
-        err.print(f"[red]{exc.message}[/red]")
-        raise typer.Exit(1) from None
+# After this module's own commands: export-schema and the API keys.
+app.add_typer(cli_admin.app)
 
 
 def _run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
-    """`_run`, with the service's runtime (Qikink, Medusa, the worker) open around `work`."""
+    """`run_connected`, with the service's runtime (Qikink, Medusa, the worker) open around
+    `work`."""
     from runtime import Runtime
 
     async def with_runtime() -> T:
@@ -73,13 +46,13 @@ def _run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]
         finally:
             await runtime.close()
 
-    return _run(settings, with_runtime)
+    return run_connected(settings, with_runtime)
 
 
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema."""
-    settings = _settings()
+    settings = load()
     applied = asyncio.run(db.migrate(settings.database_url))
     out.print(f"Applied {len(applied)} migration(s)." if applied else "Database is up to date.")
 
@@ -95,14 +68,13 @@ def serve(
 
     from runtime import REQUEST_GRACE_SECONDS
 
-    settings = _settings()
+    settings = load()
     if workers > 1 and settings.uses_simulator:
-        err.print(
-            "[red]--workers needs one Qikink for all of them: the built-in simulator lives "
+        refuse(
+            "--workers needs one Qikink for all of them: the built-in simulator lives "
             "inside each process. Set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
-            "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`).[/red]"
+            "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`)."
         )
-        raise typer.Exit(2)
     from http_server import BoundedHeadProtocol, log_config
 
     configure_logging(settings)
@@ -135,14 +107,13 @@ def _stopped_as_asked(signum: int, frame: object) -> None:
 
 
 def _qikink_settings() -> Settings:
-    settings = _settings()
+    settings = load()
     if settings.uses_simulator:
-        err.print(
-            "[red]This command talks to a real Qikink (or a `qikink-graphql simulator` that "
+        refuse(
+            "This command talks to a real Qikink (or a `qikink-graphql simulator` that "
             "other processes share): set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
-            "QIKINK_API_URL.[/red]"
+            "QIKINK_API_URL."
         )
-        raise typer.Exit(2)
     return settings
 
 
@@ -218,10 +189,9 @@ def reconcile(
     """Sweep Medusa now for placed orders that never reached this service, and submit them."""
     from services.reconcile import reconcile as sweep
 
-    settings = _settings()
+    settings = load()
     if not settings.has_medusa:
-        err.print("[red]Set MEDUSA_BACKEND_URL and MEDUSA_API_KEY to sweep Medusa.[/red]")
-        raise typer.Exit(2)
+        refuse("Set MEDUSA_BACKEND_URL and MEDUSA_API_KEY to sweep Medusa.")
 
     async def work(runtime: Runtime) -> None:
         assert runtime.medusa is not None
@@ -263,45 +233,6 @@ def simulator(
         f"client secret {sim.client_secret!r})"
     )
     uvicorn.run(create_simulator_app(sim), host=host, port=port, log_level="info")
-
-
-@app.command("export-schema")
-def export_schema(
-    path: Annotated[Path, typer.Option(help="Where to write the SDL.")] = SCHEMA_PATH,
-) -> None:
-    """Write the GraphQL schema (SDL) to schema/schema.graphql."""
-    from schema import build_schema
-
-    path.write_text(build_schema().as_str() + "\n")
-    out.print(f"Wrote {path}")
-
-
-@app.command("create-api-key")
-def create_api_key(name: Annotated[str, typer.Argument(help="Who the key is for.")]) -> None:
-    """Make an admin API key; it is printed once, on the last line, and stored hashed."""
-    row, key = _run(_settings(), lambda: auth.create_api_key(name))
-    out.print(f"Created API key {row.name!r}. Keep it now: it cannot be shown again.")
-    print(key)
-
-
-@app.command("list-api-keys")
-def list_api_keys() -> None:
-    """List admin API keys (names and prefixes, never the keys)."""
-    rows = _run(_settings(), auth.list_api_keys)
-    table = Table("name", "prefix", "created", "revoked")
-    for row in rows:
-        revoked = row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "-"
-        table.add_row(
-            row.name, row.prefix + "…", row.created_at.isoformat(timespec="seconds"), revoked
-        )
-    out.print(table)
-
-
-@app.command("revoke-api-key")
-def revoke_api_key(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
-    """Revoke an admin API key at once."""
-    row = _run(_settings(), lambda: auth.revoke_api_key(name))
-    out.print(f"Revoked API key {row.name!r}.")
 
 
 def main() -> None:

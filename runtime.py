@@ -21,6 +21,8 @@ from services.sync import periodic_sync
 from services.worker import SubmissionWorker
 
 if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
     from config import Settings
 
 __all__ = ["SIMULATOR_URL", "Runtime"]
@@ -140,18 +142,16 @@ class Runtime:
             canceled_in_store=self.medusa.is_canceled if self.medusa is not None else None,
         )
         self._stop.clear()
-        self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
+        self._spawn("outbox", self.worker.run(self._stop))
         if sync and settings.sync_interval_seconds > 0:
-            self._tasks.append(
-                asyncio.create_task(
-                    periodic_sync(
-                        self.qikink.in_lane(Lane.SYNC),
-                        owner=self.worker.owner,
-                        interval=settings.sync_interval_seconds,
-                        stop=self._stop,
-                    ),
-                    name="status-sync",
-                )
+            self._spawn(
+                "status-sync",
+                periodic_sync(
+                    self.qikink.in_lane(Lane.SYNC),
+                    owner=self.worker.owner,
+                    interval=settings.sync_interval_seconds,
+                    stop=self._stop,
+                ),
             )
 
         if self.medusa is not None and settings.medusa_fulfillment_sync:
@@ -165,26 +165,26 @@ class Runtime:
                 backoff_max=settings.submit_backoff_max_seconds,
                 clock=self.clock,
             )
-            self._tasks.append(
-                asyncio.create_task(writer.run(self._stop), name="medusa-write-back")
-            )
+            self._spawn("medusa-write-back", writer.run(self._stop))
 
         if self.medusa is not None and settings.reconcile_interval_seconds > 0:
-            self._tasks.append(
-                asyncio.create_task(
-                    reconcile_forever(
-                        self.medusa,
-                        prefix=settings.qikink_order_number_prefix,
-                        interval=settings.reconcile_interval_seconds,
-                        overlap_seconds=settings.reconcile_overlap_seconds,
-                        max_orders=settings.reconcile_max_orders,
-                        stop=self._stop,
-                        on_queued=self.wake_worker,
-                        clock=self.clock,
-                    ),
-                    name="medusa-sweep",
-                )
+            self._spawn(
+                "medusa-sweep",
+                reconcile_forever(
+                    self.medusa,
+                    prefix=settings.qikink_order_number_prefix,
+                    interval=settings.reconcile_interval_seconds,
+                    overlap_seconds=settings.reconcile_overlap_seconds,
+                    max_orders=settings.reconcile_max_orders,
+                    stop=self._stop,
+                    on_queued=self.wake_worker,
+                    clock=self.clock,
+                ),
             )
+
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` in the background until `close`."""
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     async def wait(self) -> None:
         """Until the background work stops (for `qikink-graphql worker`)."""

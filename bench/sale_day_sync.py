@@ -30,6 +30,8 @@ QUIET_SECONDS = 62.0
 SERVICE_CODE = (
     "app.py",
     "cli.py",
+    "cli_admin.py",
+    "cli_common.py",
     "config.py",
     "config_rules.py",
     "http_guards.py",

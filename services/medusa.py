@@ -97,13 +97,24 @@ class MedusaClient:
         except ValueError:
             raise MedusaUnavailable("Medusa answered with something that is not JSON.") from None
 
-    async def get_fulfillments(self, order_id: str) -> dict[str, Any]:
-        """The order's line items and fulfillments (with their items and labels)."""
-        body = await self._get(f"/admin/orders/{order_id}", {"fields": FULFILLMENT_FIELDS})
+    async def _order(self, order_id: str, fields: str) -> dict[str, Any]:
+        body = await self._get(f"/admin/orders/{order_id}", {"fields": fields})
         order = body.get("order") if isinstance(body, dict) else None
         if not isinstance(order, dict):
             raise MedusaUnavailable("Medusa's order reply had no order.")
         return order
+
+    async def _orders(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        """One page of Medusa's order list, and how many orders match in all."""
+        body = await self._get("/admin/orders", params)
+        orders = body.get("orders") if isinstance(body, dict) else None
+        if not isinstance(orders, list):
+            raise MedusaUnavailable("Medusa's order list reply had no orders.")
+        return [o for o in orders if isinstance(o, dict)], int(body.get("count") or 0)
+
+    async def get_fulfillments(self, order_id: str) -> dict[str, Any]:
+        """The order's line items and fulfillments (with their items and labels)."""
+        return await self._order(order_id, FULFILLMENT_FIELDS)
 
     async def create_fulfillment(
         self, order_id: str, items: list[dict[str, Any]], *, location_id: str | None
@@ -134,45 +145,34 @@ class MedusaClient:
         """Whether Medusa has canceled the order; False when it cannot tell (no such order, or
         Medusa out of reach: a paid order is not held back for that)."""
         try:
-            body = await self._get(f"/admin/orders/{order_id}", {"fields": "id,status"})
+            order = await self._order(order_id, "id,status")
         except (MedusaUnavailable, MedusaRejected, NotFound) as exc:
             logger.info("order %s: could not ask Medusa whether it is canceled: %s", order_id, exc)
             return False
-        order = body.get("order") if isinstance(body, dict) else None
-        return isinstance(order, dict) and order.get("status") == "canceled"
+        return order.get("status") == "canceled"
 
     async def get_order(self, order_id: str) -> dict[str, Any]:
-        body = await self._get(f"/admin/orders/{order_id}", {"fields": ORDER_FIELDS})
-        order = body.get("order") if isinstance(body, dict) else None
-        if not isinstance(order, dict):
-            raise MedusaUnavailable("Medusa's order reply had no order.")
-        return order
+        return await self._order(order_id, ORDER_FIELDS)
 
     async def list_orders(
         self, *, created_since: datetime, offset: int, limit: int = PAGE_SIZE
     ) -> tuple[list[dict[str, Any]], int]:
         """Orders placed since `created_since`, oldest first, and how many there are."""
-        body = await self._get(
-            "/admin/orders",
+        return await self._orders(
             {
                 "fields": ORDER_FIELDS,
                 "order": "created_at",
                 "created_at[$gte]": created_since.astimezone(UTC).isoformat(),
                 "limit": limit,
                 "offset": offset,
-            },
+            }
         )
-        orders = body.get("orders") if isinstance(body, dict) else None
-        if not isinstance(orders, list):
-            raise MedusaUnavailable("Medusa's order list reply had no orders.")
-        return [o for o in orders if isinstance(o, dict)], int(body.get("count") or 0)
 
     async def list_canceled(
         self, *, updated_since: datetime, offset: int, limit: int = PAGE_SIZE
     ) -> tuple[list[str], int]:
         """Ids of the orders canceled (or otherwise changed while canceled) since then."""
-        body = await self._get(
-            "/admin/orders",
+        orders, count = await self._orders(
             {
                 "fields": "id,status,updated_at",
                 "status": "canceled",
@@ -180,13 +180,9 @@ class MedusaClient:
                 "updated_at[$gte]": updated_since.astimezone(UTC).isoformat(),
                 "limit": limit,
                 "offset": offset,
-            },
+            }
         )
-        orders = body.get("orders") if isinstance(body, dict) else None
-        if not isinstance(orders, list):
-            raise MedusaUnavailable("Medusa's order list reply had no orders.")
-        ids = [str(o["id"]) for o in orders if isinstance(o, dict) and o.get("id")]
-        return ids, int(body.get("count") or 0)
+        return [str(o["id"]) for o in orders if o.get("id")], count
 
 
 def _decimal(value: Any) -> Decimal:

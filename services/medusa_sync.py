@@ -15,10 +15,7 @@ no Qikink call is made here.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
 import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 
 from models import MedusaSyncedState, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from services.background import backoff, repeat
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import MedusaRejected, MedusaUnavailable, NotFound
 from services.worker import CLAIM
 
 if TYPE_CHECKING:
+    import asyncio
     from datetime import datetime
 
     from services.medusa import MedusaClient
@@ -133,13 +132,13 @@ class FulfillmentWriter:
         return utc_now(self.clock)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                logger.exception("Medusa write-back: a pass failed; trying again shortly")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+        await repeat(
+            self.run_once,
+            pause=self.poll_seconds,
+            stop=stop,
+            logger=logger,
+            failed="Medusa write-back: a pass failed; trying again shortly",
+        )
 
     async def run_once(self) -> int:
         """Write every due mapping's progress; returns how many were looked at."""
@@ -175,8 +174,7 @@ class FulfillmentWriter:
             return
         except (MedusaUnavailable, NotFound) as exc:
             attempts = row.medusa_sync_attempts + 1
-            delay = min(self.backoff_base * 2 ** (attempts - 1), self.backoff_max)
-            delay *= random.uniform(0.5, 1.0)
+            delay = backoff(attempts, base=self.backoff_base, cap=self.backoff_max)
             logger.info(
                 "order %s: Medusa write-back failed (%s); retrying in %.0f s",
                 row.medusa_order_id,

@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus
 from models.ids import ID_MAX_LENGTH
-from services.paging import Page, fetch_page, fits
+from services.paging import Page, fetch_matching, fits
 
 __all__ = [
     "OrderMappingOrder",
@@ -41,23 +41,15 @@ async def list_order_mappings(
     query: OrderMappingQuery, page: Page
 ) -> tuple[list[OrderMapping], int]:
     """One page of mappings in a stable order (ties broken by id), and the total matching."""
-    if not fits(
-        OrderMapping,
-        qikink_order_id=query.qikink_order_id,
-        medusa_order_id=query.medusa_order_id,
-        customer_id=query.customer_id,
-    ):
-        return [], 0
-    rows = OrderMapping.all()
-    if query.qikink_order_id is not None:
-        rows = rows.filter(qikink_order_id=query.qikink_order_id)
-    if query.medusa_order_id is not None:
-        rows = rows.filter(medusa_order_id=query.medusa_order_id)
-    if query.status is not None:
-        rows = rows.filter(status=query.status)
-    if query.customer_id is not None:
-        rows = rows.filter(customer_id=query.customer_id)
-    return await fetch_page(rows, query.order.value, descending=query.descending, page=page)
+    filters = {
+        "qikink_order_id": query.qikink_order_id,
+        "medusa_order_id": query.medusa_order_id,
+        "status": query.status,
+        "customer_id": query.customer_id,
+    }
+    return await fetch_matching(
+        OrderMapping, filters, query.order.value, descending=query.descending, page=page
+    )
 
 
 async def get_order_mapping(mapping_id: str) -> OrderMapping | None:

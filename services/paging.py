@@ -13,7 +13,7 @@ from services.errors import InvalidInput
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
-__all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_page", "fits"]
+__all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_matching", "fetch_page", "fits"]
 
 MAX_PAGE_SIZE = 200
 M = TypeVar("M", bound=Model)
@@ -50,3 +50,13 @@ async def fetch_page(
     ordered = rows.order_by(f"{sign}{order_by}", f"{sign}id")
     nodes, count = await asyncio.gather(ordered.offset(page.offset).limit(page.limit), rows.count())
     return list(nodes), count
+
+
+async def fetch_matching(
+    model: type[M], filters: dict[str, str | None], order_by: str, *, descending: bool, page: Page
+) -> tuple[list[M], int]:
+    """`fetch_page` of the rows equal to every filter given (a None filter is not given)."""
+    given = {name: value for name, value in filters.items() if value is not None}
+    if not fits(model, **given):
+        return [], 0
+    return await fetch_page(model.filter(**given), order_by, descending=descending, page=page)

@@ -11,7 +11,7 @@ from models import ProductMapping
 from models.ids import ID_MAX_LENGTH
 from models.product_mapping import SKU_MAX_LENGTH, VARIANT_ID_MAX_LENGTH
 from services.errors import Conflict, InvalidInput, NotFound
-from services.paging import Page, fetch_page, fits
+from services.paging import Page, fetch_matching
 from services.validation import clean_text
 
 __all__ = [
@@ -59,14 +59,10 @@ async def list_product_mappings(
     query: ProductMappingQuery, page: Page
 ) -> tuple[list[ProductMapping], int]:
     """One page of mappings in a stable order (ties broken by id), and the total matching."""
-    if not fits(ProductMapping, qikink_sku_id=query.qikink_sku_id, variant_id=query.variant_id):
-        return [], 0
-    rows = ProductMapping.all()
-    if query.qikink_sku_id is not None:
-        rows = rows.filter(qikink_sku_id=query.qikink_sku_id)
-    if query.variant_id is not None:
-        rows = rows.filter(variant_id=query.variant_id)
-    return await fetch_page(rows, query.order.value, descending=query.descending, page=page)
+    filters = {"qikink_sku_id": query.qikink_sku_id, "variant_id": query.variant_id}
+    return await fetch_matching(
+        ProductMapping, filters, query.order.value, descending=query.descending, page=page
+    )
 
 
 async def get_product_mapping(mapping_id: str) -> ProductMapping | None:

@@ -27,6 +27,7 @@ __all__ = [
     "QikinkOrderView",
     "QikinkShippingView",
     "TokenView",
+    "check_order_id",
     "create_order",
     "created_on_of",
     "get_order",
@@ -42,6 +43,14 @@ PAGE_SIZE = 10
 # Qikink's created_on carries no time zone (IST, most likely; any zone is within 14 hours of
 # UTC): a page is older than a moment of ours only when it is older by more than this.
 CREATED_ON_SLACK = timedelta(days=1)
+
+
+def check_order_id(value: str, *, field: str, label: str) -> str:
+    """A Qikink order id as a caller sent it, trimmed: digits only."""
+    order_id = value.strip()
+    if not re.fullmatch(r"[0-9]{1,20}", order_id):
+        raise InvalidInput(f"{label} must be a Qikink order id (digits).", field=field)
+    return order_id
 
 
 def order_number_of(number: str | None) -> str | None:
@@ -202,11 +211,8 @@ async def list_orders(client: QikinkClient, page: int) -> list[QikinkOrderView]:
 async def get_order(
     client: QikinkClient, order_id: str, from_date: str | None, to_date: str | None
 ) -> QikinkOrderView | None:
-    order_id = order_id.strip()
-    if not re.fullmatch(r"[0-9]{1,20}", order_id):
-        raise InvalidInput("id must be a Qikink order id (digits).", field="id")
     raw = await client.get_order(
-        order_id,
+        check_order_id(order_id, field="id", label="id"),
         from_date=check_date(from_date, field="from_date", label="The from date"),
         to_date=check_date(to_date, field="to_date", label="The to date"),
     )

@@ -10,8 +10,6 @@ an order Qikink does not have yet (`services.orders.cancel_store_order`).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from models import OrderMapping
+from services.background import repeat
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict
 from services.leases import job_value, release_lease, set_job_value, take_lease
@@ -26,6 +25,7 @@ from services.medusa import PAGE_SIZE, submit_placed_order
 from services.orders import cancel_store_order
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable
 
     from services.medusa import MedusaClient
@@ -162,24 +162,28 @@ async def reconcile_forever(
     clock: Clock = SYSTEM,
 ) -> None:
     """Sweep at start-up and then every `interval` seconds until `stop` is set."""
-    while not stop.is_set():
-        try:
-            result = await reconcile(
-                client,
-                prefix=prefix,
-                overlap_seconds=overlap_seconds,
-                max_orders=max_orders,
-                on_queued=on_queued,
-                clock=clock,
+
+    async def sweep() -> None:
+        result = await reconcile(
+            client,
+            prefix=prefix,
+            overlap_seconds=overlap_seconds,
+            max_orders=max_orders,
+            on_queued=on_queued,
+            clock=clock,
+        )
+        if result.ran:
+            logger.info(
+                "sweep: %d order(s) placed since %s looked at, %d missed",
+                result.seen,
+                result.since.isoformat(timespec="seconds"),
+                result.submitted,
             )
-            if result.ran:
-                logger.info(
-                    "sweep: %d order(s) placed since %s looked at, %d missed",
-                    result.seen,
-                    result.since.isoformat(timespec="seconds"),
-                    result.submitted,
-                )
-        except Exception:
-            logger.exception("Medusa sweep failed; trying again next interval")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    await repeat(
+        sweep,
+        pause=interval,
+        stop=stop,
+        logger=logger,
+        failed="Medusa sweep failed; trying again next interval",
+    )

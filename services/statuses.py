@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
-from services.qikink import tracking_link
+from services.qikink import QikinkOrderView
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -57,25 +57,21 @@ def map_status(qikink_status: str | None) -> OrderMappingStatus | None:
     return None
 
 
-def _text(value: Any) -> str | None:
-    text = str(value).strip() if value is not None else ""
-    return text or None
-
-
 async def apply_qikink_order(row: OrderMapping, order: dict[str, Any], now: datetime) -> bool:
     """Store what Qikink says of `row`'s order; True when anything a person sees changed."""
-    raw_status = _text(order.get("status"))
-    shipping = order.get("shipping") if isinstance(order.get("shipping"), dict) else {}
+    view = QikinkOrderView.from_qikink(order)
     changes: dict[str, Any] = {}
-    if raw_status and raw_status != row.qikink_status:
-        changes["qikink_status"] = raw_status
-    mapped = map_status(raw_status)
+    if view.status and view.status != row.qikink_status:
+        changes["qikink_status"] = view.status
+    mapped = map_status(view.status)
     # Unknown statuses (new courier states) are "still in progress": keep ours.
     if mapped is not None and row.status not in FINAL_STATUSES and mapped != row.status:
         changes["status"] = mapped
-    awb, courier = _text(shipping.get("awb")), _text(shipping.get("courier_provider_name"))
-    link = tracking_link(shipping.get("tracking_link"))
-    for field, value in (("tracking_number", awb), ("courier", courier), ("tracking_url", link)):
+    for field, value in (
+        ("tracking_number", view.shipping.awb),
+        ("courier", view.shipping.courier_provider_name),
+        ("tracking_url", view.shipping.tracking_link),
+    ):
         if value is not None and value != getattr(row, field):
             changes[field] = value
     if changes:

@@ -15,10 +15,8 @@ Final statuses are never left (`services.statuses`); the cut-off is `services.re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
-import re
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 
 from models import FINAL_STATUSES, OrderMapping
+from services.background import repeat
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
 from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import PAGE_SIZE, walk_pages
+from services.qikink import PAGE_SIZE, check_order_id, walk_pages
 from services.refresh_plan import PageClock, cheapest_cut, positions
 from services.statuses import apply_qikink_order
 
@@ -214,9 +213,7 @@ async def refresh_order_mappings(
         )
     job = _Refresh(client, concurrency=concurrency, wait=wait, progress=progress)
     if order_id is not None:
-        order_id = order_id.strip()
-        if not re.fullmatch(r"[0-9]{1,20}", order_id):
-            raise InvalidInput("The order id must be a Qikink order id (digits).", field="order_id")
+        order_id = check_order_id(order_id, field="order_id", label="The order id")
         row = await OrderMapping.get_or_none(qikink_order_id=order_id)
         if row is None:
             raise NotFound(f"No order mapping has Qikink order id {order_id!r}.")
@@ -261,13 +258,13 @@ async def periodic_sync(
     limit: int = MAX_LIMIT,
 ) -> None:
     """Every `interval` seconds, one process (whichever holds the lease) refreshes statuses."""
-    while not stop.is_set():
-        try:
-            await _sync_if_due(client, owner=owner, interval=interval, limit=limit)
-        except Exception:
-            logger.exception("background status sync failed; trying again next interval")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=min(interval, 60.0))
+    await repeat(
+        lambda: _sync_if_due(client, owner=owner, interval=interval, limit=limit),
+        pause=min(interval, 60.0),
+        stop=stop,
+        logger=logger,
+        failed="background status sync failed; trying again next interval",
+    )
 
 
 async def _sync_if_due(client: QikinkClient, *, owner: str, interval: float, limit: int) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import re
 import secrets
 from contextlib import suppress
@@ -34,6 +33,7 @@ from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
 from services.adoption import alert_not_adopted, differences, find_order_by_number, not_adopted
+from services.background import backoff
 from services.clock import Clock, utc_now
 from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
 from services.install_secret import install_secret
@@ -277,13 +277,8 @@ class SubmissionWorker:
             next_attempt_at=None,
         )
 
-    def backoff(self, attempts: int) -> float:
-        """Exponential, capped, with jitter so retries of many orders spread out."""
-        delay = min(self.backoff_base * 2 ** max(attempts - 1, 0), self.backoff_max)
-        return delay * random.uniform(0.5, 1.0)
-
     async def _later(self, row: OrderMapping, message: str, *, unknown: bool) -> None:
-        delay = self.backoff(max(row.attempts, 1))
+        delay = backoff(row.attempts, base=self.backoff_base, cap=self.backoff_max)
         logger.info("order %s: %s; retrying in %.0f s", row.medusa_order_id, message, delay)
         await CLAIM.release(
             self._where(row),
