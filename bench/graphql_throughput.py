@@ -54,31 +54,23 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
         asyncio.run(database.drop())
 
 
-def seed(database_url: str, workdir: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(BENCH_DIR / "throughput_seed.py"), database_url],
-        cwd=workdir,
-        env=child_env(),
-        capture_output=True,
-        text=True,
-    )
+def last_line(argv: list[str], workdir: Path, env: dict[str, str], what: str) -> str:
+    """The last line `argv` printed; its output in the error when it fails."""
+    done = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"seeding failed:\n{done.stderr[-4000:]}")
-    seeded: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{what} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def seed(database_url: str, workdir: Path) -> dict[str, Any]:
+    argv = [sys.executable, str(BENCH_DIR / "throughput_seed.py"), database_url]
+    seeded: dict[str, Any] = json.loads(last_line(argv, workdir, child_env(), "seeding"))
     return seeded
 
 
 def create_api_key(database_url: str, workdir: Path) -> str:
-    done = subprocess.run(
-        [str(CLI), "create-api-key", "bench"],
-        cwd=workdir,
-        env=child_env(DATABASE_URL=database_url, APP_ENV="test"),
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"create-api-key failed:\n{done.stdout}{done.stderr}")
-    return done.stdout.strip().splitlines()[-1]
+    env = child_env(DATABASE_URL=database_url, APP_ENV="test")
+    return last_line([str(CLI), "create-api-key", "bench"], workdir, env, "create-api-key")
 
 
 def headers_for(op: Operation, credentials: dict[str, str]) -> dict[str, str]:
@@ -87,18 +79,17 @@ def headers_for(op: Operation, credentials: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {credentials[op.credential]}"}
 
 
+def request_body(op: Operation, value: str | None) -> dict[str, Any]:
+    return {"query": op.query, "variables": {op.variable: value} if op.variable else {}}
+
+
 def check_answers(
     server: Server, op: Operation, headers: dict[str, str], value: str | None
 ) -> None:
     """A few answers of `server` carry data and no errors (whichever worker answers)."""
-    variables = {op.variable: value} if op.variable else {}
     for _ in range(6):
         with httpx.Client(timeout=30) as http:  # a new connection each: maybe a new worker
-            got = http.post(
-                f"{server.url}/graphql",
-                json={"query": op.query, "variables": variables},
-                headers=headers,
-            )
+            got = http.post(f"{server.url}/graphql", json=request_body(op, value), headers=headers)
         if got.status_code != 200 or "errors" in got.json() or not any(got.json()["data"].values()):
             raise RuntimeError(f"{op.name}: {got.status_code} {got.text[:600]}")
 
@@ -106,8 +97,7 @@ def check_answers(
 def check_same_json(
     graphql: Server, bare: Server, op: Operation, headers: dict[str, str], value: str | None
 ) -> None:
-    variables = {op.variable: value} if op.variable else {}
-    body = {"query": op.query, "variables": variables}
+    body = request_body(op, value)
     got = httpx.post(f"{graphql.url}/graphql", json=body, headers=headers, timeout=30)
     want = httpx.post(f"{bare.url}{op.bare_path}", json=body, timeout=30)
     if got.status_code != 200 or "errors" in got.json() or got.json() != want.json():
@@ -130,11 +120,7 @@ def write_poll_script(
     same data, cacheable; with If-None-Match, a 304 with no body."""
     path = poll_path(op, value)
     got = httpx.get(f"{graphql.url}{path}", timeout=30)
-    want = httpx.post(
-        f"{bare.url}{op.bare_path}",
-        json={"query": op.query, "variables": {op.variable: value}},
-        timeout=30,
-    )
+    want = httpx.post(f"{bare.url}{op.bare_path}", json=request_body(op, value), timeout=30)
     if got.status_code != 200 or got.json() != want.json() or "etag" not in got.headers:
         raise RuntimeError(f"{op.name}: the GET answer differs: {got.status_code} {got.text[:300]}")
     headers: dict[str, str] = {}
@@ -237,7 +223,7 @@ def bench_database(backend: str, args: argparse.Namespace, workdir: Path) -> Res
 
             if args.compare_workers and backend == "postgres" and args.workers == 1:
                 # Both servers up at once (the idle one costs nothing), run round after round.
-                op = next(o for o in OPERATIONS if o.name == "qikinkOrderMapping(id)")
+                op = next(o for o in OPERATIONS if o.name == BY_ID)
                 script = scripts[(op.name, "graphql")]
                 with graphql_server(database_url, workdir, args.compare_workers, qikink) as many:
                     check_answers(many, op, {}, seeded["orders"][7])

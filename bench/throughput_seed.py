@@ -12,6 +12,8 @@ from typing import Any
 
 from throughput_ops import ROWS
 
+from simulator.orders import example_payload
+
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _STATUS_TEXT = {
     "PENDING": None,
@@ -43,25 +45,7 @@ def _ulid(rng: random.Random, prefix: str) -> str:
 
 def _payload(number: str, sku: str, rng: random.Random) -> dict[str, Any]:
     price = f"{rng.choice([349, 449, 549, 649, 799])}.00"
-    return {
-        "order_number": number,
-        "qikink_shipping": "1",
-        "gateway": rng.choice(["Prepaid", "COD"]),
-        "total_order_value": price,
-        "line_items": [{"search_from_my_products": 1, "sku": sku, "quantity": 1, "price": price}],
-        "shipping_address": {
-            "first_name": "Asha",
-            "last_name": "Rao",
-            "address1": "12 MG Road",
-            "address2": "",
-            "phone": "9876543210",
-            "email": "asha@example.com",
-            "city": "Bengaluru",
-            "zip": "560001",
-            "province": "Karnataka",
-            "country_code": "IN",
-        },
-    }
+    return example_payload(number, sku, price=price, gateway=rng.choice(["Prepaid", "COD"]))
 
 
 async def prepare(database_url: str) -> dict[str, Any]:

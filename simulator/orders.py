@@ -21,6 +21,8 @@ __all__ = [
     "CreateRefused",
     "ServerCrash",
     "build_order",
+    "example_address",
+    "example_payload",
     "format_timestamp",
     "money",
     "order_suffix",
@@ -41,16 +43,23 @@ ADDRESS_KEYS: tuple[str, ...] = (
 )
 # The stored order's `shipping` block carries fewer keys than the create payload (see the
 # example order in qikink-api.md): no address lines come back.
-_SHIPPING_KEYS: tuple[str, ...] = (
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "city",
-    "zip",
-    "province",
-    "country_code",
+_SHIPPING_KEYS: tuple[str, ...] = tuple(
+    key for key in ADDRESS_KEYS if key not in ("address1", "address2")
 )
+# Where the example order in qikink-api.md ships: what a seeded order ships to, and a complete
+# address for tests and benches to send.
+_EXAMPLE_ADDRESS: dict[str, str] = {
+    "first_name": "Asha",
+    "last_name": "Rao",
+    "address1": "12 MG Road",
+    "address2": "",
+    "phone": "9876543210",
+    "email": "asha@example.com",
+    "city": "Bengaluru",
+    "zip": "560001",
+    "province": "Karnataka",
+    "country_code": "IN",
+}
 
 DUPLICATE_ORDER = "Duplicate Order."
 INVALID_SKU = "Invalid SKU"
@@ -75,6 +84,35 @@ class ServerCrash(Exception):
     def __init__(self, php_message: str) -> None:
         super().__init__(php_message)
         self.php_message = php_message
+
+
+def example_address(**changes: str) -> dict[str, str]:
+    """A complete create-payload `shipping_address` (Asha Rao, Bengaluru), with `changes`."""
+    return {**_EXAMPLE_ADDRESS, **changes}
+
+
+def example_payload(
+    order_number: str,
+    sku: str,
+    *,
+    quantity: int | str = 1,
+    price: str = "549.00",
+    **changes: Any,
+) -> dict[str, Any]:
+    """A create payload Qikink accepts: `quantity` of one "My Products" `sku` at `price`,
+    prepaid, to the example address; `changes` replace whole fields."""
+    payload: dict[str, Any] = {
+        "order_number": order_number,
+        "qikink_shipping": "1",
+        "gateway": "Prepaid",
+        "total_order_value": str(Decimal(price) * int(quantity)),
+        "line_items": [
+            {"search_from_my_products": 1, "sku": sku, "quantity": quantity, "price": price}
+        ],
+        "shipping_address": example_address(),
+    }
+    payload.update(changes)
+    return payload
 
 
 def format_timestamp(epoch: float) -> str:

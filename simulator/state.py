@@ -23,6 +23,7 @@ from simulator.orders import (
     CreateRefused,
     ServerCrash,
     build_order,
+    example_address,
     format_timestamp,
     money,
     order_suffix,
@@ -453,16 +454,6 @@ class QikinkSimulator:
         items = line_items or [
             {"sku": "MVnHs-Wh-M", "quantity": "1", "price": "549.00", "designs": []}
         ]
-        address = shipping or {
-            "first_name": "Asha",
-            "last_name": "Rao",
-            "phone": "9876543210",
-            "email": "asha@example.com",
-            "city": "Bengaluru",
-            "zip": "560001",
-            "province": "Karnataka",
-            "country_code": "IN",
-        }
         with self._lock:
             order = self._store(
                 order_number=order_number,
@@ -471,7 +462,7 @@ class QikinkSimulator:
                 payment_type=payment_type,
                 shipping_type="Qikink Shipping",
                 total_order_value=money(total_order_value) or str(total_order_value),
-                shipping=address,
+                shipping=shipping or example_address(),
                 line_items=copy.deepcopy(items),
                 add_ons=copy.deepcopy(add_ons or []),
             )

@@ -24,7 +24,8 @@ from config import Settings, load_settings
 from services import auth, db
 from services.clock import SYSTEM, Clock
 from services.qikink_client import QikinkClient, build_http_client
-from simulator import ManualClock, QikinkSimulator, SimulatorServer
+from simulator import AppServer, ManualClock, QikinkSimulator, SimulatorServer
+from tests.fake_medusa import FakeMedusa
 from tests.postgres import ThrowawayDatabase
 
 if TYPE_CHECKING:
@@ -196,6 +197,21 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app as a merchant deploys it: APP_ENV=production, its secrets set."""
+    settings = make_settings(
+        database_url,
+        app_env="production",
+        jwt_secret="p" * 48,
+        qikink_client_id="123456789012345",
+        qikink_client_secret="live",
+        qikink_publishable_keys=["pk_live_1"],
+    )
+    async with serving(settings) as http:
+        yield http
+
+
+@pytest.fixture
 def app(client: httpx.AsyncClient) -> Starlette:
     """The app behind `client` (its lifespan is running)."""
     return client.app  # type: ignore[attr-defined, no-any-return]
@@ -291,3 +307,11 @@ async def make_qikink_client(
     yield make
     for http in clients:
         await http.aclose()
+
+
+@pytest.fixture
+def fake_medusa() -> Iterator[tuple[FakeMedusa, AppServer]]:
+    """A fake Medusa Admin API (tests/fake_medusa.py) on a real loopback port."""
+    fake = FakeMedusa()
+    with AppServer(fake.app) as server:
+        yield fake, server

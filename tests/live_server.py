@@ -146,7 +146,8 @@ class LiveServer:
 
     def spawn(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
         """Start one long-running `qikink-graphql` command on this server's database and
-        settings, in its own process group (end it with `end_process_group`), output to `log`."""
+        settings, output to `log`, in its own process group (so `end_process_group` ends
+        whatever it started too)."""
         with log.open("ab") as out:
             return subprocess.Popen(
                 [cli_executable(), *args],
@@ -169,25 +170,15 @@ class LiveServer:
         self.starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"\n===== start #{self.starts} =====\n".encode())
-            log.flush()
-            self._process = subprocess.Popen(
-                [
-                    cli_executable(),
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    *(["--workers", str(self.workers)] if self.workers > 1 else []),
-                ],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                # Its own process group, so stopping it ends whatever it started too.
-                start_new_session=True,
-            )
+        self._process = self.spawn(
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            *(["--workers", str(self.workers)] if self.workers > 1 else []),
+            log=self.log_path,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         try:
             while not self._healthy():

@@ -53,27 +53,20 @@ async def test_a_browser_gets_graphiql_in_development(client: httpx.AsyncClient)
     assert "graphiql" in response.text.lower()
 
 
-async def test_production_serves_no_graphiql_and_no_introspection(database_url: str) -> None:
-    settings = make_settings(
-        database_url,
-        app_env="production",
-        jwt_secret="p" * 48,
-        qikink_client_id="123456789012345",
-        qikink_client_secret="live",
-        qikink_publishable_keys=["pk_live_1"],
-    )
-    async with serving(settings) as http:
-        page = await http.get("/graphql", headers=BROWSER)
-        assert "graphiql" not in page.text.lower()
-        body = await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
-        messages = [error["message"] for error in body.json()["errors"]]
-        # Refused by the introspection rule itself, not by any other failure.
-        assert messages
-        assert all("introspection has been disabled" in message for message in messages)
-        assert body.json().get("data") is None
-        # The same server answers an ordinary query.
-        plain = await http.post("/graphql", json={"query": "{ __typename }"})
-        assert plain.json() == {"data": {"__typename": "Query"}}
+async def test_production_serves_no_graphiql_and_no_introspection(
+    production: httpx.AsyncClient,
+) -> None:
+    page = await production.get("/graphql", headers=BROWSER)
+    assert "graphiql" not in page.text.lower()
+    body = await production.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+    messages = [error["message"] for error in body.json()["errors"]]
+    # Refused by the introspection rule itself, not by any other failure.
+    assert messages
+    assert all("introspection has been disabled" in message for message in messages)
+    assert body.json().get("data") is None
+    # The same server answers an ordinary query.
+    plain = await production.post("/graphql", json={"query": "{ __typename }"})
+    assert plain.json() == {"data": {"__typename": "Query"}}
 
 
 async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:

@@ -15,17 +15,21 @@ from services import auth
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database_url, "APP_ENV": "test"}
+def run_in(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`python -m cli ARGS` in `cwd`, with `settings` added to this environment."""
     return subprocess.run(
         [sys.executable, "-m", "cli", *args],
-        cwd=ROOT,
-        env=env,
+        cwd=cwd,
+        env={**os.environ, **settings},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_in(ROOT, *args, DATABASE_URL=database_url, APP_ENV="test")
 
 
 async def test_create_api_key_prints_the_key_alone_on_its_last_line(
@@ -66,15 +70,6 @@ async def test_a_bad_key_name_is_refused(database_url: str, name: str) -> None:
 
 
 def test_a_bad_setting_stops_the_command_naming_the_variable(tmp_path: Path) -> None:
-    env = {**os.environ, "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE": "-3"}
-    done = subprocess.run(
-        [sys.executable, "-m", "cli", "migrate"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_in(tmp_path, "migrate", QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE="-3")
     assert done.returncode == 2
     assert "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE" in done.stderr

@@ -290,6 +290,20 @@ def log_lines(server: LiveServer, request_id: str) -> str:
     return "\n".join(kept)
 
 
+def derandomized(examples: int) -> settings:
+    """Hypothesis settings for `examples` generated inputs, the same ones every run, with no
+    shrinking, example database or deadline."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+
+
 def fuzz_operation(
     target: Target, run: Run, http: httpx.Client, operation: APIOperation, budget: int
 ) -> None:
@@ -298,15 +312,7 @@ def fuzz_operation(
     # Three in four valid: those reach the resolvers; the rest must be refused by validation.
     cases = st.sampled_from((positive, positive, positive, negative)).flatmap(lambda s: s)
 
-    @settings(
-        max_examples=budget,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
+    @derandomized(budget)
     @given(case=cases)
     def send(case: Case) -> None:
         run.calls += 1
@@ -498,15 +504,7 @@ def test_no_malformed_request_breaks_the_server(target: Target) -> None:
     broken: list[str] = []
     sent = 0
 
-    @settings(
-        max_examples=RAW_REQUESTS,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
+    @derandomized(RAW_REQUESTS)
     @given(post=st.booleans(), body=raw_bodies, params=query_params, accept=accepts)
     def send(post: bool, body: bytes, params: dict[str, str], accept: str | None) -> None:
         nonlocal sent

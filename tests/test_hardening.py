@@ -321,20 +321,6 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     assert refused_with(response, 400, "BAD_REQUEST") == "Unable to parse request body as JSON"
 
 
-@pytest.fixture
-async def production(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = make_settings(
-        database_url,
-        app_env="production",
-        jwt_secret="p" * 48,
-        qikink_client_id="123456789012345",
-        qikink_client_secret="live",
-        qikink_publishable_keys=["pk_live_1"],
-    )
-    async with serving(settings) as http:
-        yield http
-
-
 async def test_production_suggests_no_field_or_value_names(
     production: httpx.AsyncClient,
 ) -> None:

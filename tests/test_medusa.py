@@ -16,16 +16,15 @@ from services.install_secret import install_secret
 from services.medusa import MedusaClient
 from services.reconcile import reconcile
 from services.store_orders import StoreOrder, order_number_for
-from simulator import AppServer
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
-from tests.fake_medusa import FakeMedusa
 from tests.graphql_client import codes, gql, make_jwt
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
-    from simulator import SimulatorServer
+    from simulator import AppServer, SimulatorServer
+    from tests.fake_medusa import FakeMedusa
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 SUBMIT = """mutation($id: ID!) { submitMedusaOrder(orderId: $id) {
@@ -94,17 +93,10 @@ def test_a_phone_that_cannot_be_an_indian_mobile_is_refused(given: str | None) -
 
 
 @pytest.fixture
-def medusa() -> Iterator[tuple[FakeMedusa, AppServer]]:
-    fake = FakeMedusa()
-    with AppServer(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
 async def shop(
-    database_url: str, sim_server: SimulatorServer, medusa: tuple[FakeMedusa, AppServer]
+    database_url: str, sim_server: SimulatorServer, fake_medusa: tuple[FakeMedusa, AppServer]
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FakeMedusa]]:
-    fake, server = medusa
+    fake, server = fake_medusa
     settings = qikink_settings(
         database_url,
         sim_server,
@@ -180,9 +172,9 @@ async def test_an_order_with_no_mapped_item_is_skipped(
 
 
 async def test_medusa_failures_are_plain(
-    database_url: str, sim_server: SimulatorServer, medusa: tuple[FakeMedusa, AppServer]
+    database_url: str, sim_server: SimulatorServer, fake_medusa: tuple[FakeMedusa, AppServer]
 ) -> None:
-    fake, server = medusa
+    fake, server = fake_medusa
     for url, key, code in (
         (server.url, fake.api_key, "NOT_FOUND"),
         (server.url, "sk_wrong", "MEDUSA_REJECTED"),
@@ -199,9 +191,9 @@ async def test_medusa_failures_are_plain(
 
 @pytest.fixture
 async def sweeper(
-    connected_db: str, medusa: tuple[FakeMedusa, AppServer]
+    connected_db: str, fake_medusa: tuple[FakeMedusa, AppServer]
 ) -> AsyncIterator[tuple[Any, FakeMedusa]]:
-    fake, server = medusa
+    fake, server = fake_medusa
     await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee")
     async with httpx.AsyncClient() as http:
         client = MedusaClient(http, base_url=server.url, api_key=fake.api_key)

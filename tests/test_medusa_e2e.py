@@ -176,13 +176,19 @@ def serving(
 
 
 @contextmanager
-def logs_on_failure(*sources: tuple[str, Callable[[], str]]) -> Iterator[None]:
+def logs_on_failure(backend: MedusaBackend, service: ServiceProcess) -> Iterator[None]:
+    """Medusa's and this service's logs printed when the block fails."""
     try:
         yield
     except BaseException:
-        for name, read in sources:
-            print(f"\n========== {name} ==========\n{read()}")
+        for name, log in (("Medusa", backend.log()), ("qikink-graphql", service.log())):
+            print(f"\n========== {name} ==========\n{log}")
         raise
+
+
+def step_done(check: Callable[[], Any], what: str) -> Any:
+    """`check()`'s first truthy value, within the 30 s one step across both services may take."""
+    return wait_for(check, within=30, every=0.25, what=what)
 
 
 def graphql(service: ServiceProcess, query: str, variables: dict[str, Any]) -> dict[str, Any]:
@@ -302,7 +308,7 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
 ) -> None:
     backend, store = medusa
     timings = dict(backend.timings)
-    with logs_on_failure(("Medusa", backend.log), ("qikink-graphql", service.log)):
+    with logs_on_failure(backend, service):
         started = time.monotonic()
         use_medusa(service, backend, store)
         service.start()
@@ -310,11 +316,9 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
 
         # 1. The service is up: the subscriber reports the order and it reaches Qikink.
         first = checkout(backend.url, store)
-        mapping = wait_for(
+        mapping = step_done(
             lambda: submitted_mapping(service, first["id"]),
-            within=30,
-            every=0.25,
-            what=f"order {first['id']} SUBMITTED",
+            f"order {first['id']} SUBMITTED",
         )
         wait_for(
             lambda: f"Qikink: order {first['id']}: " in backend.log(),
@@ -338,11 +342,9 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
         )
         # ... and the sweep at start-up finds it.
         service.start()
-        missed = wait_for(
+        missed = step_done(
             lambda: submitted_mapping(service, second["id"]),
-            within=30,
-            every=0.25,
-            what=f"order {second['id']} SUBMITTED after the restart",
+            f"order {second['id']} SUBMITTED after the restart",
         )
         assert f"sweep: order {second['id']} was missed" in service.log()
         the_one_qikink_order(simulator, missed)
@@ -364,11 +366,9 @@ def test_checkouts_reach_qikink_once_even_when_the_service_was_down_at_checkout(
         token = register_customer(backend.url, store, "meera@example.com")
         customer_id = jwt.decode(token, options={"verify_signature": False})["actor_id"]
         mine = checkout(backend.url, store, email="meera@example.com", customer_token=token)
-        wait_for(
+        step_done(
             lambda: submitted_mapping(service, mine["id"]),
-            within=30,
-            every=0.25,
-            what=f"order {mine['id']} SUBMITTED",
+            f"order {mine['id']} SUBMITTED",
         )
         admin_view = graphql(service, MAPPING_CUSTOMER, {"id": mine["id"]})
         assert admin_view["qikinkOrderMapping"] == {
@@ -396,7 +396,7 @@ def test_qikink_shipping_and_delivery_show_on_the_medusa_order_for_the_printed_i
 ) -> None:
     backend, store = medusa
     with (
-        logs_on_failure(("Medusa", backend.log), ("qikink-graphql", service.log)),
+        logs_on_failure(backend, service),
         serving(service, backend, store),
     ):
         map_the_tee(service, store)
@@ -405,11 +405,9 @@ def test_qikink_shipping_and_delivery_show_on_the_medusa_order_for_the_printed_i
             backend.url, store, items=[(store.variant_id, 2), (store.unmapped_variant_id, 1)]
         )
         tee = next(item for item in order["items"] if item["variant_id"] == store.variant_id)
-        mapping = wait_for(
+        mapping = step_done(
             lambda: submitted_mapping(service, order["id"]),
-            within=30,
-            every=0.25,
-            what=f"order {order['id']} SUBMITTED",
+            f"order {order['id']} SUBMITTED",
         )
         sent = the_one_qikink_order(simulator, mapping)
         assert [(line["sku"], int(line["quantity"])) for line in sent["line_items"]] == [
@@ -421,11 +419,9 @@ def test_qikink_shipping_and_delivery_show_on_the_medusa_order_for_the_printed_i
         qikink_moves_on(
             simulator, service, mapping, "In-Transit", awb=AWB, tracking_link=TRACKING_LINK
         )
-        shipped = wait_for(
+        shipped = step_done(
             lambda: written_back(service, order["id"], "SHIPPED"),
-            within=30,
-            every=0.25,
-            what=f"order {order['id']} shipped in Medusa",
+            f"order {order['id']} shipped in Medusa",
         )
         assert (shipped["status"], shipped["trackingNumber"]) == ("SHIPPED", AWB)
         placed = medusa_order(medusa_admin, order["id"])
@@ -449,11 +445,9 @@ def test_qikink_shipping_and_delivery_show_on_the_medusa_order_for_the_printed_i
 
         # 2. Delivered: Medusa's fulfillment says so too.
         qikink_moves_on(simulator, service, mapping, "Delivered")
-        wait_for(
+        step_done(
             lambda: written_back(service, order["id"], "DELIVERED"),
-            within=30,
-            every=0.25,
-            what=f"order {order['id']} delivered in Medusa",
+            f"order {order['id']} delivered in Medusa",
         )
         arrived = medusa_order(medusa_admin, order["id"])
         delivered = the_one_fulfillment(arrived)
@@ -487,18 +481,16 @@ def test_an_order_canceled_in_medusa_before_qikink_had_it_is_never_sent(
     medusa_admin: MedusaAdmin,
 ) -> None:
     backend, store = medusa
-    with logs_on_failure(("Medusa", backend.log), ("qikink-graphql", service.log)):
+    with logs_on_failure(backend, service):
         # No worker: the order waits in the queue, as it would behind a busy or down Qikink.
         with serving(service, backend, store, worker=False):
             map_the_tee(service, store)
             order = checkout(
                 backend.url, store, items=[(store.variant_id, 1), (store.unmapped_variant_id, 1)]
             )
-            queued = wait_for(
+            queued = step_done(
                 lambda: progress(service, order["id"]),
-                within=30,
-                every=0.25,
-                what=f"order {order['id']} recorded by the subscriber",
+                f"order {order['id']} recorded by the subscriber",
             )
             assert queued["status"] == "PENDING", queued
             assert queued["cancelRequested"] is False
@@ -507,11 +499,9 @@ def test_an_order_canceled_in_medusa_before_qikink_had_it_is_never_sent(
             # the service.
             medusa_admin.call("POST", f"/admin/orders/{order['id']}/cancel")
             assert medusa_order(medusa_admin, order["id"])["status"] == "canceled"
-            canceled = wait_for(
+            canceled = step_done(
                 lambda: canceled_mapping(service, order["id"]),
-                within=30,
-                every=0.25,
-                what=f"order {order['id']} CANCELED",
+                f"order {order['id']} CANCELED",
             )
             assert canceled["cancelRequested"] is True
             assert canceled["qikinkOrderNumber"]
@@ -530,11 +520,9 @@ def test_an_order_canceled_in_medusa_before_qikink_had_it_is_never_sent(
         with serving(service, backend, store):
             restarted = f"===== start #{service.starts} ====="
             later = checkout(backend.url, store)
-            wait_for(
+            step_done(
                 lambda: submitted_mapping(service, later["id"]),
-                within=30,
-                every=0.25,
-                what=f"order {later['id']} SUBMITTED",
+                f"order {later['id']} SUBMITTED",
             )
             wait_for(
                 lambda: SWEPT.search(service.log().split(restarted)[-1]),

@@ -18,15 +18,14 @@ from services.medusa_sync import FulfillmentWriter
 from services.orders import cancel_store_order
 from services.sync import refresh_order_mappings
 from services.worker import SubmissionWorker
-from simulator import AppServer
-from tests.fake_medusa import FakeMedusa
 from tests.test_medusa import NOW
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
 
     from services.qikink_client import QikinkClient
-    from simulator import ManualClock, SimulatorServer
+    from simulator import AppServer, ManualClock, SimulatorServer
+    from tests.fake_medusa import FakeMedusa
 
 CAP = {
     "id": "item_cap",
@@ -91,21 +90,14 @@ class Store:
 
 
 @pytest.fixture
-def medusa() -> Iterator[tuple[FakeMedusa, AppServer]]:
-    fake = FakeMedusa()
-    with AppServer(fake.app) as server:
-        yield fake, server
-
-
-@pytest.fixture
 async def store_factory(
     connected_db: str,
     sim_server: SimulatorServer,
-    medusa: tuple[FakeMedusa, AppServer],
+    fake_medusa: tuple[FakeMedusa, AppServer],
     make_qikink_client: Callable[..., QikinkClient],
     clock: ManualClock,
 ) -> AsyncIterator[Callable[..., Store]]:
-    fake, server = medusa
+    fake, server = fake_medusa
     sim_server.sim.rate_limit_per_minute = 0
     await ProductMapping.create(qikink_sku_id="MVnHs-Wh-S", variant_id="variant_tee")
     async with httpx.AsyncClient(timeout=5) as http:

@@ -14,6 +14,7 @@ from services.errors import (
     RateLimited,
 )
 from services.qikink_token import REFRESH_MARGIN_SECONDS
+from simulator.orders import example_address, example_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -218,27 +219,9 @@ async def test_created_orders_are_read_back_by_id_and_by_page(
     make_client: Callable[..., QikinkClient], sim_server: SimulatorServer
 ) -> None:
     client = make_client()
-    payload = {
-        "order_number": "SO1001",
-        "qikink_shipping": "1",
-        "gateway": "Prepaid",
-        "total_order_value": "549.00",
-        "line_items": [
-            {"search_from_my_products": 1, "sku": "MVnHs-Wh-S", "quantity": 1, "price": "549.00"}
-        ],
-        "shipping_address": {
-            "first_name": "Asha",
-            "last_name": "",
-            "address1": "12 MG Road",
-            "address2": "",
-            "phone": "9876543210",
-            "email": "asha@example.com",
-            "city": "Bengaluru",
-            "zip": "560001",
-            "province": "Karnataka",
-            "country_code": "IN",
-        },
-    }
+    payload = example_payload(
+        "SO1001", "MVnHs-Wh-S", shipping_address=example_address(last_name="")
+    )
     order_id = await client.create_order(payload)
     fetched = await client.get_order(order_id)
     assert fetched is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,14 @@ from simulator import (
     SimulatorServer,
     create_simulator_app,
 )
+from simulator.orders import example_address, example_payload
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
 
 CLIENT_ID = "123456789012345"
 SECRET = "sim-secret"
+CREDENTIALS = {"ClientId": CLIENT_ID, "client_secret": SECRET}
 # 2026-05-13 10:42:11 UTC, the created_on of the example order in qikink-api.md.
 START = datetime(2026, 5, 13, 10, 42, 11, tzinfo=UTC).timestamp()
 
@@ -39,10 +42,17 @@ def sim(clock: ManualClock) -> QikinkSimulator:
     return QikinkSimulator(clock=clock)
 
 
-@pytest.fixture
-async def client(sim: QikinkSimulator) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def in_process(sim: QikinkSimulator) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `sim`'s app called in process, with no sockets."""
     transport = httpx.ASGITransport(app=create_simulator_app(sim))
     async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
+        yield client
+
+
+@pytest.fixture
+async def client(sim: QikinkSimulator) -> AsyncIterator[httpx.AsyncClient]:
+    async with in_process(sim) as client:
         yield client
 
 
@@ -60,49 +70,17 @@ async def live_client(server: SimulatorServer) -> AsyncIterator[httpx.AsyncClien
 
 async def mint(client: httpx.AsyncClient) -> dict[str, str]:
     """Mint a token and return the headers that carry it."""
-    response = await client.post(
-        "/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-    )
+    response = await client.post("/api/token", data=CREDENTIALS)
     assert response.status_code == 200, response.text
     return {"ClientId": CLIENT_ID, "Accesstoken": response.json()["Accesstoken"]}
 
 
-def address(**overrides: Any) -> dict[str, Any]:
-    fields = {
-        "first_name": "Asha",
-        "last_name": "Rao",
-        "address1": "12 MG Road",
-        "address2": "",
-        "phone": "9876543210",
-        "email": "asha@example.com",
-        "city": "Bengaluru",
-        "zip": "560001",
-        "province": "Karnataka",
-        "country_code": "IN",
-    }
-    fields.update(overrides)
-    return fields
-
-
 def order_payload(order_number: str = "SO202600062", **overrides: Any) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "order_number": order_number,
-        "qikink_shipping": "1",
-        "gateway": "Prepaid",
-        "total_order_value": "1098",
-        "line_items": [
-            {
-                "search_from_my_products": 1,
-                "sku": "MVnHs-Wh-M",
-                "quantity": "2",
-                "price": "549",
-            }
-        ],
-        "add_ons": [{"box_packing": 0, "gift_wrap": 0, "rush_order": 0, "custom_letter": 0}],
-        "shipping_address": address(),
-    }
-    payload.update(overrides)
-    return payload
+    """The example order of qikink-api.md as its create payload (two tees, 1098, add-ons)."""
+    add_ons = [{"box_packing": 0, "gift_wrap": 0, "rush_order": 0, "custom_letter": 0}]
+    return example_payload(
+        order_number, "MVnHs-Wh-M", quantity="2", price="549", add_ons=add_ons, **overrides
+    )
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -120,9 +98,7 @@ async def wait_until(condition: Callable[[], bool]) -> None:
 async def test_a_form_encoded_token_request_mints_an_accesstoken(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    response = await client.post(
-        "/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-    )
+    response = await client.post("/api/token", data=CREDENTIALS)
 
     assert response.status_code == 200
     body = response.json()
@@ -138,9 +114,7 @@ async def test_a_form_encoded_token_request_mints_an_accesstoken(
 async def test_a_json_token_request_is_read_as_missing_credentials(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    response = await client.post(
-        "/api/token", json={"ClientId": CLIENT_ID, "client_secret": SECRET}
-    )
+    response = await client.post("/api/token", json=CREDENTIALS)
 
     assert response.status_code == 401
     assert response.json() == {"error": "Invalid client_id or client_secret"}
@@ -193,11 +167,8 @@ async def test_a_token_reply_can_omit_expires_in_yet_the_token_still_lives_an_ho
     clock: ManualClock,
 ) -> None:
     sim = QikinkSimulator(token_expires_in=None, clock=clock)
-    transport = httpx.ASGITransport(app=create_simulator_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
-        response = await client.post(
-            "/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-        )
+    async with in_process(sim) as client:
+        response = await client.post("/api/token", data=CREDENTIALS)
         assert "expires_in" not in response.json()
         headers = {"ClientId": CLIENT_ID, "Accesstoken": response.json()["Accesstoken"]}
         clock.advance(3599)
@@ -358,10 +329,10 @@ REFUSALS: list[tuple[str, dict[str, Any], str]] = [
     ("order-number-underscore", {"order_number": "SO_1"}, SPECIAL_CHARACTERS),
     ("order-number-empty", {"order_number": ""}, "Order No is required"),
     ("gateway-lowercase", {"gateway": "cod"}, "Invalid gateway"),
-    ("empty-email", {"shipping_address": address(email="")}, "Email is required"),
+    ("empty-email", {"shipping_address": example_address(email="")}, "Email is required"),
     (
         "address1-91-chars",
-        {"shipping_address": address(address1="x" * 91)},
+        {"shipping_address": example_address(address1="x" * 91)},
         "Address1 cannot exceed 90 chars",
     ),
     ("sku-51-chars", my_product(sku="S" * 51), "Invalid SKU"),
@@ -407,8 +378,7 @@ async def test_a_create_body_that_is_not_json_is_refused(
 
 async def test_an_unknown_sku_is_refused_when_the_catalogue_is_known(clock: ManualClock) -> None:
     sim = QikinkSimulator(known_skus={"MVnHs-Wh-M"}, clock=clock)
-    transport = httpx.ASGITransport(app=create_simulator_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
+    async with in_process(sim) as client:
         headers = await mint(client)
         item = {"search_from_my_products": 1, "sku": "MVnHs-Bk-M", "quantity": 1, "price": 1}
         refused = await client.post(
@@ -426,7 +396,7 @@ async def test_a_missing_address_key_crashes_the_server_with_a_php_error_page(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
     headers = await mint(client)
-    incomplete = address()
+    incomplete = example_address()
     del incomplete["address2"]
 
     response = await client.post(
@@ -527,9 +497,7 @@ async def test_an_unknown_query_parameter_is_refused_by_name(
 async def test_paths_qikink_does_not_have_are_not_found(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    response = await client.post(
-        "/v1/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-    )
+    response = await client.post("/v1/api/token", data=CREDENTIALS)
 
     assert response.status_code == 404
     assert sim.requests[-1].endpoint == "other"
@@ -540,9 +508,7 @@ async def test_the_fake_works_mounted_under_a_prefix(sim: QikinkSimulator) -> No
     outer = Starlette(routes=[Mount("/simulator", app=create_simulator_app(sim))])
     transport = httpx.ASGITransport(app=outer)
     async with httpx.AsyncClient(transport=transport, base_url="http://svc.test") as client:
-        token = await client.post(
-            "/simulator/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-        )
+        token = await client.post("/simulator/api/token", data=CREDENTIALS)
         stats = await client.get("/simulator/__sim__/stats")
 
     assert token.status_code == 200
@@ -577,9 +543,7 @@ async def test_the_thirty_first_request_in_a_rolling_minute_is_refused_inside_ht
         assert (await client.get("/api/order", headers=headers)).status_code == 200
 
     refused = await client.get("/api/order", headers=headers)
-    refused_token = await client.post(
-        "/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET}
-    )
+    refused_token = await client.post("/api/token", data=CREDENTIALS)
 
     for response in (refused, refused_token):
         assert response.status_code == 200
@@ -600,8 +564,7 @@ async def test_refused_requests_do_not_use_up_the_window(
     clock: ManualClock,
 ) -> None:
     sim = QikinkSimulator(rate_limit_per_minute=2, clock=clock)
-    transport = httpx.ASGITransport(app=create_simulator_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
+    async with in_process(sim) as client:
         headers = await mint(client)
         await client.get("/api/order", headers=headers)
         clock.advance(30)
@@ -615,8 +578,7 @@ async def test_refused_requests_do_not_use_up_the_window(
 
 async def test_a_zero_rate_limit_means_no_limit(clock: ManualClock) -> None:
     sim = QikinkSimulator(rate_limit_per_minute=0, clock=clock)
-    transport = httpx.ASGITransport(app=create_simulator_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
+    async with in_process(sim) as client:
         headers = await mint(client)
         responses = [await client.get("/api/order", headers=headers) for _ in range(40)]
 
@@ -716,12 +678,7 @@ async def test_a_fault_fires_as_many_times_as_asked_on_any_endpoint(
 ) -> None:
     sim.inject("html_502", times=2)
 
-    statuses = [
-        (
-            await client.post("/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET})
-        ).status_code
-        for _ in range(3)
-    ]
+    statuses = [(await client.post("/api/token", data=CREDENTIALS)).status_code for _ in range(3)]
 
     assert statuses == [502, 502, 200]
     assert sim.tokens_minted == 1
@@ -789,15 +746,22 @@ async def test_an_in_process_drop_surfaces_as_an_httpx_transport_error(
     assert [order["number"] for order in sim.orders] == ["654367_SO2"]
 
 
+async def a_held_create(
+    client: httpx.AsyncClient, sim: QikinkSimulator, fault: str
+) -> asyncio.Task[httpx.Response]:
+    """A create that `fault` holds until `sim.wake()`, sent in the background."""
+    headers = await mint(client)
+    sim.inject(fault, endpoint="create")
+    return asyncio.create_task(
+        client.post("/api/order/create", json=order_payload(), headers=headers)
+    )
+
+
 async def test_timeout_does_nothing_until_the_delay_is_over(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    headers = await mint(client)
-    sim.inject("timeout", endpoint="create")
+    pending = await a_held_create(client, sim, "timeout")
 
-    pending = asyncio.create_task(
-        client.post("/api/order/create", json=order_payload(), headers=headers)
-    )
     # Admission and the start of the delay happen in one step, so once the request is logged
     # the handler is already parked and an eager one would already have created the order.
     await wait_until(lambda: len(sim.requests) == 2)
@@ -813,12 +777,8 @@ async def test_timeout_does_nothing_until_the_delay_is_over(
 async def test_accept_then_timeout_creates_the_order_before_the_delay(
     client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    headers = await mint(client)
-    sim.inject("accept_then_timeout", endpoint="create")
+    pending = await a_held_create(client, sim, "accept_then_timeout")
 
-    pending = asyncio.create_task(
-        client.post("/api/order/create", json=order_payload(), headers=headers)
-    )
     await wait_until(lambda: len(sim.orders) == 1)
     assert not pending.done()
     sim.wake()
@@ -869,19 +829,28 @@ async def test_accept_then_drop_creates_the_order_but_breaks_the_connection(
     assert retry.json() == {"error": True, "message": "Duplicate Order."}
 
 
-async def test_timeout_makes_an_impatient_client_give_up_and_nothing_is_created(
-    live_client: httpx.AsyncClient, sim: QikinkSimulator
+async def give_up_on_a_held_create(
+    live_client: httpx.AsyncClient, sim: QikinkSimulator, fault: str
 ) -> None:
+    """Send a create that `fault` holds for 30 s, give up on it after 0.2 s, and return once
+    the server has noticed the hang-up."""
     headers = await mint(live_client)
-    sim.inject("timeout", endpoint="create", delay=30)
+    sim.inject(fault, endpoint="create", delay=30)
 
     with pytest.raises(httpx.ReadTimeout):
         await live_client.post(
             "/api/order/create", json=order_payload(), headers=headers, timeout=0.2
         )
 
-    # The server notices the hang-up and never processes the create.
     await wait_until(lambda: sim.requests[-1].outcome != "pending")
+
+
+async def test_timeout_makes_an_impatient_client_give_up_and_nothing_is_created(
+    live_client: httpx.AsyncClient, sim: QikinkSimulator
+) -> None:
+    await give_up_on_a_held_create(live_client, sim, "timeout")
+
+    # The server notices the hang-up and never processes the create.
     assert sim.requests[-1].outcome == "fault:timeout"
     assert sim.requests[-1].detail == "not_processed; client_gone"
     assert sim.orders == []
@@ -890,15 +859,8 @@ async def test_timeout_makes_an_impatient_client_give_up_and_nothing_is_created(
 async def test_accept_then_timeout_on_a_real_server_leaves_an_order_nobody_heard_of(
     live_client: httpx.AsyncClient, sim: QikinkSimulator
 ) -> None:
-    headers = await mint(live_client)
-    sim.inject("accept_then_timeout", endpoint="create", delay=30)
+    await give_up_on_a_held_create(live_client, sim, "accept_then_timeout")
 
-    with pytest.raises(httpx.ReadTimeout):
-        await live_client.post(
-            "/api/order/create", json=order_payload(), headers=headers, timeout=0.2
-        )
-
-    await wait_until(lambda: sim.requests[-1].outcome != "pending")
     assert sim.requests[-1].detail == "ok; client_gone"
     assert len(sim.orders_with_number("SO202600062")) == 1
 
@@ -997,7 +959,7 @@ async def test_the_control_api_drives_the_simulator_over_http(
     injected = await client.post(
         "/__sim__/inject", json={"kind": "error_200", "endpoint": "token", "message": "Nope"}
     )
-    token = await client.post("/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET})
+    token = await client.post("/api/token", data=CREDENTIALS)
     orders = await client.get("/__sim__/orders", params={"number": "SO1"})
     requests = await client.get("/__sim__/requests")
     stats = await client.get("/__sim__/stats")
@@ -1024,8 +986,7 @@ async def test_the_control_api_drives_the_simulator_over_http(
 
 async def test_control_requests_are_neither_logged_nor_rate_limited(clock: ManualClock) -> None:
     sim = QikinkSimulator(rate_limit_per_minute=1, clock=clock)
-    transport = httpx.ASGITransport(app=create_simulator_app(sim))
-    async with httpx.AsyncClient(transport=transport, base_url="http://qikink.test") as client:
+    async with in_process(sim) as client:
         for _ in range(5):
             assert (await client.get("/__sim__/stats")).status_code == 200
         assert (await client.get("/__sim__/nothing-here")).status_code == 404
@@ -1059,7 +1020,7 @@ async def test_the_control_api_works_across_a_real_socket(
     await live_client.post("/__sim__/inject", json={"kind": "drop", "endpoint": "token"})
 
     with pytest.raises(httpx.RemoteProtocolError):
-        await live_client.post("/api/token", data={"ClientId": CLIENT_ID, "client_secret": SECRET})
+        await live_client.post("/api/token", data=CREDENTIALS)
 
     stats = (await live_client.get("/__sim__/stats")).json()
     assert stats["requests"] == 1
