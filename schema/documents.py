@@ -14,17 +14,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from graphql import FieldNode, OperationDefinitionNode, specified_rules
+from graphql import specified_rules
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
-
-from services import db
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from graphql import ASTValidationRule, DocumentNode, GraphQLError
-    from strawberry.types import ExecutionContext
 
 __all__ = [
     "CACHE_SIZE",
@@ -114,13 +111,6 @@ class Documents(SchemaExtension):
         context.validation_rules = self.cache.rules
         yield
 
-    def on_execute(self) -> Iterator[None]:
-        token = db.ALONE.set(_one_root_field(self.execution_context))
-        try:
-            yield
-        finally:
-            db.ALONE.reset(token)
-
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is None and context.query:
@@ -142,17 +132,3 @@ class Documents(SchemaExtension):
             self.cache.keep(
                 context.query, context.graphql_document, context.pre_execution_errors or []
             )
-
-
-def _one_root_field(context: ExecutionContext) -> bool:
-    """Whether the operation selects a single root field (so no sibling can cancel it)."""
-    document = context.graphql_document
-    if document is None:
-        return False
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if context.operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == context.operation_name]
-    if len(operations) != 1:
-        return False
-    selections = operations[0].selection_set.selections
-    return len(selections) == 1 and isinstance(selections[0], FieldNode)

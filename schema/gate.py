@@ -12,7 +12,9 @@ whole, without coercing anything, when:
   few calls a minute, and one operation is one call;
 - an input list holds more items than its cap (`schema.input_limits`).
 
-Fields below the root keep their permissions as Strawberry runs them.
+Fields below the root keep their permissions as Strawberry runs them. An operation that
+selects a single root field runs it without a shield against a sibling's failure
+(`services.db.ALONE`): there is none.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from strawberry.types.base import get_object_definition
 
 from schema.input_limits import check_limits, limits_of
 from schema.permissions import Permission
+from services import db
 from services.errors import InvalidInput, ServiceError
 
 if TYPE_CHECKING:
@@ -95,13 +98,13 @@ class RootFields:
         """The factory to give Strawberry (`extensions=[...]`): one extension a request."""
         return lambda: Admission(self)
 
-    def refusal(self, operation: ExecutionContext) -> list[GraphQLError]:
-        """Why the operation may not run (one error per refused root field), or nothing."""
-        context: Context | None = operation.context
+    def select(self, operation: ExecutionContext) -> Selection | None:
+        """The root fields `operation` selects, by response key (through fragments, `@skip`
+        and `@include`); None when there is no document or operation to read."""
         document = operation.graphql_document
         node = get_operation_ast(document, operation.operation_name) if document else None
-        if context is None or document is None or node is None:
-            return []
+        if document is None or node is None:
+            return None
         variables = operation.variables or {}
         defaults = {
             definition.variable.name.value: definition.default_value
@@ -113,12 +116,17 @@ class RootFields:
             for definition in document.definitions
             if isinstance(definition, FragmentDefinitionNode)
         }
-        selected: dict[str, tuple[FieldNode, RootField]] = {}
+        fields: dict[str, tuple[FieldNode, RootField]] = {}
         for field_node in _root_fields(node.selection_set, fragments, variables, defaults):
             key = (field_node.alias or field_node.name).value
             field = self.fields.get((node.operation.value, field_node.name.value))
-            if field is not None and key not in selected:
-                selected[key] = (field_node, field)
+            if field is not None and key not in fields:
+                fields[key] = (field_node, field)
+        return Selection(fields, variables, defaults)
+
+    def refusal(self, context: Context, selection: Selection) -> list[GraphQLError]:
+        """Why the operation may not run (one error per refused root field), or nothing."""
+        selected = selection.fields
         errors = []
         for key, (field_node, field) in selected.items():
             try:
@@ -145,12 +153,22 @@ class RootFields:
                     check_limits(
                         limit,
                         argument.value,
-                        variables=variables,
-                        defaults=defaults,
+                        variables=selection.variables,
+                        defaults=selection.defaults,
                     )
                 except InvalidInput as refused:
                     return [_error(refused, field_node, key)]
         return []
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What an operation selects at its root: the fields by response key, and the values
+    its directives and arguments are read with."""
+
+    fields: Mapping[str, tuple[FieldNode, RootField]]
+    variables: Mapping[str, Any]
+    defaults: Mapping[str, ValueNode]
 
 
 class Admission(SchemaExtension):
@@ -161,12 +179,22 @@ class Admission(SchemaExtension):
         self.root_fields = root_fields
 
     def on_execute(self) -> Iterator[None]:
-        # Strawberry executes nothing when a result is already set (its documented way for an
-        # extension to answer instead of the executor, as its caching example does).
-        errors = self.root_fields.refusal(self.execution_context)
-        if errors:
-            self.execution_context.result = ExecutionResult(data=None, errors=errors)
-        yield
+        operation = self.execution_context
+        selection = self.root_fields.select(operation)
+        if selection is not None and operation.context is not None:
+            errors = self.root_fields.refusal(operation.context, selection)
+            if errors:
+                # Strawberry executes nothing when a result is already set (its documented
+                # way for an extension to answer instead of the executor, as its caching
+                # example does).
+                operation.result = ExecutionResult(data=None, errors=errors)
+        # A lone root field has no sibling whose failure could cancel it: its service calls
+        # need no shield of their own (`services.db.uninterrupted`).
+        token = db.ALONE.set(selection is not None and len(selection.fields) == 1)
+        try:
+            yield
+        finally:
+            db.ALONE.reset(token)
 
 
 def _error(refused: ServiceError, node: FieldNode, key: str) -> GraphQLError:

@@ -173,6 +173,7 @@ class Compression:
     `Vary: Accept-Encoding` on every answer."""
 
     def __init__(self, app: ASGIApp, minimum_size: int = GZIP_MINIMUM_BYTES) -> None:
+        self.app = app
         self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -206,4 +207,6 @@ class Compression:
                     headers.add_vary_header("Accept-Encoding")
             await send(message)
 
-        await self.gzip(scope, receive, tagging_send)
+        # A client that takes no gzip gets the identity body GZipMiddleware would pass through
+        # (it would still parse every answer's headers to decide so).
+        await (self.gzip if gzip else self.app)(scope, receive, tagging_send)

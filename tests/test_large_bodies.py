@@ -1,0 +1,134 @@
+"""Large bodies from callers who are not admins take turns (http_guards.CallerMiddleware).
+
+A body over LARGE_BODY_BYTES is read and answered one at a time, at most MAX_LARGE_WAITING
+waiting behind the one being read; the next is refused 503 at once. Small bodies and admins'
+bodies never wait for a turn. Each request here is the app's own ASGI call, so a client that
+stalls half-way through its body is a receive that waits for the test's say-so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from http_guards import LARGE_BODY_BYTES, MAX_LARGE_WAITING, CallerMiddleware
+from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.types import Message
+
+# `{ __typename }`, padded with spaces past the large-body threshold (but under the limit).
+LARGE_BODY = json.dumps({"query": "{ __typename }" + " " * (LARGE_BODY_BYTES + 100)}).encode()
+SMALL_BODY = json.dumps({"query": "{ __typename }"}).encode()
+
+
+class StalledClient:
+    """One POST /graphql whose body arrives only once `go` is set."""
+
+    def __init__(self, app: Starlette, body: bytes, headers: dict[str, str]) -> None:
+        self.go = asyncio.Event()
+        self.reading = False  # the app asked for the body: this request has its turn
+        self.messages: list[Message] = []
+        raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        raw += [(name.encode(), value.encode()) for name, value in headers.items()]
+        scope: dict[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"test"), *raw],
+            "client": ("127.0.0.1", 40000),
+            "server": ("test", 80),
+        }
+        self.body = body
+        self.task = asyncio.create_task(app(scope, self.receive, self.send))
+
+    async def receive(self) -> Message:
+        self.reading = True
+        await self.go.wait()
+        body, self.body = self.body, b""
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(self, message: Message) -> None:
+        self.messages.append(message)
+
+    @property
+    def status(self) -> int | None:
+        starts = [m for m in self.messages if m["type"] == "http.response.start"]
+        return starts[0]["status"] if starts else None
+
+    def answer(self) -> dict[str, Any]:
+        return json.loads(b"".join(m.get("body", b"") for m in self.messages[1:]))  # type: ignore[no-any-return]
+
+
+def guard(app: Starlette) -> CallerMiddleware:
+    found = app.state.get_cache.app
+    assert isinstance(found, CallerMiddleware)
+    return found
+
+
+async def test_large_bodies_take_turns_and_the_one_too_many_is_refused_at_once(
+    client: httpx.AsyncClient, app: Starlette, admin_headers: dict[str, str]
+) -> None:
+    caller = guard(app)
+    first = StalledClient(app, LARGE_BODY, {})
+    await eventually(lambda: _true(first.reading))
+    queued = [StalledClient(app, LARGE_BODY, {}) for _ in range(MAX_LARGE_WAITING)]
+    await eventually(lambda: _true(caller.large_waiting == MAX_LARGE_WAITING))
+    # Behind the first, none has been read yet.
+    assert not any(client.reading for client in queued)
+
+    refused = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+    # Small bodies, and an admin's large one, do not wait for a turn.
+    small = await client.post("/graphql", content=SMALL_BODY, headers=JSON)
+    assert small.json() == {"data": {"__typename": "Query"}}
+    admin = await client.post("/graphql", content=LARGE_BODY, headers={**JSON, **admin_headers})
+    assert admin.json() == {"data": {"__typename": "Query"}}
+
+    # Released one by one, each is read only once the one before it has been answered.
+    for before, after in zip([first, *queued], [*queued, None], strict=True):
+        before.go.set()
+        await before.task
+        assert before.status == 200
+        assert before.answer() == {"data": {"__typename": "Query"}}
+        if after is not None:
+            await eventually(lambda after=after: _true(after.reading))
+    assert caller.large_waiting == 0
+    assert not caller.large_turn.locked()
+
+
+async def test_a_caller_gone_while_waiting_gives_up_its_place(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    caller = guard(app)
+    first = StalledClient(app, LARGE_BODY, {})
+    await eventually(lambda: _true(first.reading))
+    waiting = StalledClient(app, LARGE_BODY, {})
+    await eventually(lambda: _true(caller.large_waiting == 1))
+    waiting.task.cancel()
+    await asyncio.gather(waiting.task, return_exceptions=True)
+    assert caller.large_waiting == 0
+    first.go.set()
+    await first.task
+    # The turn is free again: the next large body is read and answered.
+    answered = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
+    assert answered.json() == {"data": {"__typename": "Query"}}
+
+
+JSON = {"content-type": "application/json"}
+
+
+async def _true(value: bool) -> bool:
+    return value
