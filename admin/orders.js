@@ -8,30 +8,17 @@ import {
   retryOrderSubmission,
   searchOrderMappings,
 } from "./api.js";
-import {
-  STATUSES,
-  cell,
-  errorMessage,
-  h,
-  pager,
-  replaceKeepingFocus,
-  safeUrl,
-  statusBadge,
-  summaryText,
-  time,
-  toast,
-} from "./ui.js";
+import { cell, mountList } from "./list.js";
+import { STATUSES, errorMessage, h, safeUrl, statusBadge, time, toast } from "./ui.js";
 
-const PAGE_SIZE = 20;
 // While a listed order is waiting for the worker, look again every so often, a bounded number
 // of times, so a retried order is seen leaving PENDING without anyone reloading.
 const PENDING_POLL_MS = 1500;
 const PENDING_POLL_MAX = 40;
 
 export function mountOrders(main) {
-  const state = { status: "", search: "", offset: 0, loadSeq: 0, polls: 0, pollTimer: null, alive: true };
+  let status = "";
 
-  const heading = h("h1", { id: "orders-heading", tabindex: "-1" }, "Qikink Orders");
   const refreshLabel = h("span", {}, "Refresh status");
   const refreshButton = h(
     "button",
@@ -52,155 +39,49 @@ export function mountOrders(main) {
     h("option", { value: "" }, "All statuses"),
     STATUSES.map(([value, label]) => h("option", { value }, label)),
   );
-  const searchInput = h("input", {
-    id: "order-search",
-    name: "q",
-    type: "search",
-    placeholder: "order_01J… or 4518823",
-    autocomplete: "off",
-    spellcheck: "false",
-    "aria-describedby": "order-search-hint",
-  });
-  const clearButton = h("button", { type: "button", class: "button subtle", hidden: true }, "Clear");
-  const toolbar = h(
-    "form",
-    { class: "toolbar", role: "search", "aria-label": "Filter orders" },
-    h("div", { class: "field" }, h("label", { for: "order-status" }, "Status"), statusSelect),
-    h(
-      "div",
-      { class: "field grow" },
-      h("label", { for: "order-search" }, "Search by order id"),
-      searchInput,
-      h("p", { id: "order-search-hint", class: "hint" }, "The store order id or the Qikink order id, exactly."),
-    ),
-    h("div", { class: "toolbar-actions" }, h("button", { type: "submit", class: "button" }, "Search"), clearButton),
-  );
-  const summary = h("p", { class: "summary", "aria-live": "polite" });
-  const results = h("div", { class: "results" });
 
-  main.replaceChildren(
-    h(
-      "section",
-      { class: "page", "aria-labelledby": "orders-heading" },
-      h(
-        "div",
-        { class: "page-head" },
-        h(
-          "div",
-          {},
-          heading,
-          h("p", { class: "muted" }, "Store orders and the Qikink orders made for them."),
-        ),
-        refreshButton,
-      ),
-      progress,
-      progressText,
-      toolbar,
-      summary,
-      results,
-    ),
-  );
+  const list = mountList(main, {
+    id: "orders-heading",
+    title: "Qikink Orders",
+    intro: "Store orders and the Qikink orders made for them.",
+    action: refreshButton,
+    notices: [progress, progressText],
+    filters: h("div", { class: "field" }, h("label", { for: "order-status" }, "Status"), statusSelect),
+    toolbarLabel: "Filter orders",
+    search: {
+      id: "order-search",
+      label: "Search by order id",
+      placeholder: "order_01J… or 4518823",
+      hint: "The store order id or the Qikink order id, exactly.",
+    },
+    noun: "orders",
+    fetchPage: ({ limit, offset }) => listOrderMappings({ status: status || null, limit, offset }),
+    fetchSearch: (text) => searchOrderMappings(text, status || null),
+    table: {
+      class: "orders",
+      caption: "Qikink order mappings",
+      columns: ["Store order", "Qikink order", "Status", "Qikink status", "Tracking", "Created", "Actions"],
+      row: orderRow,
+    },
+    pagerLabel: "Order pages",
+    empty: emptyState,
+    poll: {
+      when: (rows) => rows.some((row) => row.status === "PENDING"),
+      everyMs: PENDING_POLL_MS,
+      times: PENDING_POLL_MAX,
+    },
+  });
 
-  toolbar.addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.search = searchInput.value.trim();
-    state.offset = 0;
-    clearButton.hidden = !state.search;
-    load();
-  });
-  clearButton.addEventListener("click", () => {
-    searchInput.value = "";
-    state.search = "";
-    state.offset = 0;
-    clearButton.hidden = true;
-    searchInput.focus();
-    load();
-  });
   statusSelect.addEventListener("change", () => {
-    state.status = statusSelect.value;
-    state.offset = 0;
-    load();
+    status = statusSelect.value;
+    list.reload();
   });
 
-  async function load({ quiet = false } = {}) {
-    clearTimeout(state.pollTimer);
-    if (!quiet) state.polls = 0;
-    const seq = ++state.loadSeq;
-    results.setAttribute("aria-busy", "true");
-    let rows;
-    let count;
-    try {
-      if (state.search) {
-        rows = await searchOrderMappings(state.search, state.status || null);
-        count = rows.length;
-      } else {
-        const page = await listOrderMappings({ status: state.status || null, limit: PAGE_SIZE, offset: state.offset });
-        rows = page.nodes;
-        count = page.count;
-      }
-    } catch (error) {
-      if (seq !== state.loadSeq || !state.alive) return;
-      results.removeAttribute("aria-busy");
-      if (error instanceof ApiError && error.isAuthFailure) return;
-      summary.textContent = "";
-      replaceKeepingFocus(results, h("p", { class: "notice error", role: "alert" }, `The orders could not be loaded: ${errorMessage(error)}`));
-      return;
+  function emptyState(search) {
+    if (search) {
+      return h("p", { class: "empty" }, `No order has the store or Qikink order id “${search}”.`);
     }
-    if (seq !== state.loadSeq || !state.alive) return;
-    results.removeAttribute("aria-busy");
-    render(rows, count);
-    if (rows.some((row) => row.status === "PENDING") && state.polls < PENDING_POLL_MAX) {
-      state.polls += 1;
-      state.pollTimer = setTimeout(() => load({ quiet: true }), PENDING_POLL_MS);
-    }
-  }
-
-  function render(rows, count) {
-    const offset = state.search ? 0 : state.offset;
-    summary.textContent = summaryText({ count, offset, shown: rows.length, noun: "orders" });
-    if (rows.length === 0) {
-      replaceKeepingFocus(results, emptyState());
-      return;
-    }
-    replaceKeepingFocus(
-      results,
-      h(
-        "table",
-        { class: "table orders" },
-        h("caption", { class: "visually-hidden" }, "Qikink order mappings"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ["Store order", "Qikink order", "Status", "Qikink status", "Tracking", "Created", "Actions"].map((name) =>
-              h("th", { scope: "col" }, name),
-            ),
-          ),
-        ),
-        h("tbody", {}, rows.map(orderRow)),
-      ),
-      state.search
-        ? null
-        : pager({
-            count,
-            limit: PAGE_SIZE,
-            offset: state.offset,
-            label: "Order pages",
-            onPage: (offset) => {
-              state.offset = Math.max(0, offset);
-              load();
-            },
-          }),
-    );
-  }
-
-  function emptyState() {
-    if (state.search) {
-      return h("p", { class: "empty" }, `No order has the store or Qikink order id “${state.search}”.`);
-    }
-    if (state.status) return h("p", { class: "empty" }, "No order has this status.");
+    if (status) return h("p", { class: "empty" }, "No order has this status.");
     return h(
       "div",
       { class: "empty" },
@@ -310,13 +191,13 @@ export function mountOrders(main) {
       if (!(error instanceof ApiError && error.isAuthFailure)) {
         toast(`Order ${row.medusaOrderId} could not be retried: ${errorMessage(error)}`, "error");
       }
-      if (state.alive) load();
+      if (list.alive) list.load();
       return;
     }
     toast(`Order ${row.medusaOrderId} is queued to be sent to Qikink again.`);
-    if (state.alive) {
-      heading.focus();
-      load();
+    if (list.alive) {
+      list.heading.focus();
+      list.load();
     }
   }
 
@@ -329,37 +210,31 @@ export function mountOrders(main) {
     progressText.textContent = "Refreshing statuses from Qikink…";
     try {
       const result = await refreshOrderMappings();
-      if (!state.alive) return;
+      if (!list.alive) return;
       toast(refreshMessage(result));
       progressText.textContent = "Statuses refreshed.";
     } catch (error) {
-      if (!state.alive) return;
+      if (!list.alive) return;
       progressText.textContent = "";
       if (!(error instanceof ApiError && error.isAuthFailure)) {
         toast(`Status refresh failed: ${errorMessage(error)}`, "error");
       }
     } finally {
-      if (state.alive) {
+      if (list.alive) {
         refreshButton.removeAttribute("aria-busy");
         refreshButton.disabled = false;
         refreshLabel.textContent = "Refresh status";
         progress.hidden = true;
       }
     }
-    if (state.alive) load();
+    if (list.alive) list.load();
   }
 
   // The list at once, then the statuses brought up to date from Qikink, then the list again.
-  load();
+  list.load();
   refresh();
 
-  return {
-    focus: () => heading.focus(),
-    unmount() {
-      state.alive = false;
-      clearTimeout(state.pollTimer);
-    },
-  };
+  return list;
 }
 
 export function refreshMessage({ updated, processed, totalEligible, limit }) {

@@ -116,121 +116,148 @@ function setBusy(dialog, busy, submit, busyLabel, idleLabel) {
 }
 
 /**
+ * Open `dialog` as a modal whose form runs `run()` on submit, busy meanwhile: success closes
+ * it; an auth failure closes it too (the sign-in screen takes over); any other error goes to
+ * `fail(error)` and the dialog stays open. `check()` may stop a submit before it starts.
+ * Cancel and Escape close it, except while busy. Resolves to run's result, or null.
+ */
+function modalAction({ dialog, submit, cancel, submitLabel, busyLabel, initialFocus, check = () => true, run, fail }) {
+  const form = dialog.querySelector("form");
+  let result = null;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (dialog.dataset.busy || !check()) return;
+    setBusy(dialog, true, submit, busyLabel, submitLabel);
+    try {
+      result = await run();
+    } catch (error) {
+      setBusy(dialog, false, submit, busyLabel, submitLabel);
+      if (error instanceof ApiError && error.isAuthFailure) {
+        dialog.close();
+        return;
+      }
+      fail(error);
+      return;
+    }
+    dialog.close();
+  });
+  cancel.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("cancel", (event) => {
+    if (dialog.dataset.busy) event.preventDefault();
+  });
+  const closed = new Promise((resolve) => dialog.addEventListener("close", () => resolve(result)));
+  openModal(dialog, initialFocus);
+  return closed;
+}
+
+/**
  * A modal form. `fields`: [{ name, label, value, hint, maxlength, required, autofocus }].
  * `onSubmit(values)` runs the change; an ApiError it throws is shown in the dialog (next to
  * its field when the service names one) and the dialog stays open. Resolves to onSubmit's
  * result, or null when cancelled.
  */
 export function formDialog({ title, description, fields, submitLabel, busyLabel = "Saving…", onSubmit }) {
-  return new Promise((resolve) => {
-    const titleId = uid("dialog-title");
-    const generalError = h("p", { class: "form-error", role: "alert", hidden: true });
-    const inputs = new Map();
-    const fieldErrors = new Map();
-    const rows = fields.map((field) => {
-      const id = uid(`field-${field.name}`);
-      const hintId = field.hint ? `${id}-hint` : null;
-      const errorId = `${id}-error`;
-      const input = h("input", {
-        id,
-        name: field.name,
-        type: "text",
-        value: field.value ?? "",
-        required: field.required !== false,
-        maxlength: field.maxlength,
-        autocomplete: "off",
-        spellcheck: "false",
-        "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
-      });
-      const error = h("p", { id: errorId, class: "field-error", role: "alert", hidden: true });
-      inputs.set(field.name, input);
-      fieldErrors.set(field.name, error);
-      return h(
-        "div",
-        { class: "field" },
-        h("label", { for: id }, field.label),
-        input,
-        field.hint ? h("p", { id: hintId, class: "hint" }, field.hint) : null,
-        error,
-      );
+  const titleId = uid("dialog-title");
+  const generalError = h("p", { class: "form-error", role: "alert", hidden: true });
+  const inputs = new Map();
+  const fieldErrors = new Map();
+  const rows = fields.map((field) => {
+    const id = uid(`field-${field.name}`);
+    const hintId = field.hint ? `${id}-hint` : null;
+    const errorId = `${id}-error`;
+    const input = h("input", {
+      id,
+      name: field.name,
+      type: "text",
+      value: field.value ?? "",
+      required: field.required !== false,
+      maxlength: field.maxlength,
+      autocomplete: "off",
+      spellcheck: "false",
+      "aria-describedby": [hintId, errorId].filter(Boolean).join(" "),
     });
-    const cancel = h("button", { type: "button", class: "button" }, "Cancel");
-    const submit = h("button", { type: "submit", class: "button primary" }, submitLabel);
-    const form = h(
-      "form",
-      { novalidate: true },
-      h("h2", { id: titleId }, title),
-      description ? h("p", { class: "muted" }, description) : null,
-      rows,
-      generalError,
-      h("div", { class: "dialog-actions" }, cancel, submit),
+    const error = h("p", { id: errorId, class: "field-error", role: "alert", hidden: true });
+    inputs.set(field.name, input);
+    fieldErrors.set(field.name, error);
+    return h(
+      "div",
+      { class: "field" },
+      h("label", { for: id }, field.label),
+      input,
+      field.hint ? h("p", { id: hintId, class: "hint" }, field.hint) : null,
+      error,
     );
-    const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
-    let result = null;
-
-    const clearErrors = () => {
-      generalError.hidden = true;
-      for (const [name, error] of fieldErrors) {
-        error.hidden = true;
-        error.textContent = "";
-        inputs.get(name).removeAttribute("aria-invalid");
-      }
-    };
-    // Said once: by the field it is about (the service names it for a conflict or a bad
-    // value), or in the box above the buttons when it concerns no one field.
-    const showError = (message, fieldName) => {
-      const input = inputs.get(fieldName);
-      if (input) {
-        const error = fieldErrors.get(fieldName);
-        error.textContent = message;
-        error.hidden = false;
-        input.setAttribute("aria-invalid", "true");
-        input.focus();
-      } else {
-        generalError.textContent = message;
-        generalError.hidden = false;
-        submit.focus();
-      }
-    };
-
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      if (dialog.dataset.busy) return;
-      clearErrors();
-      const values = {};
-      for (const field of fields) {
-        const value = inputs.get(field.name).value.trim();
-        if (!value && field.required !== false) {
-          showError(`${field.label} is required.`, field.name);
-          return;
-        }
-        values[field.name] = value;
-      }
-      setBusy(dialog, true, submit, busyLabel, submitLabel);
-      try {
-        result = await onSubmit(values);
-      } catch (error) {
-        setBusy(dialog, false, submit, busyLabel, submitLabel);
-        if (error instanceof ApiError && error.isAuthFailure) {
-          dialog.close();
-          return;
-        }
-        // A form edits a mutation's `input`: the service names its fields `input.<name>`.
-        const field = error instanceof ApiError ? error.field?.replace(/^input\./, "") : null;
-        showError(errorMessage(error), field);
-        return;
-      }
-      dialog.close();
-    });
-    cancel.addEventListener("click", () => dialog.close());
-    dialog.addEventListener("cancel", (event) => {
-      if (dialog.dataset.busy) event.preventDefault();
-    });
-    dialog.addEventListener("close", () => resolve(result));
-    const first = fields.find((f) => f.autofocus) ?? fields.find((f) => !f.value) ?? fields[0];
-    openModal(dialog, inputs.get(first.name));
-    inputs.get(first.name).select();
   });
+  const cancel = h("button", { type: "button", class: "button" }, "Cancel");
+  const submit = h("button", { type: "submit", class: "button primary" }, submitLabel);
+  const form = h(
+    "form",
+    { novalidate: true },
+    h("h2", { id: titleId }, title),
+    description ? h("p", { class: "muted" }, description) : null,
+    rows,
+    generalError,
+    h("div", { class: "dialog-actions" }, cancel, submit),
+  );
+  const dialog = h("dialog", { class: "dialog", "aria-labelledby": titleId }, form);
+  let values = {};
+
+  const clearErrors = () => {
+    generalError.hidden = true;
+    for (const [name, error] of fieldErrors) {
+      error.hidden = true;
+      error.textContent = "";
+      inputs.get(name).removeAttribute("aria-invalid");
+    }
+  };
+  // Said once: by the field it is about (the service names it for a conflict or a bad
+  // value), or in the box above the buttons when it concerns no one field.
+  const showError = (message, fieldName) => {
+    const input = inputs.get(fieldName);
+    if (input) {
+      const error = fieldErrors.get(fieldName);
+      error.textContent = message;
+      error.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    } else {
+      generalError.textContent = message;
+      generalError.hidden = false;
+      submit.focus();
+    }
+  };
+  const check = () => {
+    clearErrors();
+    values = {};
+    for (const field of fields) {
+      const value = inputs.get(field.name).value.trim();
+      if (!value && field.required !== false) {
+        showError(`${field.label} is required.`, field.name);
+        return false;
+      }
+      values[field.name] = value;
+    }
+    return true;
+  };
+
+  const first = fields.find((f) => f.autofocus) ?? fields.find((f) => !f.value) ?? fields[0];
+  const closed = modalAction({
+    dialog,
+    submit,
+    cancel,
+    submitLabel,
+    busyLabel,
+    initialFocus: inputs.get(first.name),
+    check,
+    run: () => onSubmit(values),
+    fail: (error) => {
+      // A form edits a mutation's `input`: the service names its fields `input.<name>`.
+      const field = error instanceof ApiError ? error.field?.replace(/^input\./, "") : null;
+      showError(errorMessage(error), field);
+    },
+  });
+  inputs.get(first.name).select();
+  return closed;
 }
 
 /**
@@ -238,100 +265,44 @@ export function formDialog({ title, description, fields, submitLabel, busyLabel 
  * Focus starts on Cancel, so Enter alone never destroys anything. Resolves true once done.
  */
 export function confirmDialog({ title, message, confirmLabel, busyLabel = "Working…", onConfirm }) {
-  return new Promise((resolve) => {
-    const titleId = uid("dialog-title");
-    const messageId = uid("dialog-message");
-    const error = h("p", { class: "form-error", role: "alert", hidden: true });
-    const cancel = h("button", { type: "button", class: "button" }, "Cancel");
-    const confirm = h("button", { type: "submit", class: "button danger" }, confirmLabel);
-    const form = h(
-      "form",
-      {},
-      h("h2", { id: titleId }, title),
-      h("p", { id: messageId }, message),
-      error,
-      h("div", { class: "dialog-actions" }, cancel, confirm),
-    );
-    const dialog = h(
-      "dialog",
-      { class: "dialog", role: "alertdialog", "aria-labelledby": titleId, "aria-describedby": messageId },
-      form,
-    );
-    let done = false;
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      if (dialog.dataset.busy) return;
-      error.hidden = true;
-      setBusy(dialog, true, confirm, busyLabel, confirmLabel);
-      try {
-        await onConfirm();
-        done = true;
-      } catch (failure) {
-        setBusy(dialog, false, confirm, busyLabel, confirmLabel);
-        if (failure instanceof ApiError && failure.isAuthFailure) {
-          dialog.close();
-          return;
-        }
-        error.textContent = errorMessage(failure);
-        error.hidden = false;
-        confirm.focus();
-        return;
-      }
-      dialog.close();
-    });
-    cancel.addEventListener("click", () => dialog.close());
-    dialog.addEventListener("cancel", (event) => {
-      if (dialog.dataset.busy) event.preventDefault();
-    });
-    dialog.addEventListener("close", () => resolve(done));
-    openModal(dialog, cancel);
-  });
-}
-
-// -- lists ----------------------------------------------------------------------------------
-
-/**
- * Replace `container`'s content with `nodes`, putting keyboard focus back on the element with
- * the same data-focus-key, so a re-render (a poll, a reload) never throws the user's place away.
- */
-export function replaceKeepingFocus(container, ...nodes) {
-  const active = document.activeElement;
-  const key = container.contains(active) ? active?.dataset?.focusKey : null;
-  container.replaceChildren(...nodes.filter((node) => node != null));
-  if (key) container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
-}
-
-/** "Previous · Page 2 of 5 · Next" for a list of `count` items shown `limit` at a time. */
-export function pager({ count, limit, offset, label, onPage }) {
-  if (count <= limit) return null;
-  const page = Math.floor(offset / limit) + 1;
-  const pages = Math.ceil(count / limit);
-  return h(
-    "nav",
-    { class: "pager", "aria-label": label },
-    h(
-      "button",
-      { type: "button", class: "button", disabled: page <= 1, dataset: { focusKey: "pager-prev" }, onclick: () => onPage(offset - limit) },
-      "Previous",
-    ),
-    h("span", { class: "pager-position" }, `Page ${page} of ${pages}`),
-    h(
-      "button",
-      { type: "button", class: "button", disabled: page >= pages, dataset: { focusKey: "pager-next" }, onclick: () => onPage(offset + limit) },
-      "Next",
-    ),
+  const titleId = uid("dialog-title");
+  const messageId = uid("dialog-message");
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const cancel = h("button", { type: "button", class: "button" }, "Cancel");
+  const confirm = h("button", { type: "submit", class: "button danger" }, confirmLabel);
+  const form = h(
+    "form",
+    {},
+    h("h2", { id: titleId }, title),
+    h("p", { id: messageId }, message),
+    error,
+    h("div", { class: "dialog-actions" }, cancel, confirm),
   );
-}
-
-/** "Showing 21–40 of 57 orders" */
-export function summaryText({ count, offset, shown, noun }) {
-  if (count === 0) return `No ${noun}.`;
-  if (shown === count) return `${count} ${count === 1 ? noun.replace(/s$/, "") : noun}.`;
-  return `Showing ${offset + 1}–${offset + shown} of ${count} ${noun}.`;
-}
-
-/** One table cell that carries its column name, shown as a label in the phone layout. */
-export function cell(label, ...children) {
-  // One wrapper, so the phone layout's two-column grid sees one label and one value.
-  return h("td", { "data-label": label }, h("div", { class: "cell" }, ...children));
+  const dialog = h(
+    "dialog",
+    { class: "dialog", role: "alertdialog", "aria-labelledby": titleId, "aria-describedby": messageId },
+    form,
+  );
+  const done = modalAction({
+    dialog,
+    submit: confirm,
+    cancel,
+    submitLabel: confirmLabel,
+    busyLabel,
+    initialFocus: cancel,
+    check: () => {
+      error.hidden = true;
+      return true;
+    },
+    run: async () => {
+      await onConfirm();
+      return true;
+    },
+    fail: (failure) => {
+      error.textContent = errorMessage(failure);
+      error.hidden = false;
+      confirm.focus();
+    },
+  });
+  return done.then(Boolean);
 }

@@ -1,173 +1,53 @@
 // "Variant mappings": which Qikink SKU each store variant is printed as; add, update, delete.
 
 import {
-  ApiError,
   createProductMapping,
   deleteProductMapping,
   listProductMappings,
   searchProductMappings,
   updateProductMapping,
 } from "./api.js";
-import {
-  cell,
-  confirmDialog,
-  errorMessage,
-  formDialog,
-  h,
-  pager,
-  replaceKeepingFocus,
-  summaryText,
-  time,
-  toast,
-} from "./ui.js";
+import { cell, mountList } from "./list.js";
+import { confirmDialog, formDialog, h, time, toast } from "./ui.js";
 
-const PAGE_SIZE = 20;
 const VARIANT_HINT = "The store's product variant id, e.g. variant_01JD…";
 const SKU_HINT = "The SKU of the product in your Qikink “My Products”, e.g. MVnHs-Wh-S (at most 50 characters).";
 
 export function mountVariants(main) {
-  const state = { search: "", offset: 0, loadSeq: 0, alive: true };
-
-  const heading = h("h1", { id: "variants-heading", tabindex: "-1" }, "Variant mappings");
-  const addButton = h("button", { type: "button", class: "button primary", onclick: () => add() }, "Add Qikink Variant");
-  const searchInput = h("input", {
-    id: "variant-search",
-    name: "q",
-    type: "search",
-    placeholder: "variant_01J… or MVnHs-Wh-S",
-    autocomplete: "off",
-    spellcheck: "false",
-    "aria-describedby": "variant-search-hint",
+  const list = mountList(main, {
+    id: "variants-heading",
+    title: "Variant mappings",
+    intro: "Which Qikink SKU each store variant is printed as. Only mapped variants are sent to Qikink.",
+    action: h("button", { type: "button", class: "button primary", onclick: () => add() }, "Add Qikink Variant"),
+    toolbarLabel: "Search variant mappings",
+    search: {
+      id: "variant-search",
+      label: "Search by variant id or SKU",
+      placeholder: "variant_01J… or MVnHs-Wh-S",
+      hint: "The whole variant id or Qikink SKU, exactly.",
+    },
+    noun: "mappings",
+    fetchPage: ({ limit, offset }) => listProductMappings({ limit, offset }),
+    fetchSearch: (text) => searchProductMappings(text),
+    table: {
+      class: "variants",
+      caption: "Variant mappings",
+      columns: ["Variant id", "Qikink SKU", "Updated", "Actions"],
+      row: mappingRow,
+    },
+    pagerLabel: "Mapping pages",
+    empty: (search) =>
+      search
+        ? h("p", { class: "empty" }, `No mapping has the variant id or SKU “${search}”.`)
+        : h(
+            "div",
+            { class: "empty" },
+            h("p", {}, "No variant is mapped to Qikink yet."),
+            h("p", { class: "muted" }, "Use “Add Qikink Variant” to print a store variant as a Qikink product."),
+          ),
+    // Deleting the last mapping of the last page leaves it empty: show the page before it.
+    stepBack: true,
   });
-  const clearButton = h("button", { type: "button", class: "button subtle", hidden: true }, "Clear");
-  const toolbar = h(
-    "form",
-    { class: "toolbar", role: "search", "aria-label": "Search variant mappings" },
-    h(
-      "div",
-      { class: "field grow" },
-      h("label", { for: "variant-search" }, "Search by variant id or SKU"),
-      searchInput,
-      h("p", { id: "variant-search-hint", class: "hint" }, "The whole variant id or Qikink SKU, exactly."),
-    ),
-    h("div", { class: "toolbar-actions" }, h("button", { type: "submit", class: "button" }, "Search"), clearButton),
-  );
-  const summary = h("p", { class: "summary", "aria-live": "polite" });
-  const results = h("div", { class: "results" });
-
-  main.replaceChildren(
-    h(
-      "section",
-      { class: "page", "aria-labelledby": "variants-heading" },
-      h(
-        "div",
-        { class: "page-head" },
-        h(
-          "div",
-          {},
-          heading,
-          h("p", { class: "muted" }, "Which Qikink SKU each store variant is printed as. Only mapped variants are sent to Qikink."),
-        ),
-        addButton,
-      ),
-      toolbar,
-      summary,
-      results,
-    ),
-  );
-
-  toolbar.addEventListener("submit", (event) => {
-    event.preventDefault();
-    state.search = searchInput.value.trim();
-    state.offset = 0;
-    clearButton.hidden = !state.search;
-    load();
-  });
-  clearButton.addEventListener("click", () => {
-    searchInput.value = "";
-    state.search = "";
-    state.offset = 0;
-    clearButton.hidden = true;
-    searchInput.focus();
-    load();
-  });
-
-  async function load() {
-    const seq = ++state.loadSeq;
-    results.setAttribute("aria-busy", "true");
-    let rows;
-    let count;
-    try {
-      if (state.search) {
-        rows = await searchProductMappings(state.search);
-        count = rows.length;
-      } else {
-        const page = await listProductMappings({ limit: PAGE_SIZE, offset: state.offset });
-        rows = page.nodes;
-        count = page.count;
-        if (rows.length === 0 && state.offset > 0) {
-          // The last item of the last page went away: show the page before it.
-          state.offset = Math.max(0, state.offset - PAGE_SIZE);
-          return load();
-        }
-      }
-    } catch (error) {
-      if (seq !== state.loadSeq || !state.alive) return;
-      results.removeAttribute("aria-busy");
-      if (error instanceof ApiError && error.isAuthFailure) return;
-      summary.textContent = "";
-      replaceKeepingFocus(results, h("p", { class: "notice error", role: "alert" }, `The mappings could not be loaded: ${errorMessage(error)}`));
-      return;
-    }
-    if (seq !== state.loadSeq || !state.alive) return;
-    results.removeAttribute("aria-busy");
-    render(rows, count);
-  }
-
-  function render(rows, count) {
-    const offset = state.search ? 0 : state.offset;
-    summary.textContent = summaryText({ count, offset, shown: rows.length, noun: "mappings" });
-    if (rows.length === 0) {
-      replaceKeepingFocus(
-        results,
-        state.search
-          ? h("p", { class: "empty" }, `No mapping has the variant id or SKU “${state.search}”.`)
-          : h(
-              "div",
-              { class: "empty" },
-              h("p", {}, "No variant is mapped to Qikink yet."),
-              h("p", { class: "muted" }, "Use “Add Qikink Variant” to print a store variant as a Qikink product."),
-            ),
-      );
-      return;
-    }
-    replaceKeepingFocus(
-      results,
-      h(
-        "table",
-        { class: "table variants" },
-        h("caption", { class: "visually-hidden" }, "Variant mappings"),
-        h(
-          "thead",
-          {},
-          h("tr", {}, ["Variant id", "Qikink SKU", "Updated", "Actions"].map((name) => h("th", { scope: "col" }, name))),
-        ),
-        h("tbody", {}, rows.map(mappingRow)),
-      ),
-      state.search
-        ? null
-        : pager({
-            count,
-            limit: PAGE_SIZE,
-            offset: state.offset,
-            label: "Mapping pages",
-            onPage: (offset) => {
-              state.offset = Math.max(0, offset);
-              load();
-            },
-          }),
-    );
-  }
 
   function mappingRow(row) {
     return h(
@@ -220,9 +100,9 @@ export function mountVariants(main) {
       busyLabel: "Adding…",
       onSubmit: (values) => createProductMapping(values),
     });
-    if (!created || !state.alive) return;
+    if (!created || !list.alive) return;
     toast("Qikink variant mapping created successfully.");
-    load();
+    list.load();
   }
 
   async function update(row) {
@@ -242,9 +122,9 @@ export function mountVariants(main) {
         return Object.keys(input).length ? updateProductMapping(row.id, input) : row;
       },
     });
-    if (!updated || !state.alive) return;
+    if (!updated || !list.alive) return;
     toast("Qikink variant mapping updated.");
-    load();
+    list.load();
   }
 
   async function remove(row) {
@@ -255,18 +135,12 @@ export function mountVariants(main) {
       busyLabel: "Deleting…",
       onConfirm: () => deleteProductMapping(row.id),
     });
-    if (!done || !state.alive) return;
+    if (!done || !list.alive) return;
     toast("Qikink variant mapping removed.");
-    heading.focus();
-    load();
+    list.heading.focus();
+    list.load();
   }
 
-  load();
-
-  return {
-    focus: () => heading.focus(),
-    unmount() {
-      state.alive = false;
-    },
-  };
+  list.load();
+  return list;
 }

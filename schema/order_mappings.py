@@ -11,7 +11,7 @@ import strawberry
 from models import MedusaSyncedState as SyncedValue
 from models import OrderMappingStatus as StatusValue
 from resolvers import order_mappings as resolve
-from schema.common import SortDirection
+from schema.common import Paged, SortDirection, from_attributes, list_query
 from schema.context import Context
 from schema.permissions import IsAdmin, IsStorefront
 from services.order_mappings import OrderMappingOrder, OrderMappingQuery
@@ -88,37 +88,12 @@ class OrderMapping:
 
     @classmethod
     def from_model(cls, row: OrderMappingRow) -> Self:
-        return cls(
-            id=strawberry.ID(row.id),
-            medusa_order_id=row.medusa_order_id,
-            qikink_order_id=row.qikink_order_id,
-            qikink_order_number=row.qikink_order_number,
-            status=row.status,
-            qikink_status=row.qikink_status,
-            tracking_number=row.tracking_number,
-            courier=row.courier,
-            tracking_url=row.tracking_url,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            last_synced_at=row.last_synced_at,
-            cancel_requested=row.cancel_requested,
-            medusa_fulfillment_id=row.medusa_fulfillment_id,
-            medusa_synced_state=row.medusa_synced_state,
-            medusa_sync_error=row.medusa_sync_error,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            next_attempt_at=row.next_attempt_at,
-            customer_id=row.customer_id,
-            email=row.email,
-        )
+        return from_attributes(cls, row)
 
 
 @strawberry.type(description="One page of order mappings.")
-class OrderMappingList:
-    nodes: list[OrderMapping]
-    count: int = strawberry.field(description="How many mappings match the filter in all.")
-    limit: int
-    offset: int
+class OrderMappingList(Paged[OrderMapping]):
+    pass
 
 
 @strawberry.enum(description="What order mappings can be ordered by.")
@@ -154,22 +129,11 @@ class OrderMappingQueries:
         order: OrderMappingOrderField = OrderMappingOrderField.CREATED_AT,
         order_direction: SortDirection = SortDirection.DESC,
     ) -> OrderMappingList:
-        query = OrderMappingQuery(
-            qikink_order_id=filter.qikink_order_id if filter else None,
-            medusa_order_id=filter.medusa_order_id if filter else None,
-            status=filter.status if filter else None,
-            order=order.value,
-            descending=order_direction.descending,
-        )
+        query = list_query(OrderMappingQuery, filter, order, order_direction)
         rows, count, page = await resolve.order_mappings(
             info.context.caller, query, limit=limit, offset=offset
         )
-        return OrderMappingList(
-            nodes=[OrderMapping.from_model(row) for row in rows],
-            count=count,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return OrderMappingList.of(OrderMapping.from_model, rows, count, page)
 
     @strawberry.field(
         permission_classes=[IsStorefront],

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from resolvers import orders as resolve
+from schema.common import from_attributes
 from schema.context import Context
 from schema.gate import CALLS_QIKINK
 from schema.input_limits import at_most
@@ -78,34 +79,12 @@ class StoreOrderInput:
     )
 
     def to_order(self) -> store_orders.StoreOrder:
-        a = self.shipping_address
-        return store_orders.StoreOrder(
-            id=self.id,
-            email=self.email,
-            display_id=self.display_id,
-            currency_code=self.currency_code,
+        return from_attributes(
+            store_orders.StoreOrder,
+            self,
             payment_method=self.payment_method.value,
-            customer_id=self.customer_id,
-            items=[
-                store_orders.StoreItem(
-                    variant_id=item.variant_id,
-                    quantity=item.quantity,
-                    unit_price=item.unit_price,
-                    title=item.title,
-                )
-                for item in self.items
-            ],
-            shipping_address=store_orders.StoreAddress(
-                first_name=a.first_name,
-                last_name=a.last_name,
-                address1=a.address1,
-                address2=a.address2,
-                city=a.city,
-                province=a.province,
-                postal_code=a.postal_code,
-                country_code=a.country_code,
-                phone=a.phone,
-            ),
+            items=[from_attributes(store_orders.StoreItem, item) for item in self.items],
+            shipping_address=from_attributes(store_orders.StoreAddress, self.shipping_address),
         )
 
 
@@ -119,11 +98,8 @@ class SubmitStoreOrderPayload:
 
     @classmethod
     def from_result(cls, result: service.SubmitResult) -> SubmitStoreOrderPayload:
-        return cls(
-            mapping=OrderMapping.from_model(result.mapping) if result.mapping else None,
-            skipped=result.skipped,
-            reason=result.reason,
-        )
+        mapping = OrderMapping.from_model(result.mapping) if result.mapping else None
+        return from_attributes(cls, result, mapping=mapping)
 
 
 @strawberry.type(
@@ -154,20 +130,7 @@ class RefreshResult:
 
     @classmethod
     def from_result(cls, result: RefreshOutcome) -> RefreshResult:
-        plan = result.plan
-        return cls(
-            updated=result.updated,
-            processed=result.processed,
-            total_eligible=result.total_eligible,
-            limit=result.limit,
-            qikink_calls=result.qikink_calls,
-            plan=RefreshPlan(
-                pages=plan.pages,
-                gets=plan.gets,
-                pages_walked=plan.pages_walked,
-                gets_made=plan.gets_made,
-            ),
-        )
+        return from_attributes(cls, result, plan=from_attributes(RefreshPlan, result.plan))
 
 
 CancelOutcome = strawberry.enum(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Self
 import strawberry
 
 from resolvers import product_mappings as resolve
-from schema.common import DeletedPayload, SortDirection
+from schema.common import DeletedPayload, Paged, SortDirection, from_attributes, list_query
 from schema.permissions import IsAdmin
 from services.product_mappings import ProductMappingOrder, ProductMappingQuery
 
@@ -29,21 +29,12 @@ class ProductMapping:
 
     @classmethod
     def from_model(cls, row: ProductMappingRow) -> Self:
-        return cls(
-            id=strawberry.ID(row.id),
-            qikink_sku_id=row.qikink_sku_id,
-            variant_id=row.variant_id,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return from_attributes(cls, row)
 
 
 @strawberry.type(description="One page of product mappings.")
-class ProductMappingList:
-    nodes: list[ProductMapping]
-    count: int = strawberry.field(description="How many mappings match the filter in all.")
-    limit: int
-    offset: int
+class ProductMappingList(Paged[ProductMapping]):
+    pass
 
 
 @strawberry.enum(description="What product mappings can be ordered by.")
@@ -83,19 +74,9 @@ class ProductMappingQueries:
         order: ProductMappingOrderField = ProductMappingOrderField.CREATED_AT,
         order_direction: SortDirection = SortDirection.DESC,
     ) -> ProductMappingList:
-        query = ProductMappingQuery(
-            qikink_sku_id=filter.qikink_sku_id if filter else None,
-            variant_id=filter.variant_id if filter else None,
-            order=order.value,
-            descending=order_direction.descending,
-        )
+        query = list_query(ProductMappingQuery, filter, order, order_direction)
         rows, count, page = await resolve.product_mappings(query, limit=limit, offset=offset)
-        return ProductMappingList(
-            nodes=[ProductMapping.from_model(row) for row in rows],
-            count=count,
-            limit=page.limit,
-            offset=page.offset,
-        )
+        return ProductMappingList.of(ProductMapping.from_model, rows, count, page)
 
     @strawberry.field(permission_classes=[IsAdmin], description="One mapping, or null.")
     async def product_mapping(self, id: strawberry.ID) -> ProductMapping | None:

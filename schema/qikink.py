@@ -11,6 +11,7 @@ from typing import Self
 import strawberry
 
 from resolvers import qikink as resolve
+from schema.common import from_attributes
 from schema.context import Context
 from schema.gate import CALLS_QIKINK
 from schema.input_limits import at_most
@@ -88,33 +89,11 @@ class QikinkOrder:
 
     @classmethod
     def from_view(cls, view: service.QikinkOrderView) -> Self:
-        s = view.shipping
-        return cls(
-            order_id=view.order_id,
-            number=view.number,
-            order_number=view.order_number,
-            status=view.status,
-            created_on=view.created_on,
-            live_date=view.live_date,
-            payment_type=view.payment_type,
-            total_order_value=view.total_order_value,
-            shipping=QikinkShipping(
-                first_name=s.first_name,
-                last_name=s.last_name,
-                phone=s.phone,
-                email=s.email,
-                city=s.city,
-                zip=s.zip,
-                province=s.province,
-                country_code=s.country_code,
-                awb=s.awb,
-                courier_provider_name=s.courier_provider_name,
-                tracking_link=s.tracking_link,
-            ),
-            line_items=[
-                QikinkOrderLine(sku=i.sku, quantity=i.quantity, price=i.price)
-                for i in view.line_items
-            ],
+        return from_attributes(
+            cls,
+            view,
+            shipping=from_attributes(QikinkShipping, view.shipping),
+            line_items=[from_attributes(QikinkOrderLine, item) for item in view.line_items],
         )
 
 
@@ -140,6 +119,14 @@ class QikinkLineItemInput:
     designs: list[QikinkDesignInput] | None = strawberry.field(
         default=None, metadata=at_most(MAX_DESIGNS, "designs per line item")
     )
+
+    def to_request(self) -> qikink_requests.QikinkLineItem:
+        designs = (
+            None
+            if self.designs is None
+            else [from_attributes(qikink_requests.QikinkDesign, d) for d in self.designs]
+        )
+        return from_attributes(qikink_requests.QikinkLineItem, self, designs=designs)
 
 
 @strawberry.input(description="Where Qikink ships the order. Every field is sent to Qikink.")
@@ -177,53 +164,13 @@ class QikinkOrderInput:
     add_ons: QikinkAddOnsInput | None = None
 
     def to_request(self) -> qikink_requests.QikinkOrderRequest:
-        a = self.shipping_address
-        return qikink_requests.QikinkOrderRequest(
-            order_number=self.order_number,
+        return from_attributes(
+            qikink_requests.QikinkOrderRequest,
+            self,
             gateway=self.gateway.value,
-            total_order_value=self.total_order_value,
-            qikink_shipping=self.qikink_shipping,
-            line_items=[
-                qikink_requests.QikinkLineItem(
-                    sku=item.sku,
-                    quantity=item.quantity,
-                    price=item.price,
-                    search_from_my_products=item.search_from_my_products,
-                    print_type_id=item.print_type_id,
-                    designs=[
-                        qikink_requests.QikinkDesign(
-                            design_code=d.design_code,
-                            width_inches=d.width_inches,
-                            height_inches=d.height_inches,
-                            placement_sku=d.placement_sku,
-                            design_link=d.design_link,
-                            mockup_link=d.mockup_link,
-                        )
-                        for d in item.designs
-                    ]
-                    if item.designs is not None
-                    else None,
-                )
-                for item in self.line_items
-            ],
-            shipping_address=qikink_requests.QikinkAddress(
-                first_name=a.first_name,
-                last_name=a.last_name,
-                address1=a.address1,
-                address2=a.address2,
-                phone=a.phone,
-                email=a.email,
-                city=a.city,
-                zip=a.zip,
-                province=a.province,
-                country_code=a.country_code,
-            ),
-            add_ons=qikink_requests.QikinkAddOns(
-                box_packing=self.add_ons.box_packing,
-                gift_wrap=self.add_ons.gift_wrap,
-                rush_order=self.add_ons.rush_order,
-                custom_letter=self.add_ons.custom_letter,
-            )
+            line_items=[item.to_request() for item in self.line_items],
+            shipping_address=from_attributes(qikink_requests.QikinkAddress, self.shipping_address),
+            add_ons=from_attributes(qikink_requests.QikinkAddOns, self.add_ons)
             if self.add_ons is not None
             else None,
         )
@@ -270,12 +217,7 @@ class QikinkMutation:
     )
     async def qikink_token(self, info: strawberry.Info[Context]) -> QikinkToken:
         view = await resolve.qikink_token(info.context.qikink)
-        return QikinkToken(
-            access_token=view.access_token,
-            client_id=view.client_id,
-            expires_in=view.expires_in,
-            expires_at=view.expires_at,
-        )
+        return from_attributes(QikinkToken, view)
 
     @strawberry.mutation(
         permission_classes=[QikinkProxy],
