@@ -4,6 +4,7 @@ its GraphQL types and the services' values."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
@@ -64,12 +65,14 @@ def from_attributes(target: type[D], source: object, **given: Any) -> D:
     Names are the contract between the layers: a field the source lacks is an AttributeError
     here, never a silent None.
     """
-    values = {
-        field.name: getattr(source, field.name)
-        for field in dataclasses.fields(target)
-        if field.init and field.name not in given
-    }
+    values = {name: getattr(source, name) for name in _init_fields(target) if name not in given}
     return target(**values, **given)
+
+
+@functools.cache
+def _init_fields(target: type[DataclassInstance]) -> tuple[str, ...]:
+    # Read once a type: every node of every page is made through here.
+    return tuple(field.name for field in dataclasses.fields(target) if field.init)
 
 
 def list_query(
