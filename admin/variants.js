@@ -7,8 +7,9 @@ import {
   searchProductMappings,
   updateProductMapping,
 } from "./api.js";
+import { confirmDialog, formDialog } from "./dialogs.js";
 import { cell, mountList } from "./list.js";
-import { confirmDialog, formDialog, h, time, toast } from "./ui.js";
+import { h, time, toast } from "./ui.js";
 
 const VARIANT_HINT = "The store's product variant id, e.g. variant_01JD…";
 const SKU_HINT = "The SKU of the product in your Qikink “My Products”, e.g. MVnHs-Wh-S (at most 50 characters).";
