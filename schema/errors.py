@@ -58,15 +58,22 @@ def field_path(path: FieldPath) -> str:
 
 
 def _coded(
-    error: GraphQLError, code: str, message: str | None = None, **details: Any
+    error: GraphQLError,
+    code: str,
+    message: str | None = None,
+    *,
+    kept: dict[str, Any] | None = None,
+    **details: Any,
 ) -> GraphQLError:
+    """`error` with its code and `details`; the extensions it had are `kept` unless given."""
+    kept = error.extensions or {} if kept is None else kept
     return GraphQLError(
         error.message if message is None else message,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={**(error.extensions or {}), "code": code, **details},
+        extensions={**kept, "code": code, **details},
     )
 
 
@@ -76,10 +83,11 @@ def _present(
     original = error.original_error
     if isinstance(original, ServiceError):
         # Services name their details in Python's words (`retry_after`); the API in its own.
+        # graphql-core copied them onto the located error as they were: none is kept.
         details = {to_camel_case(key): value for key, value in original.extensions.items()}
         if original.field:
             details["field"] = field_path(original.field)
-        return _coded(error, original.code, original.message, **details)
+        return _coded(error, original.code, original.message, kept={}, **details)
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # About the request itself, not one field: the caller's document or variables.
         if isinstance(error, GraphQLSyntaxError):

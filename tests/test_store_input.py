@@ -280,7 +280,8 @@ async def test_the_same_order_again_with_other_contents_is_a_conflict(
     body = await gql(http, SUBMIT, {"order": placed(**changes)}, ADMIN)
     _, message = refusal(body, "CONFLICT")
     assert f"with different {differ}" in message
-    assert body["errors"][0]["extensions"]["mappingId"] == mapping["id"]
+    # In the API's words only: the service's own name for it (`mapping_id`) stays inside.
+    assert body["errors"][0]["extensions"] == {"code": "CONFLICT", "mappingId": mapping["id"]}
     # The mapping is as it was: Qikink may have that order already.
     assert await OrderMapping.all().count() == 1
     assert (await OrderMapping.get(id=mapping["id"])).payload == stored
