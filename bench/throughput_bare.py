@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from throughput_ops import PAGE
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
     from datetime import datetime
 
     from starlette.applications import Starlette
@@ -55,7 +56,6 @@ def bare_app(database_url: str) -> Starlette:
     from starlette.routing import Route
 
     from models import OrderMappingStatus
-    from services import db
     from services.order_mappings import (
         OrderMappingQuery,
         find_order_mapping,
@@ -95,14 +95,6 @@ def bare_app(database_url: str) -> Starlette:
             "qikinkOrderMappings", {"count": count, "limit": PAGE, "offset": 0, "nodes": nodes}
         )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> Any:
-        await db.connect_db(database_url)
-        try:
-            yield
-        finally:
-            await db.close_db()
-
     return Starlette(
         routes=[
             Route("/bare/productMappings", product_mappings, methods=["POST"]),
@@ -110,8 +102,23 @@ def bare_app(database_url: str) -> Starlette:
             Route("/bare/qikinkOrderMappings", order_mappings, methods=["POST"]),
             Route("/health", lambda request: Response("ok")),
         ],
-        lifespan=lifespan,
+        lifespan=database_lifespan(database_url),
     )
+
+
+def database_lifespan(database_url: str) -> Any:
+    """A lifespan that connects the service's database at start and closes it at the end."""
+    from services import db
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect_db(database_url)
+        try:
+            yield
+        finally:
+            await db.close_db()
+
+    return lifespan
 
 
 def serve_bare(database_url: str, port: int) -> None:

@@ -11,7 +11,6 @@ as they do there.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from starlette.applications import Starlette
 
 
@@ -31,6 +28,7 @@ def floor_app(database_url: str) -> Starlette:
     from starlette.routing import Route
     from strawberry.asgi import GraphQL
     from strawberry.schema.config import StrawberryConfig
+    from throughput_bare import database_lifespan
     from throughput_ops import JWT_SECRET
 
     from config import load_settings
@@ -38,7 +36,6 @@ def floor_app(database_url: str) -> Starlette:
     from schema import SCALARS, Mutation, Query
     from schema.context import Context
     from schema.documents import DocumentCache
-    from services import db
     from services.auth import authenticate
 
     settings = load_settings(
@@ -74,20 +71,12 @@ def floor_app(database_url: str) -> Starlette:
                 runtime=runtime,
             )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await db.connect_db(database_url)
-        try:
-            yield
-        finally:
-            await db.close_db()
-
     return Starlette(
         routes=[
             Route("/graphql", View(schema)),
             Route("/health", lambda request: Response("ok")),
         ],
-        lifespan=lifespan,
+        lifespan=database_lifespan(database_url),
     )
 
 
