@@ -231,7 +231,7 @@ async def test_a_paid_order_waiting_beside_the_syncs_takes_the_next_free_slot(
     assert not await _waiter()
 
 
-async def _at_least(shop: Shop, endpoint: str, count: int) -> bool:
+def _at_least(shop: Shop, endpoint: str, count: int) -> bool:
     return len(shop.requests(endpoint)) >= count
 
 

@@ -23,17 +23,18 @@ if TYPE_CHECKING:
 # `{ __typename }`, padded with spaces past the large-body threshold (but under the limit).
 LARGE_BODY = json.dumps({"query": "{ __typename }" + " " * (LARGE_BODY_BYTES + 100)}).encode()
 SMALL_BODY = json.dumps({"query": "{ __typename }"}).encode()
+JSON = {"content-type": "application/json"}
 
 
 class StalledClient:
     """One POST /graphql whose body arrives only once `go` is set."""
 
-    def __init__(self, app: Starlette, body: bytes, headers: dict[str, str]) -> None:
+    def __init__(self, app: Starlette, body: bytes) -> None:
         self.go = asyncio.Event()
         self.reading = False  # the app asked for the body: this request has its turn
         self.messages: list[Message] = []
+        # No credentials: a storefront's body, which takes turns when large.
         raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        raw += [(name.encode(), value.encode()) for name, value in headers.items()]
         scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -79,10 +80,10 @@ async def test_large_bodies_take_turns_and_the_one_too_many_is_refused_at_once(
     client: httpx.AsyncClient, app: Starlette, admin_headers: dict[str, str]
 ) -> None:
     caller = guard(app)
-    first = StalledClient(app, LARGE_BODY, {})
-    await eventually(lambda: _true(first.reading))
-    queued = [StalledClient(app, LARGE_BODY, {}) for _ in range(MAX_LARGE_WAITING)]
-    await eventually(lambda: _true(caller.large_waiting == MAX_LARGE_WAITING))
+    first = StalledClient(app, LARGE_BODY)
+    await eventually(lambda: first.reading)
+    queued = [StalledClient(app, LARGE_BODY) for _ in range(MAX_LARGE_WAITING)]
+    await eventually(lambda: caller.large_waiting == MAX_LARGE_WAITING)
     # Behind the first, none has been read yet.
     assert not any(client.reading for client in queued)
 
@@ -104,7 +105,7 @@ async def test_large_bodies_take_turns_and_the_one_too_many_is_refused_at_once(
         assert before.status == 200
         assert before.answer() == {"data": {"__typename": "Query"}}
         if after is not None:
-            await eventually(lambda after=after: _true(after.reading))
+            await eventually(lambda after=after: after.reading)
     assert caller.large_waiting == 0
     assert not caller.large_turn.locked()
 
@@ -113,10 +114,10 @@ async def test_a_caller_gone_while_waiting_gives_up_its_place(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
     caller = guard(app)
-    first = StalledClient(app, LARGE_BODY, {})
-    await eventually(lambda: _true(first.reading))
-    waiting = StalledClient(app, LARGE_BODY, {})
-    await eventually(lambda: _true(caller.large_waiting == 1))
+    first = StalledClient(app, LARGE_BODY)
+    await eventually(lambda: first.reading)
+    waiting = StalledClient(app, LARGE_BODY)
+    await eventually(lambda: caller.large_waiting == 1)
     waiting.task.cancel()
     await asyncio.gather(waiting.task, return_exceptions=True)
     assert caller.large_waiting == 0
@@ -125,10 +126,3 @@ async def test_a_caller_gone_while_waiting_gives_up_its_place(
     # The turn is free again: the next large body is read and answered.
     answered = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
     assert answered.json() == {"data": {"__typename": "Query"}}
-
-
-JSON = {"content-type": "application/json"}
-
-
-async def _true(value: bool) -> bool:
-    return value

@@ -273,11 +273,8 @@ async def test_only_one_sweep_runs_at_a_time(sweeper: tuple[Any, FakeMedusa]) ->
     fake.lists_open.clear()
     running = asyncio.create_task(sweep())
 
-    async def listing() -> bool:
-        return len(fake.requests) == 1
-
     # The first sweep holds the lease while Medusa keeps its list waiting: others stand back.
-    await eventually(listing)
+    await eventually(lambda: len(fake.requests) == 1)
     others = await asyncio.gather(*(sweep() for _ in range(3)))
     assert [result.ran for result in others] == [False, False, False]
     fake.lists_open.set()

@@ -81,10 +81,7 @@ async def test_sigterm_ends_the_service_while_its_work_is_stuck(
                 stuck_http.post("/graphql", json={"query": STUCK}, headers=admin)
             )
 
-            async def minting() -> bool:
-                return bool(qikink.connections)
-
-            await eventually(minting)
+            await eventually(lambda: bool(qikink.connections))
             # The freeze: each `b` is cancelled while it waits for that mint.
             for _ in range(20):
                 assert "BAD_USER_INPUT" in codes(await gql(http, FREEZE, {}, admin))

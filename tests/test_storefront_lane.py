@@ -129,5 +129,5 @@ async def test_a_thousand_storefront_calls_reach_qikink_five_times_and_a_paid_or
     assert len(sim_server.sim.orders_with_number(number)) == 1
 
 
-async def _at_least(outcomes: list[str], count: int) -> bool:
+def _at_least(outcomes: list[str], count: int) -> bool:
     return len(outcomes) >= count

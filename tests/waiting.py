@@ -4,6 +4,7 @@ from async tests, `wait_for` from sync ones."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from typing import TYPE_CHECKING
 
@@ -15,12 +16,16 @@ __all__ = ["eventually", "wait_for"]
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 10.0, every: float = 0.02
+    check: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0, every: float = 0.02
 ) -> None:
-    """Return once `check()` is true; fail when it is still false after `within` seconds."""
+    """Return once `check()` (a plain check, or one to await) is true; fail when it is still
+    false after `within` seconds."""
     deadline = time.monotonic() + within
     while True:
-        if await check():
+        outcome = check()
+        if inspect.isawaitable(outcome):
+            outcome = await outcome
+        if outcome:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"still not true after {within} s")
