@@ -48,26 +48,36 @@ class Lease:
 
     async def take(
         self,
-        where: Q,
+        row: Q,
         holder: str,
         *,
         now: datetime,
         until: datetime,
+        when: Q | None = None,
         reentrant: bool = False,
         **changes: Any,
     ) -> bool:
-        """Hold the row `where` names until `until`, if its lease is free at `now` (or, with
-        `reentrant`, held by `holder` already); `changes` are written with it. True if taken."""
+        """Hold the row `row` names until `until`, if it matches `when` and its lease is free at
+        `now` (or, with `reentrant`, held by `holder` already); `changes` are written with it.
+        True if taken.
+
+        A lease taken for a caller that is gone is given back lapsed (held until `now`): free
+        for anyone, and a row its `changes` marked as taken (a claim's in-flight state) looks
+        abandoned, which is how its job finds it again. `when` is not asked again then: the
+        changes may have made it false.
+        """
         free = Q(**{f"{self.until}__isnull": True}) | Q(**{f"{self.until}__lt": now})
         if reentrant:
             free |= Q(**{self.owner: holder})
-        take = self.model.filter(where, free).update(
+        take = self.model.filter(row, when or Q(), free).update(
             **{self.owner: holder, self.until: until}, **changes
         )
 
         async def give_back(taken: int) -> None:
             if taken:
-                await self.held(where, holder).update(**{self.owner: None, self.until: None})
+                await self.model.filter(row, **{self.owner: holder, self.until: until}).update(
+                    **{self.owner: None, self.until: now}
+                )
 
         return await to_the_end(_run(take), undo=give_back) == 1
 

@@ -152,8 +152,8 @@ class FulfillmentWriter:
         done = 0
         for mapping_id in due:
             until = now + timedelta(seconds=self.lease_seconds)
-            where = Q(id=mapping_id, submit_state=SubmitState.DONE)
-            if await CLAIM.take(where, self.owner, now=now, until=until):
+            done_only = Q(submit_state=SubmitState.DONE)
+            if await CLAIM.take(Q(id=mapping_id), self.owner, now=now, until=until, when=done_only):
                 await self._write(await OrderMapping.get(id=mapping_id))
                 done += 1
         return done

@@ -135,8 +135,9 @@ class TokenStore:
 
     async def _take_lease(self, generation: int, now: datetime) -> bool:
         return await MINT.take(
-            Q(key=self.key, generation=generation),
+            Q(key=self.key),
             self._owner,
+            when=Q(generation=generation),
             now=now,
             until=now + timedelta(seconds=MINT_LEASE_SECONDS),
         )

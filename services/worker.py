@@ -144,8 +144,9 @@ class SubmissionWorker:
         for row in candidates:
             # Claim only if the row is still as we saw it: exactly one worker wins each row.
             if await CLAIM.take(
-                Q(id=row.id, submit_state=row.submit_state),
+                Q(id=row.id),
                 self.owner,
+                when=Q(submit_state=row.submit_state),
                 now=now,
                 until=until,
                 submit_state=SubmitState.IN_FLIGHT,

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +21,17 @@ import aiosqlite
 import asyncpg
 import pytest
 from tortoise import connections
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from models import JobState, QikinkCall, QikinkToken, QikinkWaiter
+from models import JobState, OrderMapping, QikinkCall, QikinkToken, QikinkWaiter, SubmitState
 from services import db
 from services.budget_lanes import Lane
+from services.clock import SYSTEM, utc_now
 from services.leases import take_lease
 from services.qikink_token import TokenGrant, TokenStore
 from services.rate_budget import RateBudget, budget_key
+from services.worker import CLAIM
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -160,7 +164,65 @@ class JobLease(Scenario):
         assert row is None or row.lease_owner is None, "the job's lease is held for no one"
 
 
-SCENARIOS = [BudgetRecord, BudgetSaturate, BudgetWaiter, TokenMint, JobLease]
+class SubmissionClaim(Scenario):
+    """A worker claims a queued submission, as `SubmissionWorker` does: the claim marks it in
+    flight in the same UPDATE."""
+
+    state = SubmitState.QUEUED
+
+    def __init__(self, postgres: bool) -> None:
+        self.order_id = f"order_claim{next(_NAMES)}"
+        self.now = utc_now(SYSTEM)
+
+    async def prepare(self) -> None:
+        await OrderMapping.create(
+            medusa_order_id=self.order_id,
+            submit_state=self.state,
+            lease_owner="worker-dead" if self.state is SubmitState.IN_FLIGHT else None,
+            lease_expires_at=self.now - timedelta(minutes=5)
+            if self.state is SubmitState.IN_FLIGHT
+            else None,
+        )
+
+    async def operation(self, parked: asyncio.Event) -> None:
+        row = await OrderMapping.get(medusa_order_id=self.order_id)
+        await CLAIM.take(
+            Q(id=row.id),
+            "worker-gone",
+            now=self.now,
+            until=self.now + timedelta(minutes=2),
+            when=Q(submit_state=self.state),
+            submit_state=SubmitState.IN_FLIGHT,
+        )
+
+    async def nothing_left_behind(self) -> None:
+        # Another worker, a moment later, finds it: queued, or in flight and abandoned.
+        later = self.now + timedelta(seconds=1)
+        row = await OrderMapping.get(medusa_order_id=self.order_id)
+        due = row.submit_state is SubmitState.QUEUED and row.lease_owner is None
+        abandoned = (
+            row.submit_state is SubmitState.IN_FLIGHT
+            and row.lease_expires_at is not None
+            and row.lease_expires_at < later
+        )
+        assert due or abandoned, f"no worker can claim the submission again: {row.lease_owner}"
+
+
+class AbandonedClaim(SubmissionClaim):
+    """A worker claims a submission whose worker died mid-send (in flight, lease lapsed)."""
+
+    state = SubmitState.IN_FLIGHT
+
+
+SCENARIOS = [
+    BudgetRecord,
+    BudgetSaturate,
+    BudgetWaiter,
+    TokenMint,
+    JobLease,
+    SubmissionClaim,
+    AbandonedClaim,
+]
 
 
 async def run_cancelled_at(
