@@ -12,7 +12,7 @@ by default). Then, each for `--seconds`:
 3. heads: the server's RSS before and after `--heads` requests whose header never ends
    (16 MB each, sent until the server refuses it).
 
-The bar (issue 18): with 8 clients sending the largest anonymous body, `{ __typename }` stays
+The bar: with 8 clients sending the largest anonymous body, `{ __typename }` stays
 under 50 ms at p99.
 
     .venv/bin/python bench/big_bodies.py [--database postgres] [--seconds 10] [--clients 8]

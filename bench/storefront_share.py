@@ -20,7 +20,7 @@ It prints:
 - the paid order's wait: from `submitStoreOrder` to its create reaching Qikink, and to the
   mapping reading SUBMITTED.
 
-The bar (issue 16): at most 5 storefront calls reach Qikink, and the paid order reaches it
+The bar: at most 5 storefront calls reach Qikink, and the paid order reaches it
 within 5 s.
 """
 
