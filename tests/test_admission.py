@@ -142,7 +142,7 @@ async def test_more_than_100_line_items_are_refused_for_admins_too(
     huge = await gql(client, CREATE, {"input": with_lines(24_000, **small)}, headers=ADMIN)
     assert huge["errors"] == over["errors"]
     at_cap = await gql(client, CREATE, {"input": with_lines(100)}, headers=ADMIN)
-    assert "at most" not in str(at_cap)
+    assert "errors" not in at_cap, at_cap
 
 
 async def test_caps_hold_wherever_the_list_is_written(client: httpx.AsyncClient) -> None:

@@ -17,8 +17,9 @@ __all__ = ["shop"]  # the fixture, shared with tests/test_orders.py
 MAPPING = """query($id: ID!) { qikinkOrderMapping(id: $id) {
   id qikinkOrderId status trackingNumber createdAt updatedAt lastSyncedAt } }"""
 LIST = """{ qikinkOrderMappings(order: UPDATED_AT, orderDirection: DESC) {
-  nodes { medusaOrderId updatedAt } } }"""
+  nodes { id medusaOrderId updatedAt } } }"""
 REFRESH = "mutation { refreshOrderMappings { updated } }"
+REFRESH_ONE = "mutation($id: ID!) { refreshOrderMappings(orderId: $id) { updated } }"
 
 
 async def mapping(http: httpx.AsyncClient, mapping_id: str) -> dict[str, Any]:
@@ -48,14 +49,30 @@ async def test_updated_at_moves_with_every_change_the_service_writes(shop: Shop)
 
 
 async def test_the_order_changed_last_comes_first_by_updated_at(shop: Shop) -> None:
-    first = (await shop.submit(order(id="order_first", displayId="1")))["mapping"]
-    await shop.submit(order(id="order_second", displayId="2"))
+    ids = ["order_first", "order_middle", "order_last"]
+    for number, order_id in enumerate(ids, start=1):
+        await shop.submit(order(id=order_id, displayId=str(number)))
     await shop.work()
-    sent = await mapping(shop.http, first["id"])
-
-    # Qikink moves the older order: after the refresh it is the one changed last.
-    shop.sim.advance(int(sent["qikinkOrderId"]), "Printed")
     await gql(shop.http, REFRESH, headers=ADMIN)
-    listed = (await gql(shop.http, LIST, headers=ADMIN))["data"]["qikinkOrderMappings"]["nodes"]
+    before = {n["medusaOrderId"]: n for n in await listed(shop.http)}
 
-    assert [node["medusaOrderId"] for node in listed] == ["order_first", "order_second"]
+    # Qikink moves the middle order alone, and only that order is refreshed.
+    middle = await mapping(shop.http, before["order_middle"]["id"])
+    shop.sim.advance(int(middle["qikinkOrderId"]), "Printed")
+    one = await gql(shop.http, REFRESH_ONE, {"id": middle["qikinkOrderId"]}, ADMIN)
+    assert one["data"]["refreshOrderMappings"] == {"updated": 1}
+    after = await listed(shop.http)
+
+    assert after[0]["medusaOrderId"] == "order_middle"
+    assert after[0]["updatedAt"] > before["order_middle"]["updatedAt"]
+    # The others were not written: their updatedAt stands.
+    assert {n["medusaOrderId"]: n["updatedAt"] for n in after[1:]} == {
+        order_id: before[order_id]["updatedAt"] for order_id in ("order_first", "order_last")
+    }
+
+
+async def listed(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    body = await gql(http, LIST, headers=ADMIN)
+    assert "errors" not in body, body
+    nodes: list[dict[str, Any]] = body["data"]["qikinkOrderMappings"]["nodes"]
+    return nodes
