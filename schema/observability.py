@@ -7,7 +7,8 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import FieldNode
+from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import present_errors
@@ -27,19 +28,22 @@ logger = logging.getLogger("qikink_graphql.requests")
 _series: dict[tuple[str, str], tuple[Any, Any]] = {}
 
 
-def _label(document: DocumentNode | None, errors: list[GraphQLError] | None) -> str:
-    """What the metrics are labelled by: the root fields, which the schema bounds (not the
-    operation name, which the client chooses); "invalid" when nothing executed."""
+def _label(
+    document: DocumentNode | None, operation_name: str | None, errors: list[GraphQLError] | None
+) -> str:
+    """What the metrics are labelled by: the root fields of the operation that ran, which the
+    schema bounds (not the operation name, which the client chooses); "invalid" when nothing
+    executed."""
     if document is None or any(error.path is None for error in errors or ()):
         return "invalid"
-    for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            names = {
-                s.name.value if isinstance(s, FieldNode) else "fragment"
-                for s in definition.selection_set.selections
-            }
-            return f"{definition.operation.value}:{','.join(sorted(names))}"[:200]
-    return "invalid"
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return "invalid"
+    names = {
+        s.name.value if isinstance(s, FieldNode) else "fragment"
+        for s in operation.selection_set.selections
+    }
+    return f"{operation.operation.value}:{','.join(sorted(names))}"[:200]
 
 
 def _metrics(label: str, outcome: str) -> tuple[Any, Any]:
@@ -74,7 +78,7 @@ def record_outcome(
         errors = result.errors = present_errors(
             result.errors, request_id, executed=executed, variables=variables
         )
-    label = _label(document, errors)
+    label = _label(document, operation_name, errors)
     codes = sorted(
         {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
     )

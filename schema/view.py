@@ -229,7 +229,12 @@ class GraphQLApp(GraphQL[Context, None]):
             return await super().run(request, context, root_value)
         state = request.scope.setdefault("state", {})
         accept = request.headers.get("accept")
-        wants_ide = request.method == "GET" and "text/html" in (accept or "")
+        # Strawberry shows GraphiQL to a browser's GET without a query; one with a query runs it.
+        wants_ide = (
+            request.method == "GET"
+            and "text/html" in (accept or "")
+            and "query" not in request.query_params
+        )
         media = negotiate(accept)
         if media is None and not wants_ide:
             raise HTTPException(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,14 @@ TEST_JWT_SECRET = "test-secret-" + "x" * 60
 # /metrics answers only this bearer token (METRICS_TOKEN) in the tests' servers.
 TEST_METRICS_TOKEN = "test-metrics-" + "m" * 20
 METRICS_HEADERS = {"authorization": f"Bearer {TEST_METRICS_TOKEN}"}
+
+
+def series(text: str, name: str) -> float:
+    """The value of the series `name` (labels included) in /metrics' `text`; 0 when absent."""
+    found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
 DB_FIXTURES = {
     "postgres_admin_url",
     "make_qikink_client",

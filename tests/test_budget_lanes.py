@@ -9,7 +9,6 @@ the sync takes the slot it waits for.
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,7 +19,13 @@ from services.budget_lanes import Lane, rate_limit_message
 from services.clock import utc_now
 from services.errors import RateLimited
 from services.rate_budget import WINDOW_SECONDS
-from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, qikink_settings, serving
+from tests.conftest import (
+    METRICS_HEADERS,
+    TEST_JWT_SECRET,
+    qikink_settings,
+    series,
+    serving,
+)
 from tests.graphql_client import codes, gql, make_jwt
 from tests.test_sync import place
 from tests.waiting import eventually
@@ -131,11 +136,6 @@ async def test_waiters_of_another_account_change_nothing(
     client = make_qikink_client(per_minute=2, reserve=0)
     await submission_waiting("another-client-id", until=utc_now(clock) + timedelta(seconds=30))
     await take(client, Lane.SYNC, 2)
-
-
-def series(text: str, name: str) -> float:
-    found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 async def test_metrics_count_calls_and_refusals_by_lane(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from models import OrderMapping, OrderMappingStatus
 from schema import build_schema
 from schema.documents import MAX_CACHED_QUERY_CHARS
 from services import product_mappings
-from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, serving
+from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, series, serving
 from tests.graphql_client import codes, make_jwt
 
 if TYPE_CHECKING:
@@ -276,6 +275,12 @@ async def test_an_unacceptable_accept_header_is_406(client: httpx.AsyncClient) -
     response = await post(client, "{ __typename }", headers={"accept": "application/xml"})
     refused_with(response, 406, "NOT_ACCEPTABLE")
     assert response.headers["content-type"] == "application/json; charset=utf-8"
+    # A GET asking for HTML alone gets GraphiQL without a query; with one, nothing it takes.
+    page = await client.get("/graphql", params={"query": "{ __typename }"}, headers=HTML_ONLY)
+    refused_with(page, 406, "NOT_ACCEPTABLE")
+
+
+HTML_ONLY = {"accept": "text/html"}
 
 
 async def test_a_mutation_over_get_is_405_allowing_post_and_a_query_over_get_works(
@@ -441,10 +446,6 @@ async def test_metrics_count_operations_and_mappings(client: httpx.AsyncClient) 
         'qikink_graphql_requests_total{operation="query:productMappings",outcome="UNAUTHENTICATED"}'
     )
 
-    def series(text: str, name: str) -> float:
-        found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
-        return float(found.group(1)) if found else 0.0
-
     before = (await client.get("/metrics", headers=METRICS_HEADERS)).text
     await post(client, query)
     await post(client, query)
@@ -459,6 +460,20 @@ async def test_metrics_count_operations_and_mappings(client: httpx.AsyncClient) 
     gauge = 'qikink_order_mappings{status="%s",submit_state="queued"}'
     assert series(after, gauge % "SHIPPED") == 2
     assert series(after, gauge % "FAILED") == 1
+
+
+async def test_an_operation_is_counted_by_the_fields_of_the_one_that_ran(
+    client: httpx.AsyncClient,
+) -> None:
+    listing = 'qikink_graphql_requests_total{operation="query:qikinkOrderMappings",outcome="ok"}'
+    before = (await client.get("/metrics", headers=METRICS_HEADERS)).text
+    document = (
+        "query A { __typename } "
+        'query B { qikinkOrderMappings(filter: { medusaOrderId: "order_01" }) { count } }'
+    )
+    await client.post("/graphql", json={"query": document, "operationName": "B"})
+    after = (await client.get("/metrics", headers=METRICS_HEADERS)).text
+    assert series(after, listing) - series(before, listing) == 1
 
 
 async def test_an_answered_query_leaves_nothing_for_the_cycle_collector(

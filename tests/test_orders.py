@@ -16,7 +16,13 @@ from services.adoption import differences
 from services.install_secret import install_secret
 from services.store_orders import StoreOrder, next_order_number, order_number_for
 from services.worker import SubmissionWorker
-from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, qikink_settings, serving
+from tests.conftest import (
+    METRICS_HEADERS,
+    TEST_JWT_SECRET,
+    qikink_settings,
+    series,
+    serving,
+)
 from tests.graphql_client import codes, gql, make_jwt, qikink_order_input
 from tests.waiting import eventually
 
@@ -493,11 +499,6 @@ DIFFER = {
     "shipping zip": "shipping zip",
     "one item's quantity": "items",
 }
-
-
-def series(text: str, name: str) -> float:
-    found = re.search(rf"^{re.escape(name)} ([\d.e+]+)$", text, re.MULTILINE)
-    return float(found.group(1)) if found else 0.0
 
 
 async def squat(shop: Shop, number: str, what: str) -> dict[str, Any]:
