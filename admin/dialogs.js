@@ -49,7 +49,10 @@ function modalAction({ dialog, submit, cancel, submitLabel, busyLabel, initialFo
     }
     dialog.close();
   });
-  cancel.addEventListener("click", () => dialog.close());
+  cancel.addEventListener("click", () => {
+    // While busy the change may still land: the dialog stays to say how it went.
+    if (!dialog.dataset.busy) dialog.close();
+  });
   dialog.addEventListener("cancel", (event) => {
     if (dialog.dataset.busy) event.preventDefault();
   });

@@ -104,7 +104,8 @@ export function mountList(main, options) {
         const page = await options.fetchPage({ limit: PAGE_SIZE, offset: state.offset });
         rows = page.nodes;
         count = page.count;
-        if (options.stepBack && rows.length === 0 && state.offset > 0) {
+        // A page emptied (by a delete) steps back, unless a newer load has begun meanwhile.
+        if (options.stepBack && rows.length === 0 && state.offset > 0 && seq === state.loadSeq && state.alive) {
           state.offset = Math.max(0, state.offset - PAGE_SIZE);
           return load();
         }

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - the dev extras install it
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, BrowserContext, Locator, Page
+    from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
@@ -242,6 +242,41 @@ def test_a_key_revoked_during_the_session_sends_the_admin_back_to_sign_in(
     expect(page.get_by_label("Admin API key or JWT")).to_be_focused()
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_a_dialog_busy_saving_stays_open_until_the_answer_comes(
+    tab: Tab, server: LiveServer
+) -> None:
+    page = tab.sign_in()
+    page.get_by_role("link", name="Variant mappings").click()
+    held: list[Route] = []
+
+    def hold_the_create(route: Route) -> None:
+        if "createProductMapping" in (route.request.post_data or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/graphql", hold_the_create)
+    page.get_by_role("button", name="Add Qikink Variant").click()
+    adding = dialog(page, "Add Qikink Variant")
+    adding.get_by_label("Variant id").fill("variant_ui_busy")
+    adding.get_by_label("Qikink SKU").fill("UI-BUSY-1")
+    with page.expect_request(lambda request: "createProductMapping" in (request.post_data or "")):
+        adding.get_by_role("button", name="Add Qikink Variant").click()
+    expect(adding.get_by_role("button", name="Adding…")).to_be_disabled()
+
+    # The change may still land: neither Cancel nor Escape takes the dialog away meanwhile.
+    adding.get_by_role("button", name="Cancel").click()
+    page.keyboard.press("Escape")
+    expect(adding).to_be_visible()
+
+    [create] = held
+    create.continue_()
+    expect(toast(page, "Qikink variant mapping created successfully.")).to_be_visible()
+    expect(adding).to_be_hidden()
+    added = page.locator("table.variants tbody tr").filter(has_text="variant_ui_busy")
+    expect(added).to_be_visible()
 
 
 def test_variant_mappings_are_added_updated_and_deleted_with_toasts(
