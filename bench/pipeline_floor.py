@@ -19,58 +19,36 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
-import httpx
 from common import print_table
-from graphql_throughput import create_api_key, fresh_database, headers_for, request_body, seed
+from graphql_throughput import (
+    check_same_json,
+    create_api_key,
+    fresh_database,
+    headers_for,
+    seed,
+)
 from throughput_load import Load, lua_script, measure
-from throughput_ops import BENCH_DIR, JWT_SECRET, OPERATIONS, Operation
-from throughput_servers import Server, bare_server, child_env, graphql_server, running
+from throughput_ops import BENCH_DIR, JWT_SECRET, OPERATIONS
+from throughput_servers import bare_server, child_env, graphql_server, running
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import make_jwt
 from tests.live_server import free_port
 
 
-def floor_server(database_url: str, workdir: Path) -> Server:
+def floor_server(database_url: str, workdir: Path) -> Any:
     port = free_port()
     argv = [sys.executable, str(BENCH_DIR / "throughput_floor.py"), database_url, str(port)]
-    return running("floor", argv, child_env(), port, workdir)  # type: ignore[return-value]
+    return running("floor", argv, child_env(), port, workdir)
 
 
-def check_same(
-    servers: dict[str, Server], op: Operation, headers: dict[str, str], value: str
-) -> None:
-    body = request_body(op, value)
-    answers = {
-        name: httpx.post(
-            f"{server.url}{op.bare_path if name == 'bare' else '/graphql'}",
-            json=body,
-            headers={} if name == "bare" else headers,
-            timeout=30,
-        )
-        for name, server in servers.items()
-    }
-    wanted = answers["bare"].json()
-    for name, answer in answers.items():
-        if answer.status_code != 200 or answer.json() != wanted:
-            raise RuntimeError(
-                f"{op.name}: {name} answered {answer.status_code} {answer.text[:400]}"
-            )
+HEADER = ["operation", "service r/s", "floor r/s", "bare r/s", "service / floor", "floor / bare"]
 
 
 def bench(backend: str, args: argparse.Namespace, workdir: Path) -> list[list[str]]:
-    rows = [
-        [
-            "operation",
-            "service r/s",
-            "floor r/s",
-            "bare r/s",
-            "service / floor",
-            "floor / bare",
-            "service / bare",
-        ],
-    ]
+    rows = [[*HEADER, "service / bare"]]
     with fresh_database(backend, workdir) as database_url:
         seeded = seed(database_url, workdir)
         credentials = {
@@ -87,30 +65,30 @@ def bench(backend: str, args: argparse.Namespace, workdir: Path) -> list[list[st
             for op in (op for op in OPERATIONS if op.poll is None):
                 values = seeded[op.pool] if op.pool else []
                 headers = headers_for(op, credentials)
-                check_same(servers, op, headers, values[123] if values else "")
+                for server in (service, floor):
+                    check_same_json(server, bare, op, headers, values[123] if values else None)
+                scripts = {}
+                for name in servers:
+                    path = op.bare_path if name == "bare" else "/graphql"
+                    sent = {} if name == "bare" else headers
+                    scripts[name] = workdir / f"{backend}-{name}-{OPERATIONS.index(op)}.lua"
+                    scripts[name].write_text(lua_script(path, op.query, sent, op.variable, values))
                 rounds: list[dict[str, Load]] = []
                 for round_ in range(args.rounds):
                     loads = {}
                     for name, server in servers.items():
                         path = op.bare_path if name == "bare" else "/graphql"
-                        script = workdir / f"{backend}-{name}-{OPERATIONS.index(op)}.lua"
-                        script.write_text(
-                            lua_script(
-                                path,
-                                op.query,
-                                {} if name == "bare" else headers,
-                                op.variable,
-                                values,
-                            )
-                        )
-                        loads[name] = measure(
+                        load = measure(
                             f"{server.url}{path}",
-                            script,
+                            scripts[name],
                             args,
                             server,
                             database_url,
                             warm_up=round_ == 0,
                         )
+                        if load.errors:
+                            raise RuntimeError(f"{op.name}: {name} answered errors: {load.errors}")
+                        loads[name] = load
                     rounds.append(loads)
                 ratios = [
                     r["service"].requests_per_second / r["bare"].requests_per_second for r in rounds
@@ -132,7 +110,7 @@ def bench(backend: str, args: argparse.Namespace, workdir: Path) -> list[list[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three servers")
     parser.add_argument("--concurrency", type=int, default=32, help="wrk connections")
