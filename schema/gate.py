@@ -34,7 +34,7 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
-from strawberry.types.base import get_object_definition
+from strawberry.types import get_object_definition
 
 from schema.input_limits import check_limits, limits_of
 from schema.permissions import Permission

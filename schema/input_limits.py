@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from graphql import ListValueNode, ObjectValueNode, VariableNode
-from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
+from strawberry.types import get_object_definition
+from strawberry.types.base import StrawberryList, StrawberryOptional
 
 from services.errors import InvalidInput
 

@@ -171,7 +171,7 @@ async def unfinished_work(within: float) -> bool:
 
 
 async def to_the_end(
-    work: Coroutine[Any, Any, T], *, undo: Callable[[T], Awaitable[None]] | None = None
+    work: Awaitable[T], *, undo: Callable[[T], Awaitable[None]] | None = None
 ) -> T:
     """`work`'s result, with `work` run to its end even if the caller is cancelled meanwhile.
 

@@ -30,8 +30,6 @@ from services.clock import SYSTEM, Clock, utc_now
 from services.db import to_the_end
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
-
     from tortoise.models import Model
     from tortoise.queryset import QuerySet
 
@@ -79,7 +77,7 @@ class Lease:
                     **{self.owner: None, self.until: now}
                 )
 
-        return await to_the_end(_run(take), undo=give_back) == 1
+        return await to_the_end(take, undo=give_back) == 1
 
     def held(self, where: Q, holder: str) -> QuerySet[Any]:
         """The row `where` names, while `holder` holds its lease."""
@@ -87,16 +85,12 @@ class Lease:
 
     async def renew(self, where: Q, holder: str, *, until: datetime) -> bool:
         """Extend `holder`'s lease; False when it is no longer theirs."""
-        return bool(await to_the_end(_run(self.held(where, holder).update(**{self.until: until}))))
+        return bool(await to_the_end(self.held(where, holder).update(**{self.until: until})))
 
     async def release(self, where: Q, holder: str, **changes: Any) -> bool:
         """Give the lease up, writing `changes` with it; False when it was no longer theirs."""
         release = self.held(where, holder).update(**{self.owner: None, self.until: None}, **changes)
-        return bool(await to_the_end(_run(release)))
-
-
-async def _run(update: Awaitable[int]) -> int:
-    return await update
+        return bool(await to_the_end(release))
 
 
 JOB = Lease(JobState, "lease_owner", "lease_expires_at")
