@@ -21,6 +21,7 @@ from simulator import (
     create_simulator_app,
 )
 from simulator.orders import example_address, example_payload
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -81,15 +82,6 @@ def order_payload(order_number: str = "SO202600062", **overrides: Any) -> dict[s
     return example_payload(
         order_number, "MVnHs-Wh-M", quantity="2", price="549", add_ons=add_ons, **overrides
     )
-
-
-async def wait_until(condition: Callable[[], bool]) -> None:
-    """Wait (3 s at most) for what another task or thread will do; fail loudly, never hang."""
-    for _ in range(600):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("the simulator never got there")
 
 
 # -- token ------------------------------------------------------------------------------------
@@ -764,7 +756,7 @@ async def test_timeout_does_nothing_until_the_delay_is_over(
 
     # Admission and the start of the delay happen in one step, so once the request is logged
     # the handler is already parked and an eager one would already have created the order.
-    await wait_until(lambda: len(sim.requests) == 2)
+    await eventually(lambda: len(sim.requests) == 2)
     assert sim.orders == []
     assert sim.requests[-1].outcome == "pending"
     sim.wake()
@@ -779,7 +771,7 @@ async def test_accept_then_timeout_creates_the_order_before_the_delay(
 ) -> None:
     pending = await a_held_create(client, sim, "accept_then_timeout")
 
-    await wait_until(lambda: len(sim.orders) == 1)
+    await eventually(lambda: len(sim.orders) == 1)
     assert not pending.done()
     sim.wake()
     response = await pending
@@ -842,7 +834,7 @@ async def give_up_on_a_held_create(
             "/api/order/create", json=order_payload(), headers=headers, timeout=0.2
         )
 
-    await wait_until(lambda: sim.requests[-1].outcome != "pending")
+    await eventually(lambda: sim.requests[-1].outcome != "pending")
 
 
 async def test_timeout_makes_an_impatient_client_give_up_and_nothing_is_created(
@@ -929,7 +921,7 @@ async def test_reset_forgets_everything_and_ends_pending_delays(
     sim.add_order("SO1")
     sim.inject("timeout", endpoint="list")
     pending = asyncio.create_task(client.get("/api/order", headers=headers))
-    await wait_until(lambda: len(sim.requests) == 2)
+    await eventually(lambda: len(sim.requests) == 2)
 
     sim.reset()
     await pending
