@@ -4,11 +4,11 @@
 
 Each POST operation of graphql_throughput.py against three servers on one seeded database,
 driven by wrk in turn, round after round: the service (`qikink-graphql serve`), Strawberry's
-stock view over the same schema with only the document cache (`throughput_floor.py`, the
-floor of Strawberry's documented pipeline), and the bare route (`throughput_bare.py`). All
-three must first give the same JSON. The row shows the round with the median service / bare
-ratio; "service / floor" is what the service's own layers cost, "floor / bare" the most any
-service built on Strawberry's pipeline could reach.
+stock view over the same schema with the service's document cache, executor and name converter
+and none of its other layers (`throughput_floor.py`, the floor of Strawberry's documented
+pipeline), and the bare route (`throughput_bare.py`). All three must first give the same JSON.
+The row shows the round with the median service / bare ratio; "service / floor" is what the
+service's own layers leave, "floor / bare" what Strawberry's pipeline itself leaves.
 """
 
 from __future__ import annotations
