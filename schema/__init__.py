@@ -65,11 +65,6 @@ class Schema(strawberry.Schema):
             # members too, which is what production hides.
             for error in errors:
                 error.message = _SUGGESTION.sub("", error.message)
-                # A variable's coercion error wraps the error that names the input's field,
-                # and that inner error is what the caller may be shown.
-                inner = error.original_error
-                if isinstance(inner, GraphQLError):
-                    inner.message = _SUGGESTION.sub("", inner.message)
 
 
 def build_schema(*, introspection: bool = True, suggestions: bool = True) -> Schema:
