@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import strawberry
 
+from services.validation import check_filter
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -85,4 +87,11 @@ def list_query(
         if filter is not None
         else {}
     )
+    for name, value in values.items():
+        if isinstance(value, str):
+            check_filter(value, field=("filter", name))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, str):
+                    check_filter(item, field=("filter", name, index))
     return query(**values, order=order.value, descending=direction.descending)

@@ -27,6 +27,8 @@ class Context:
     caller: Caller
     request_id: str
     runtime: Runtime
+    # The operation was refused before it ran (`schema.gate`): counted under one label.
+    refused: bool = False
 
     @property
     def qikink(self) -> QikinkClient:

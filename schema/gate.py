@@ -7,9 +7,11 @@ whole, without coercing anything, when:
 
 - the caller may not call one of them: each root field's own permission classes
   (`schema.permissions`) decide, giving the error the field itself would give;
-- a caller who is not an admin selects more than one field that calls Qikink (fields marked
-  `metadata=CALLS_QIKINK`), aliases included: a storefront's share of the Qikink budget is a
-  few calls a minute, and one operation is one call;
+- a caller who is not an admin selects more fields of one kind than that kind's `Quota`,
+  aliases included: one field that calls Qikink (`metadata=CALLS_QIKINK`: a storefront's
+  share of the Qikink budget is a few calls a minute, and one operation is one call), two
+  reads of an order mapping by its id (`metadata=READS_BY_ID`: aliases would otherwise probe
+  ids by the thousand a second);
 - an input list holds more items than its cap (`schema.input_limits`).
 
 Fields below the root keep their permissions as Strawberry runs them. An operation that
@@ -51,17 +53,42 @@ if TYPE_CHECKING:
     from schema.context import Context
     from schema.input_limits import Limit
 
-__all__ = ["CALLS_QIKINK", "Admission", "RootFields"]
+__all__ = ["CALLS_QIKINK", "READS_BY_ID", "Admission", "Quota", "RootFields"]
 
-_CALLS_QIKINK = "qikink_graphql.calls_qikink"
-# A root field's metadata: its resolver calls Qikink (and spends the caller's budget).
-CALLS_QIKINK: dict[str, Any] = {_CALLS_QIKINK: True}
+_QUOTA = "qikink_graphql.quota"
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """At most `most` root fields of one kind (those sharing this quota) in an operation of a
+    caller who is not an admin; `refusal` words the refusal, given the count and the fields."""
+
+    most: int
+    refusal: str
+
+    def metadata(self) -> dict[str, Any]:
+        """A root field's metadata putting it under this quota."""
+        return {_QUOTA: self}
+
+
+# Its resolver calls Qikink, and spends the caller's share of the budget.
+CALLS_QIKINK = Quota(
+    1,
+    "An operation may make at most one Qikink call for a storefront; this one makes "
+    "{count} ({fields}): send each in its own request.",
+).metadata()
+# It reads one order mapping by the id the caller names.
+READS_BY_ID = Quota(
+    2,
+    "An operation may read at most 2 order mappings by id for a storefront; this one reads "
+    "{count} ({fields}): send the others in another request.",
+).metadata()
 
 
 @dataclass(frozen=True, slots=True)
 class RootField:
     permissions: tuple[Permission, ...]
-    calls_qikink: bool
+    quota: Quota | None
     limits: Mapping[str, Limit]  # by argument name, the arguments whose lists are capped
 
 
@@ -90,7 +117,7 @@ class RootFields:
                         limits[name] = found
                 self.fields[(operation, converter.get_graphql_name(field))] = RootField(
                     permissions=tuple(permissions),
-                    calls_qikink=bool(field.metadata.get(_CALLS_QIKINK)),
+                    quota=field.metadata.get(_QUOTA),
                     limits=limits,
                 )
 
@@ -137,13 +164,17 @@ class RootFields:
         if errors:
             return errors
         if not context.caller.is_admin:
-            calls = [key for key, (_, field) in selected.items() if field.calls_qikink]
-            if len(calls) > 1:
-                refused = InvalidInput(
-                    "An operation may make at most one Qikink call for a storefront; this one "
-                    f"makes {len(calls)} ({', '.join(calls)}): send each in its own request."
-                )
-                return [_error(refused, selected[calls[1]][0], calls[1])]
+            by_quota: dict[Quota, list[str]] = {}
+            for key, (_, field) in selected.items():
+                if field.quota is not None:
+                    by_quota.setdefault(field.quota, []).append(key)
+            for quota, keys in by_quota.items():
+                if len(keys) > quota.most:
+                    refused = InvalidInput(
+                        quota.refusal.format(count=len(keys), fields=", ".join(keys))
+                    )
+                    over = keys[quota.most]
+                    return [_error(refused, selected[over][0], over)]
         for key, (field_node, field) in selected.items():
             for argument in field_node.arguments or ():
                 limit = field.limits.get(argument.name.value)
@@ -184,6 +215,7 @@ class Admission(SchemaExtension):
         if selection is not None and operation.context is not None:
             errors = self.root_fields.refusal(operation.context, selection)
             if errors:
+                operation.context.refused = True
                 # Strawberry executes nothing when a result is already set (its documented
                 # way for an extension to answer instead of the executor, as its caching
                 # example does).
@@ -208,10 +240,12 @@ def _root_fields(
     fragments: Mapping[str, FragmentDefinitionNode],
     variables: Mapping[str, Any],
     defaults: Mapping[str, ValueNode],
-    seen: frozenset[str] = frozenset(),
+    seen: set[str] | None = None,
 ) -> Iterator[FieldNode]:
     """The fields a root selection set selects, through fragments, as graphql-core collects
-    them (validation has run: fragments exist, apply to the root type and do not cycle)."""
+    them (validation has run: fragments exist, apply to the root type and do not cycle).
+    Each fragment is walked once: spread again, it selects nothing new."""
+    seen = set() if seen is None else seen
     for selection in selection_set.selections:
         if not _included(selection.directives or (), variables, defaults):
             continue
@@ -222,8 +256,9 @@ def _root_fields(
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name in fragments and name not in seen:
+                seen.add(name)
                 yield from _root_fields(
-                    fragments[name].selection_set, fragments, variables, defaults, seen | {name}
+                    fragments[name].selection_set, fragments, variables, defaults, seen
                 )
 
 

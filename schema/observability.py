@@ -78,7 +78,9 @@ def record_outcome(
         errors = result.errors = present_errors(
             result.errors, request_id, executed=executed, variables=variables
         )
-    label = _label(document, operation_name, errors)
+    # Whoever is refused chooses the root fields they name: one label for all of them.
+    refused = getattr(context, "refused", False)
+    label = "refused" if refused else _label(document, operation_name, errors)
     codes = sorted(
         {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
     )

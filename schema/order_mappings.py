@@ -13,6 +13,7 @@ from models import OrderMappingStatus as StatusValue
 from resolvers import order_mappings as resolve
 from schema.common import Paged, SortDirection, from_attributes, list_query
 from schema.context import Context
+from schema.gate import READS_BY_ID
 from schema.permissions import IsAdmin, IsStorefront
 from services.order_mappings import OrderMappingOrder, OrderMappingQuery
 
@@ -137,6 +138,7 @@ class OrderMappingQueries:
 
     @strawberry.field(
         permission_classes=[IsStorefront],
+        metadata=READS_BY_ID,
         description=(
             "One mapping, or null: `id` is the store order's id, or the mapping's id (for "
             "admins, and for the signed-in customer whose order it is)."
