@@ -214,6 +214,13 @@ class LiveServer:
         return end_process_group(process)
 
     @property
+    def pid(self) -> int:
+        """The serving process's id (its CPU and memory are read off /proc by the benches)."""
+        if self._process is None:
+            raise RuntimeError("the server is not running")
+        return self._process.pid
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
