@@ -111,7 +111,7 @@ def create_app(
             await db.close_db()
 
     graphql = GraphQLApp(
-        build_schema(introspection=settings.introspection, suggestions=not settings.is_production),
+        build_schema(introspection=settings.introspection, suggestions=settings.suggestions),
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
