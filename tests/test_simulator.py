@@ -236,6 +236,8 @@ async def test_a_created_order_is_stored_exactly_like_qikinks_example(
             "shipping": {
                 "first_name": "Asha",
                 "last_name": "Rao",
+                "address1": "12 MG Road",
+                "address2": "",
                 "phone": "9876543210",
                 "email": "asha@example.com",
                 "city": "Bengaluru",
@@ -300,7 +302,13 @@ async def test_a_blank_product_with_inline_designs_is_accepted(
     assert stored is not None
     assert stored["payment_type"] == "COD"
     assert stored["line_items"] == [
-        {"sku": "MVnHs-Wh-S", "quantity": "1", "price": "499.50", "designs": [design]}
+        {
+            "sku": "MVnHs-Wh-S",
+            "quantity": "1",
+            "price": "499.50",
+            "print_type_id": 1,
+            "designs": [design],
+        }
     ]
 
 
