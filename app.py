@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
@@ -30,12 +31,15 @@ from schema.graphiql import ASSET_ROUTE
 from schema.http_cache import Compression, GetCache
 from schema.view import GraphQLApp
 from services import db
+from services.auth import NOT_AN_ADMIN, REFUSED, authenticate
 from services.clock import SYSTEM, Clock
+from services.errors import Forbidden
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from starlette.requests import Request
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["create_app"]
 
@@ -78,6 +82,43 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
+class AdminOnly:
+    """`app` for admins alone (an admin's JWT or an API key, as /graphql takes them); anyone
+    else is refused in JSON, 401 without admin credentials and 403 with another kind."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.jwt_secret = settings.jwt_secret.get_secret_value()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        authorization = Headers(scope=scope).get("authorization")
+        caller = await authenticate(
+            authorization=authorization,
+            publishable_key=None,
+            jwt_secret=self.jwt_secret,
+            publishable_keys=[],
+        )
+        if caller.is_admin:
+            await self.app(scope, receive, send)
+            return
+        if isinstance(caller.auth_error, Forbidden):
+            refusal = JSONResponse({"error": NOT_AN_ADMIN}, status_code=403)
+        else:
+            message = (
+                REFUSED
+                if authorization
+                else "Admin credentials are required: send 'Authorization: Bearer <token>' "
+                "with an admin's JWT or an API key."
+            )
+            refusal = JSONResponse(
+                {"error": message}, status_code=401, headers={"www-authenticate": "Bearer"}
+            )
+        await refusal(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Clock = SYSTEM, **overrides: Any
 ) -> Starlette:
@@ -111,7 +152,7 @@ def create_app(
             await db.close_db()
 
     graphql = GraphQLApp(
-        build_schema(introspection=settings.introspection, suggestions=not settings.is_production),
+        build_schema(introspection=settings.introspection, suggestions=settings.suggestions),
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )
@@ -146,8 +187,13 @@ def create_app(
         Mount("/admin", app=SecurityHeaders(admin_pages, ADMIN_PAGE_HEADERS), name="admin")
     )
     if runtime.simulator_app is not None:
-        # The built-in fake Qikink's control API, to advance order statuses by hand.
-        routes.append(Mount("/simulator", app=runtime.simulator_app))
+        # The built-in fake Qikink's control API, to advance order statuses by hand. Beside a
+        # Medusa backend what it is told reaches real customers (a tracking link in their
+        # shipment email), and it lists their names and phones: admins only then.
+        simulator: ASGIApp = runtime.simulator_app
+        if settings.guards_simulator:
+            simulator = AdminOnly(simulator, settings)
+        routes.append(Mount("/simulator", app=simulator))
     app = Starlette(
         routes=routes,
         middleware=middleware,

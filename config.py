@@ -22,6 +22,7 @@ from config_rules import (
     FieldError,
     check_settings,
     http_url,
+    is_loopback_url,
     split_csv,
     sqlite_file,
 )
@@ -203,16 +204,35 @@ class Settings(BaseSettings):
         return bool(self.qikink_client_id and self.qikink_client_secret)
 
     @property
+    def has_real_qikink(self) -> bool:
+        """Credentials for a Qikink that is not on this machine: a real account, whose
+        customers' details and wallet the service can reach. A QIKINK_API_URL on a loopback
+        address is a local simulator or test double."""
+        return self.has_qikink_credentials and not is_loopback_url(self.qikink_api_url)
+
+    @property
+    def production_rules(self) -> bool:
+        """The production rules hold: APP_ENV=production, or a real Qikink account whatever
+        APP_ENV says (a forgotten APP_ENV must not open a live account to anyone)."""
+        return self.is_production or self.has_real_qikink
+
+    @property
     def graphiql(self) -> bool:
         if self.graphiql_enabled is not None:
             return self.graphiql_enabled
-        return not self.is_production
+        return not self.production_rules
 
     @property
     def introspection(self) -> bool:
         if self.introspection_enabled is not None:
             return self.introspection_enabled
-        return not self.is_production
+        return not self.production_rules
+
+    @property
+    def suggestions(self) -> bool:
+        """ "Did you mean" in errors names schema fields and values: a slice of what
+        introspection tells, so it follows INTROSPECTION_ENABLED."""
+        return self.introspection
 
     @property
     def rate_reserve(self) -> int:
@@ -230,6 +250,12 @@ class Settings(BaseSettings):
     @property
     def has_medusa(self) -> bool:
         return bool(self.medusa_backend_url and self.medusa_api_key)
+
+    @property
+    def guards_simulator(self) -> bool:
+        """The built-in simulator's HTTP face needs admin credentials: beside a Medusa
+        backend, what it is told (a tracking link, say) reaches real customers."""
+        return self.medusa_backend_url is not None
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,10 +4,12 @@ under the variable it names."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,6 +21,7 @@ __all__ = [
     "FieldError",
     "check_settings",
     "http_url",
+    "is_loopback_url",
     "split_csv",
     "sqlite_file",
 ]
@@ -48,6 +51,17 @@ def http_url(value: str, example: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError(f"must be an http(s) URL such as {example}")
     return value
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether `url` names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def sqlite_file(database_url: str) -> Path | None:
@@ -102,18 +116,39 @@ def _storefront_share(settings: Settings) -> None:
         )
 
 
+def _why_production(settings: Settings) -> str:
+    """Why the production rules hold, as the message of a broken one says it."""
+    if settings.is_production:
+        return "when APP_ENV=production"
+    return (
+        "when Qikink credentials (QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET) are set, whatever "
+        "APP_ENV says"
+    )
+
+
+def _proxy_needs_keys(settings: Settings) -> None:
+    """The opened proxy lists every customer's name, phone and address and creates orders on
+    the merchant's wallet: never for anyone who asks, in any APP_ENV."""
+    if settings.storefront_qikink_proxy and not settings.qikink_publishable_keys:
+        raise FieldError(
+            "qikink_publishable_keys",
+            "is required when STOREFRONT_QIKINK_PROXY=true (in every APP_ENV): without a "
+            "publishable key anyone could list your customers' orders and create orders on "
+            "your Qikink wallet",
+        )
+
+
 def _strong_secret(settings: Settings) -> None:
-    """Whoever knows JWT_SECRET signs admin tokens: once the service can act on a real
-    Qikink account (or runs in production), a guessable secret hands that account out."""
-    if not (settings.has_qikink_credentials or settings.is_production):
+    """Whoever knows JWT_SECRET signs admin tokens: once the service can act on a Qikink
+    account or a Medusa backend (or runs in production), a guessable secret hands them out."""
+    if settings.production_rules or settings.has_qikink_credentials:
+        when = _why_production(settings)
+    elif settings.medusa_backend_url is not None:
+        when = "when MEDUSA_BACKEND_URL is set"
+    else:
         return
     secret = settings.jwt_secret.get_secret_value()
     if secret == DEFAULT_JWT_SECRET or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
-        when = (
-            "when APP_ENV=production"
-            if settings.is_production
-            else "when Qikink credentials (QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET) are set"
-        )
         raise FieldError(
             "jwt_secret",
             f"must be set to a secret of at least {MIN_PRODUCTION_SECRET_LENGTH} characters "
@@ -123,15 +158,16 @@ def _strong_secret(settings: Settings) -> None:
 
 
 def _production_rules(settings: Settings) -> None:
-    if not settings.is_production:
+    if not settings.production_rules:
         return
-    for name in ("qikink_client_id", "qikink_client_secret"):
-        if getattr(settings, name) is None:
-            raise FieldError(name, "is required when APP_ENV=production")
+    if settings.is_production:
+        for name in ("qikink_client_id", "qikink_client_secret"):
+            if getattr(settings, name) is None:
+                raise FieldError(name, "is required when APP_ENV=production")
     if not settings.qikink_publishable_keys:
         raise FieldError(
             "qikink_publishable_keys",
-            "is required when APP_ENV=production: without a publishable key anyone may "
+            f"is required {_why_production(settings)}: without a publishable key anyone may "
             "call the storefront fields",
         )
 
@@ -141,6 +177,7 @@ _RULES: tuple[Callable[[Settings], None], ...] = (
     _writable_sqlite,
     _reserve_fits,
     _storefront_share,
+    _proxy_needs_keys,
     _strong_secret,
     _production_rules,
 )

@@ -26,6 +26,7 @@ from models import MedusaSyncedState, OrderMapping, OrderMappingStatus, ProductM
 from services.background import backoff, repeat
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import MedusaRejected, MedusaUnavailable, NotFound
+from services.qikink import tracking_link
 from services.worker import CLAIM
 
 if TYPE_CHECKING:
@@ -239,7 +240,8 @@ class FulfillmentWriter:
             labels = []
             if row.tracking_number:
                 # Medusa wants all three; Qikink gives a tracking link and no label.
-                link = row.tracking_url or ""
+                # A link stored before links were checked is checked again here.
+                link = tracking_link(row.tracking_url) or ""
                 labels.append(
                     {
                         "tracking_number": row.tracking_number,

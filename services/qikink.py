@@ -94,10 +94,24 @@ def _str(value: Any) -> str | None:
     return text or None
 
 
+# What the mapping can hold (OrderMapping.tracking_url).
+TRACKING_LINK_MAX_LENGTH = 512
+_WEB_LINK = re.compile(r"https?://[^/?#\s]+[^\s]*", re.IGNORECASE)
+
+
 def tracking_link(value: Any) -> str | None:
-    """Qikink sends `...?awb=` with nothing after it before a parcel has an AWB: no link."""
+    """A courier's web page for the parcel, or None.
+
+    Qikink sends `...?awb=` with nothing after it before a parcel has an AWB: no link. The
+    link goes into the customer's shipment email (Medusa) and the storefront, so only an
+    http(s) address is one: `javascript:`, `data:` or anything else is no link at all.
+    """
     link = _str(value)
     if link is None or re.search(r"awb=$", link):
+        return None
+    if len(link) > TRACKING_LINK_MAX_LENGTH or not _WEB_LINK.fullmatch(link):
+        return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in link):
         return None
     return link
 

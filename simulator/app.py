@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
@@ -227,6 +228,15 @@ def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _web_link(link: str) -> bool:
+    parts = urlsplit(link)
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.netloc)
+        and not any(char.isspace() or ord(char) < 0x20 for char in link)
+    )
+
+
 def _bad(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -282,13 +292,18 @@ async def _advance(request: Request) -> Response:
         return _bad("order_id and status are required")
     except (_BadControlRequest, TypeError, ValueError) as error:
         return _bad(str(error))
+    link = _optional_text(body.get("tracking_link"))
+    if link is not None and not _web_link(link):
+        # What is set here reaches a customer's shipment email through the service's
+        # write-back: a `javascript:` or `data:` link would be sent as it is.
+        return _bad("tracking_link must be an http:// or https:// URL")
     try:
         order = sim.advance(
             order_id,
             status,
             awb=_optional_text(body.get("awb")),
             courier=_optional_text(body.get("courier")),
-            tracking_link=_optional_text(body.get("tracking_link")),
+            tracking_link=link,
         )
     except KeyError:
         return _bad(f"no order with id {order_id}", 404)

@@ -41,11 +41,9 @@ ADDRESS_KEYS: tuple[str, ...] = (
     "province",
     "country_code",
 )
-# The stored order's `shipping` block carries fewer keys than the create payload (see the
-# example order in qikink-api.md): no address lines come back.
-_SHIPPING_KEYS: tuple[str, ...] = tuple(
-    key for key in ADDRESS_KEYS if key not in ("address1", "address2")
-)
+# The stored order's `shipping` block echoes every key of the create payload's address, the
+# address lines included, then the courier's fields.
+_SHIPPING_KEYS: tuple[str, ...] = ADDRESS_KEYS
 # Where the example order in qikink-api.md ships: what a seeded order ships to, and a complete
 # address for tests and benches to send.
 _EXAMPLE_ADDRESS: dict[str, str] = {
@@ -225,6 +223,14 @@ def _line_item(item: object, known_skus: set[str] | None) -> dict[str, Any]:
         if not all(isinstance(design, dict) for design in raw_designs):
             raise CreateRefused("Invalid designs")
         designs = copy.deepcopy(raw_designs)
+        # A blank product's print type comes back with it, as sent.
+        return {
+            "sku": sku,
+            "quantity": quantity,
+            "price": price,
+            "print_type_id": item["print_type_id"],
+            "designs": designs,
+        }
     return {"sku": sku, "quantity": quantity, "price": price, "designs": designs}
 
 

@@ -99,8 +99,11 @@ async def test_a_skipped_root_field_is_not_refused(client: httpx.AsyncClient) ->
 async def open_proxy(
     database_url: str, sim_server: SimulatorServer
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = qikink_settings(database_url, sim_server, storefront_qikink_proxy=True)
+    settings = qikink_settings(
+        database_url, sim_server, storefront_qikink_proxy=True, qikink_publishable_keys=["pk_1"]
+    )
     async with serving(settings) as http:
+        http.headers["x-publishable-api-key"] = "pk_1"
         yield http
 
 

@@ -29,6 +29,8 @@ ENV_VARS = (
     "LOG_LEVEL",
     "METRICS_TOKEN",
     "STOREFRONT_MAX_BODY_BYTES",
+    "MEDUSA_BACKEND_URL",
+    "MEDUSA_API_KEY",
 )
 
 
@@ -183,7 +185,7 @@ def test_real_qikink_credentials_refuse_a_weak_jwt_secret_in_any_environment(
         load_settings(env_file=None, **credentials)
     assert "Qikink credentials" in str(refused.value)
     assert "forge admin tokens" in str(refused.value)
-    strong = {**credentials, "jwt_secret": "s" * 32}
+    strong = {**credentials, "jwt_secret": "s" * 32, "qikink_publishable_keys": ["pk_1"]}
     assert load_settings(env_file=None, **strong).has_qikink_credentials
     # Without credentials the simulator runs, and the development default is fine.
     assert load_settings(env_file=None, app_env=app_env).uses_simulator
@@ -210,6 +212,7 @@ def test_the_storefront_share_must_leave_room_in_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("STOREFRONT_QIKINK_PROXY", "true")
+    monkeypatch.setenv("QIKINK_PUBLISHABLE_KEYS", "pk_1")
     monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "10")
     monkeypatch.setenv("QIKINK_STOREFRONT_CALLS_PER_MINUTE", "10")
     with pytest.raises(ConfigError, match="QIKINK_STOREFRONT_CALLS_PER_MINUTE must be less than"):
@@ -239,3 +242,90 @@ def test_the_sync_leaves_a_fifth_of_the_budget_unless_told_and_never_all_of_it(
     monkeypatch.setenv("QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE", "0")
     monkeypatch.setenv("QIKINK_RATE_RESERVE", "5")
     assert load_settings(env_file=None).rate_reserve == 0
+
+
+LIVE_CREDENTIALS = {"QIKINK_CLIENT_ID": "123456789012345", "QIKINK_CLIENT_SECRET": "live-secret"}
+
+
+@pytest.mark.parametrize("app_env", [None, "development", "test", "production"])
+@pytest.mark.parametrize("credentials", [False, True])
+def test_an_open_qikink_proxy_without_publishable_keys_never_starts(
+    monkeypatch: pytest.MonkeyPatch, app_env: str | None, credentials: bool
+) -> None:
+    monkeypatch.setenv("STOREFRONT_QIKINK_PROXY", "true")
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
+    if app_env is not None:
+        monkeypatch.setenv("APP_ENV", app_env)
+    if credentials or app_env == "production":
+        for name, value in LIVE_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="QIKINK_PUBLISHABLE_KEYS is required") as refused:
+        load_settings(env_file=None)
+    assert "STOREFRONT_QIKINK_PROXY=true" in str(refused.value)
+    monkeypatch.setenv("QIKINK_PUBLISHABLE_KEYS", "pk_1")
+    assert load_settings(env_file=None).storefront_qikink_proxy is True
+
+
+@pytest.mark.parametrize("app_env", [None, "development", "test"])
+def test_real_qikink_credentials_bring_the_production_rules_whatever_app_env_says(
+    monkeypatch: pytest.MonkeyPatch, app_env: str | None
+) -> None:
+    for name, value in LIVE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
+    if app_env is not None:
+        monkeypatch.setenv("APP_ENV", app_env)
+    with pytest.raises(ConfigError, match="QIKINK_PUBLISHABLE_KEYS is required") as refused:
+        load_settings(env_file=None)
+    assert "whatever APP_ENV says" in str(refused.value)
+    monkeypatch.setenv("QIKINK_PUBLISHABLE_KEYS", "pk_1")
+    settings = load_settings(env_file=None)
+    assert settings.uses_simulator is False
+    assert (settings.graphiql, settings.introspection, settings.suggestions) == (
+        False,
+        False,
+        False,
+    )
+    # Turned on by name, they are on.
+    monkeypatch.setenv("GRAPHIQL_ENABLED", "true")
+    monkeypatch.setenv("INTROSPECTION_ENABLED", "true")
+    opted_in = load_settings(env_file=None)
+    assert (opted_in.graphiql, opted_in.introspection, opted_in.suggestions) == (True, True, True)
+
+
+def test_credentials_for_a_qikink_on_this_machine_keep_the_development_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # `qikink-graphql simulator` on a loopback port, with its well-known credentials.
+    monkeypatch.setenv("QIKINK_API_URL", "http://127.0.0.1:8765")
+    monkeypatch.setenv("QIKINK_CLIENT_ID", "123456789012345")
+    monkeypatch.setenv("QIKINK_CLIENT_SECRET", "sim-secret")
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
+    settings = load_settings(env_file=None)
+    assert settings.has_qikink_credentials is True
+    assert (settings.graphiql, settings.introspection, settings.suggestions) == (True, True, True)
+    # A weak secret is still refused: the credentials could be a real account's.
+    monkeypatch.setenv("JWT_SECRET", DEFAULT_JWT_SECRET)
+    with pytest.raises(ConfigError, match="JWT_SECRET must be set"):
+        load_settings(env_file=None)
+    # Anywhere else, the same credentials are a real account's.
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("QIKINK_API_URL", "https://qikink.example.com")
+    with pytest.raises(ConfigError, match="QIKINK_PUBLISHABLE_KEYS is required"):
+        load_settings(env_file=None)
+
+
+@pytest.mark.parametrize("secret", [None, DEFAULT_JWT_SECRET, "s" * 31])
+def test_a_medusa_backend_refuses_a_weak_jwt_secret_beside_the_simulator(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None
+) -> None:
+    monkeypatch.setenv("MEDUSA_BACKEND_URL", "https://medusa.example.com")
+    if secret is not None:
+        monkeypatch.setenv("JWT_SECRET", secret)
+    with pytest.raises(ConfigError, match="JWT_SECRET must be set") as refused:
+        load_settings(env_file=None)
+    assert "when MEDUSA_BACKEND_URL is set" in str(refused.value)
+    monkeypatch.setenv("JWT_SECRET", STRONG_SECRET)
+    settings = load_settings(env_file=None)
+    assert (settings.uses_simulator, settings.guards_simulator) == (True, True)
+    assert load_settings(env_file=None, medusa_backend_url=None).guards_simulator is False

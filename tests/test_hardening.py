@@ -359,14 +359,19 @@ async def test_production_suggests_no_input_field_names_in_variable_errors(
       createQikinkOrder(input: $input) { orderId } }"""
     variables = {"input": {"lineItem": [], "orderNumber": "SO1"}}
     answers = {}
+    # Development runs on the simulator: real credentials would bring the production rules.
     for env, secret in (("development", TEST_JWT_SECRET), ("production", "p" * 48)):
+        credentials = (
+            {"qikink_client_id": "123456789012345", "qikink_client_secret": "live"}
+            if env == "production"
+            else {}
+        )
         settings = make_settings(
             database_url,
             app_env=env,
             jwt_secret=secret,
-            qikink_client_id="123456789012345",
-            qikink_client_secret="live",
             qikink_publishable_keys=["pk_live_1"],
+            **credentials,
         )
         async with serving(settings) as http:
             response = await http.post(

@@ -239,3 +239,17 @@ async def test_an_order_canceled_while_its_event_was_lost_is_not_sent(store: Sto
     assert (row.status, row.cancel_requested) == (OrderMappingStatus.CANCELED, True)
     assert row.qikink_order_id is None
     assert store.sim.orders == []
+
+
+async def test_a_tracking_link_that_is_no_web_address_never_reaches_the_medusa_shipment(
+    store: Store,
+) -> None:
+    row = await store.place("order_01", 11)
+    # Stored before links were checked; Qikink now sends none.
+    await OrderMapping.filter(id=row.id).update(tracking_url="javascript:alert(1)")
+    await store.qikink_moves(row, "In-Transit", awb="AWB0001", tracking_link="javascript:void(0)")
+    await store.write()
+    [fulfillment] = store.fulfillments("order_01")
+    assert fulfillment["labels"] == [
+        {"tracking_number": "AWB0001", "tracking_url": "", "label_url": ""}
+    ]

@@ -126,6 +126,10 @@ async def sync_audit(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
+# The storefronts' key: the opened proxy needs one.
+PUBLISHABLE_KEY = "pk_store_front_1"
+
+
 def serve_env(database_url: str, sim: SimulatorServer) -> dict[str, str]:
     # LiveServer inherits no setting from the developer's shell: these are all it gets.
     return dict(
@@ -137,6 +141,7 @@ def serve_env(database_url: str, sim: SimulatorServer) -> dict[str, str]:
         QIKINK_CLIENT_SECRET=sim.sim.client_secret,
         QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE=str(BUDGET),
         STOREFRONT_QIKINK_PROXY="true",
+        QIKINK_PUBLISHABLE_KEYS=PUBLISHABLE_KEY,
         QIKINK_STOREFRONT_CALLS_PER_MINUTE=str(STOREFRONT_SHARE),
         WORKER_POLL_SECONDS="0.2",
         SYNC_INTERVAL_SECONDS="1",
@@ -148,7 +153,9 @@ async def graphql(
     url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
 ) -> dict[str, Any]:
     """One call on a connection of its own, so calls spread over the workers."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
+    headers = {"x-publishable-api-key": PUBLISHABLE_KEY}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
     async with httpx.AsyncClient(timeout=60) as http:
         response = await http.post(
             f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers

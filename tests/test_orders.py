@@ -16,6 +16,7 @@ from services.adoption import differences
 from services.install_secret import install_secret
 from services.store_orders import StoreOrder, next_order_number, order_number_for
 from services.worker import SubmissionWorker
+from simulator.orders import example_address
 from tests.conftest import (
     METRICS_HEADERS,
     TEST_JWT_SECRET,
@@ -460,44 +461,76 @@ MISMATCHES = 'qikink_adoption_mismatches_total{after="%s"}'
 # The customer's own details (ORDER): never in a log line.
 CUSTOMER_DETAILS = ("Asha", "asha@example.com", "560001", "9876543210", "12 MG Road")
 
+# The customer's order (ORDER) as Qikink would hold it, save for `changes`.
+TEE = {"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549"}
+MUG = {"sku": "MUG-11OZ", "quantity": 1, "price": "349.50"}
+
+
+def like_the_customers(address: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "gateway": "COD",
+        "totalOrderValue": "1447.50",
+        "lineItems": [TEE, MUG],
+        **changes,
+    }
+    return qikink_order_input(
+        address={"firstName": "Asha", "lastName": "", **(address or {})}, **values
+    )
+
+
+PRINTED_TEE = {
+    **TEE,
+    "searchFromMyProducts": False,
+    "printTypeId": 1,
+    "designs": [
+        {
+            "designCode": "D1",
+            "widthInches": "10",
+            "heightInches": "12",
+            "placementSku": "fr",
+            "designLink": "https://cdn.example.com/not-the-customers.png",
+        }
+    ],
+}
+
 SQUATS = {
-    # Another order altogether, shipped elsewhere.
+    # Another order altogether, shipped elsewhere, prepaid.
     "everything": qikink_order_input(
         address={"firstName": "Mallory", "lastName": "", "zip": "110001", "city": "New Delhi"}
     ),
     # The customer's very items and total, shipped to someone else.
-    "shipping name": qikink_order_input(
-        totalOrderValue="1447.50",
-        lineItems=[
-            {"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549"},
-            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
-        ],
-        address={"firstName": "Mallory", "lastName": ""},
+    "shipping name": like_the_customers({"firstName": "Mallory"}),
+    "shipping zip": like_the_customers(
+        {"firstName": "asha ", "zip": "110001"},
+        lineItems=[{**MUG, "price": "349.5"}, {**TEE, "price": "549.00"}],
     ),
-    "shipping zip": qikink_order_input(
-        totalOrderValue="1447.50",
-        lineItems=[
-            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.5"},
-            {"sku": "MVnHs-Wh-S", "quantity": 2, "price": "549.00"},
-        ],
-        address={"firstName": "asha ", "lastName": "", "zip": "110001"},
-    ),
-    "one item's quantity": qikink_order_input(
-        totalOrderValue="1447.50",
-        lineItems=[
-            {"sku": "MVnHs-Wh-S", "quantity": 3, "price": "549"},
-            {"sku": "MUG-11OZ", "quantity": 1, "price": "349.50"},
-        ],
-        address={"firstName": "Asha", "lastName": ""},
-    ),
+    "one item's quantity": like_the_customers(lineItems=[{**TEE, "quantity": 3}, MUG]),
+    # Name, zip and items the customer's, and one more thing someone else's.
+    "street": like_the_customers({"address1": "7 Other Street"}),
+    "second address line": like_the_customers({"address2": "Flat 9"}),
+    "phone": like_the_customers({"phone": "9000000001"}),
+    "email": like_the_customers({"email": "mallory@example.com"}),
+    "payment type": like_the_customers(gateway="PREPAID"),
+    "shipping choice": like_the_customers(qikinkShipping=False),
+    "add-ons": like_the_customers(addOns={"giftWrap": True}),
+    "designs": like_the_customers(lineItems=[PRINTED_TEE, MUG]),
 }
 
 # What the merchant is told differs, for each squat.
 DIFFER = {
-    "everything": "items, total, shipping name and shipping zip",
+    "everything": "items, total, shipping name, shipping zip, shipping city and payment type",
     "shipping name": "shipping name",
     "shipping zip": "shipping zip",
     "one item's quantity": "items",
+    "street": "shipping street",
+    "second address line": "shipping street",
+    "phone": "shipping phone",
+    "email": "shipping email",
+    "payment type": "payment type",
+    "shipping choice": "shipping choice",
+    "add-ons": "add-ons",
+    # A blank product with a print type and designs, where the customer's is from My Products.
+    "designs": "print type and designs",
 }
 
 
@@ -554,6 +587,20 @@ async def test_a_squatted_order_number_is_never_adopted_and_retry_sends_the_orde
         ("MUG-11OZ", "1"),
     ]
     assert ours["shipping"]["first_name"] == "Asha"
+    # The customer's own order, all of it: where it goes, who pays how, what is printed.
+    assert {k: ours["shipping"][k] for k in ("address1", "phone", "email", "city")} == {
+        "address1": "12 MG Road",
+        "phone": "9876543210",
+        "email": "asha@example.com",
+        "city": "Bengaluru",
+    }
+    assert (ours["payment_type"], ours["shipping_type"], ours["add_ons"]) == (
+        "COD",
+        "Qikink Shipping",
+        [],
+    )
+    assert [item["designs"] for item in ours["line_items"]] == [[], []]
+    assert differences(ours, row.payload or {}) == []
     assert shop.sim.orders_with_number(number) == [theirs]
 
 
@@ -616,3 +663,121 @@ def test_qikinks_own_formatting_of_our_order_is_still_our_order() -> None:
     assert differences(held, sent) == []
     assert differences({**held, "line_items": held["line_items"][:1]}, sent) == ["items"]
     assert differences({}, sent) == ["items", "total", "shipping name", "shipping zip"]
+
+
+FULL_PAYLOAD: dict[str, Any] = {
+    "order_number": "MD1001ABCD",
+    "qikink_shipping": "1",
+    "gateway": "Prepaid",
+    "total_order_value": "549.00",
+    "line_items": [
+        {
+            "search_from_my_products": 0,
+            "sku": "MVnHs-Wh-S",
+            "quantity": 1,
+            "price": "549.00",
+            "print_type_id": 1,
+            "designs": [
+                {
+                    "design_code": "D1",
+                    "width_inches": "10",
+                    "height_inches": "12",
+                    "placement_sku": "fr",
+                    "design_link": "https://cdn.example.com/Asha.png",
+                    "mockup_link": "",
+                }
+            ],
+        }
+    ],
+    "shipping_address": example_address(last_name=""),
+    "add_ons": [{"box_packing": 0, "gift_wrap": 1, "rush_order": 0, "custom_letter": 0}],
+}
+# FULL_PAYLOAD as Qikink might print it back.
+FULL_ECHO: dict[str, Any] = {
+    "order_id": 7,
+    "shipping_type": "Qikink Shipping",
+    "payment_type": "prepaid",
+    "total_order_value": 549,
+    "shipping": {
+        "first_name": "ASHA",
+        "last_name": None,
+        "address1": " 12  MG Road ",
+        "address2": None,
+        "phone": "+91 98765 43210",
+        "email": "Asha@Example.com",
+        "city": "bengaluru",
+        "zip": "560 001",
+        "province": "KARNATAKA",
+        "country_code": "in",
+    },
+    "line_items": [
+        {
+            "sku": "MVnHs-Wh-S",
+            "quantity": "1",
+            "price": "549",
+            "print_type_id": "1",
+            "designs": [
+                {
+                    "design_code": "D1",
+                    "width_inches": 10,
+                    "height_inches": "12.0",
+                    "placement_sku": "FR",
+                    "design_link": "https://cdn.example.com/Asha.png",
+                    "mockup_link": None,
+                }
+            ],
+        }
+    ],
+    "add_ons": [{"gift_wrap": "1", "box_packing": "0"}],
+}
+
+
+def test_every_echoed_field_of_our_order_is_compared_as_qikink_prints_it() -> None:
+    assert differences(FULL_ECHO, FULL_PAYLOAD) == []
+    design = FULL_ECHO["line_items"][0]["designs"][0]
+    changed = {
+        "shipping street": ("shipping", "address1", "13 MG Road"),
+        "shipping state": ("shipping", "province", "Kerala"),
+        "shipping country": ("shipping", "country_code", "NP"),
+        "payment type": (None, "payment_type", "COD"),
+        "shipping choice": (None, "shipping_type", "Self Shipping"),
+        "add-ons": (None, "add_ons", [{"gift_wrap": 1, "rush_order": 1}]),
+    }
+    for label, (block, key, value) in changed.items():
+        echo = copy.deepcopy(FULL_ECHO)
+        (echo[block] if block else echo)[key] = value
+        assert differences(echo, FULL_PAYLOAD) == [label], label
+    for key, value, label in (
+        ("print_type_id", 2, "print type"),
+        ("designs", [{**design, "design_link": "https://cdn.example.com/asha.png"}], "designs"),
+        ("designs", [{**design, "width_inches": "11"}], "designs"),
+        ("designs", [], "designs"),
+    ):
+        echo = copy.deepcopy(FULL_ECHO)
+        echo["line_items"][0][key] = value
+        assert differences(echo, FULL_PAYLOAD) == [label], (key, value)
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "label"),
+    [
+        ("shipping", "address1", "shipping street"),
+        ("shipping", "address2", "shipping street"),
+        ("shipping", "city", "shipping city"),
+        ("shipping", "province", "shipping state"),
+        ("shipping", "phone", "shipping phone"),
+        ("shipping", "email", "shipping email"),
+        (None, "payment_type", "payment type"),
+        (None, "shipping_type", "shipping choice"),
+        (None, "add_ons", "add-ons"),
+        ("line", "print_type_id", "print type"),
+        ("line", "designs", "designs"),
+    ],
+)
+def test_a_field_we_sent_that_qikink_does_not_echo_cannot_be_compared_so_it_differs(
+    block: str | None, key: str, label: str
+) -> None:
+    echo = copy.deepcopy(FULL_ECHO)
+    held = {"shipping": echo["shipping"], "line": echo["line_items"][0], None: echo}[block]
+    del held[key]
+    assert differences(echo, FULL_PAYLOAD) == [label]

@@ -236,6 +236,8 @@ async def test_a_created_order_is_stored_exactly_like_qikinks_example(
             "shipping": {
                 "first_name": "Asha",
                 "last_name": "Rao",
+                "address1": "12 MG Road",
+                "address2": "",
                 "phone": "9876543210",
                 "email": "asha@example.com",
                 "city": "Bengaluru",
@@ -300,7 +302,13 @@ async def test_a_blank_product_with_inline_designs_is_accepted(
     assert stored is not None
     assert stored["payment_type"] == "COD"
     assert stored["line_items"] == [
-        {"sku": "MVnHs-Wh-S", "quantity": "1", "price": "499.50", "designs": [design]}
+        {
+            "sku": "MVnHs-Wh-S",
+            "quantity": "1",
+            "price": "499.50",
+            "print_type_id": 1,
+            "designs": [design],
+        }
     ]
 
 
@@ -995,6 +1003,7 @@ async def test_control_requests_are_neither_logged_nor_rate_limited(clock: Manua
         ("/__sim__/advance", {"order_id": 42, "status": "Delivered"}, 404),
         ("/__sim__/advance", {"status": "Delivered"}, 400),
         ("/__sim__/orders", {"colour": "red"}, 400),
+        ("/__sim__/advance", {"order_id": 1, "status": "In-Transit", "tracking_link": "x"}, 400),
     ],
 )
 async def test_the_control_api_refuses_bad_input_with_a_reason(
@@ -1004,6 +1013,30 @@ async def test_the_control_api_refuses_bad_input_with_a_reason(
 
     assert response.status_code == status
     assert response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html,<script>alert(1)</script>",
+        "ftp://courier.example/track",
+        "//courier.example/track",
+        "https://courier.example/track me",
+    ],
+)
+async def test_advance_refuses_a_tracking_link_that_is_no_web_address(
+    client: httpx.AsyncClient, sim: QikinkSimulator, link: str
+) -> None:
+    order = sim.add_order("SO1")
+    body = {"order_id": order["order_id"], "status": "In-Transit", "tracking_link": link}
+    response = await client.post("/__sim__/advance", json=body)
+
+    assert response.status_code == 400
+    assert response.json() == {"error": "tracking_link must be an http:// or https:// URL"}
+    assert sim.order(order["order_id"]) == order
+    body["tracking_link"] = "HTTPS://courier.example/track?awb=1"
+    assert (await client.post("/__sim__/advance", json=body)).status_code == 200
 
 
 async def test_the_control_api_works_across_a_real_socket(

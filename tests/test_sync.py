@@ -98,6 +98,33 @@ def calls(sim_server: SimulatorServer, endpoint: str) -> int:
     return sum(1 for r in sim_server.sim.requests if r.endpoint == endpoint)
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "javascript:alert(document.cookie)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "ftp://courier.example/track",
+        "https://courier.example/\x00track",
+        "https://courier.example/?awb=" + "1" * 600,
+    ],
+)
+async def test_a_tracking_link_is_kept_only_when_it_is_a_web_address(
+    client: QikinkClient, sim_server: SimulatorServer, link: str
+) -> None:
+    [row] = await place(sim_server, 1)
+    # What Qikink (or whoever reached its back office) sends as the parcel's link.
+    sim_server.sim.advance(int(row.qikink_order_id or 0), "In-Transit", tracking_link=link)
+    await refresh_order_mappings(client)
+    await row.refresh_from_db()
+    assert (row.status, row.tracking_url) == (OrderMappingStatus.SHIPPED, None)
+    sim_server.sim.advance(
+        int(row.qikink_order_id or 0), "In-Transit", tracking_link="https://courier.example/t/1"
+    )
+    await refresh_order_mappings(client)
+    await row.refresh_from_db()
+    assert row.tracking_url == "https://courier.example/t/1"
+
+
 async def test_statuses_and_tracking_are_stored_and_an_empty_awb_link_is_no_link(
     client: QikinkClient, sim_server: SimulatorServer
 ) -> None:
