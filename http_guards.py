@@ -57,8 +57,9 @@ LARGE_TURN_GAP_SECONDS = 0.002
 # A body has this long from the end of its head to arrive whole: 64 KiB (a storefront's most)
 # in 10 s is 6.4 KiB/s, 1 MiB (an admin's) 100 KiB/s.
 BODY_TIMEOUT_SECONDS = 10.0
-# ...and after its first 2 s it must have come at 1 KiB/s on average (8 kbit/s, a tenth of
-# the slowest mobile uplink): a sender that stalls or trickles is cut off after about 2 s.
+# ...and after its first 2 s it must have come at 1 KiB/s on average (8 kbit/s, well under
+# the slowest mobile uplink, GPRS's 20-40 kbit/s): a sender that stalls or trickles is cut off
+# after about 2 s.
 BODY_GRACE_SECONDS = 2.0
 BODY_MIN_BYTES_PER_SECOND = 1024
 # The admin pages load their own scripts and styles and nothing else, and are never framed.
