@@ -75,7 +75,7 @@ def serve(
             "inside each process. Set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
             "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`)."
         )
-    from http_server import BoundedHeadProtocol, log_config
+    from http_server import IDLE_TIMEOUT_SECONDS, BoundedHeadProtocol, log_config
 
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
@@ -90,6 +90,7 @@ def serve(
         "log_config": log_config(),
         "log_level": "info",  # uvicorn's start and stop lines
         "access_log": settings.access_log,
+        "timeout_keep_alive": IDLE_TIMEOUT_SECONDS,
         # A request that hangs (on Qikink, on the database) must not stop the shutdown.
         "timeout_graceful_shutdown": REQUEST_GRACE_SECONDS,
     }

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_PAGE_HEADERS",
+    "BODY_GRACE_SECONDS",
+    "BODY_MIN_BYTES_PER_SECOND",
+    "BODY_TIMEOUT_SECONDS",
     "MAX_BODY_BYTES",
     "BodyLimitMiddleware",
     "CallerMiddleware",
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("qikink_graphql.auth")
+# uvicorn's line per request, for the requests that end before any answer could be sent.
+_access_log = logging.getLogger("uvicorn.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_BODY_BYTES = ADMIN_MAX_BODY_BYTES
 # A body larger than this from anyone but an admin costs milliseconds to read, coerce and
@@ -49,6 +54,14 @@ LARGE_BODY_BYTES = 8 * 1024
 # Large requests waiting their turn, at most; more are answered 503 at once.
 MAX_LARGE_WAITING = 32
 LARGE_TURN_GAP_SECONDS = 0.002
+# A body has this long from the end of its head to arrive whole: 64 KiB (a storefront's most)
+# in 10 s is 6.4 KiB/s, 1 MiB (an admin's) 100 KiB/s.
+BODY_TIMEOUT_SECONDS = 10.0
+# ...and after its first 2 s it must have come at 1 KiB/s on average (8 kbit/s, well under
+# the slowest mobile uplink, GPRS's 20-40 kbit/s): a sender that stalls or trickles is cut off
+# after about 2 s.
+BODY_GRACE_SECONDS = 2.0
+BODY_MIN_BYTES_PER_SECOND = 1024
 # The admin pages load their own scripts and styles and nothing else, and are never framed.
 ADMIN_PAGE_HEADERS = (
     (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
@@ -97,30 +110,102 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyRefused(Exception):
+    """The request body cannot be read whole: `answer` says why to the client, None when the
+    client is gone."""
+
+    def __init__(self, answer: Response | None) -> None:
+        super().__init__()
+        self.answer = answer
+
+
+class _BodyReader:
+    """The receive of one request, holding its body to `max_bytes` and to the deadlines: the
+    whole body within BODY_TIMEOUT_SECONDS of the head, and after BODY_GRACE_SECONDS at
+    BODY_MIN_BYTES_PER_SECOND on average, so a sender that stalls or trickles loses its own
+    request within seconds. Only a wait for bytes not yet there can pass a deadline: what
+    arrived already is read however late the app asks for it."""
+
+    def __init__(self, receive: Receive, max_bytes: int, refusal: str) -> None:
+        self.receive = receive
+        self.max_bytes = max_bytes
+        self.refusal = refusal
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        self.received = 0
+        self.complete = False
+
+    async def __call__(self) -> Message:
+        if self.complete:
+            # After the body, the app may wait for the client to go: not a body's wait.
+            return await self.receive()
+        allowed = BODY_GRACE_SECONDS + self.received / BODY_MIN_BYTES_PER_SECOND
+        try:
+            async with asyncio.timeout_at(self.started + min(BODY_TIMEOUT_SECONDS, allowed)):
+                message = await self.receive()
+        except TimeoutError:
+            raise _BodyRefused(_body_timed_out()) from None
+        if message["type"] == "http.disconnect":
+            raise _BodyRefused(None)
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.max_bytes:
+                raise _BodyRefused(graphql_refusal(413, self.refusal, "PAYLOAD_TOO_LARGE"))
+            self.complete = not message.get("more_body", False)
+        return message
+
+    async def read(self) -> bytes:
+        """The whole body."""
+        chunks = []
+        while not self.complete:
+            chunks.append((await self()).get("body", b""))
+        return b"".join(chunks)
+
+
+def _body_timed_out() -> Response:
+    return graphql_refusal(
+        408,
+        f"The request body did not arrive in time: the whole of it within "
+        f"{BODY_TIMEOUT_SECONDS:g} s, at {BODY_MIN_BYTES_PER_SECOND} bytes a second or more "
+        f"after the first {BODY_GRACE_SECONDS:g} s.",
+        "REQUEST_TIMEOUT",
+        # The rest of the body may still be on its way: the connection cannot take another.
+        headers={"connection": "close"},
+    )
+
+
+def _declared_over(scope: Scope, max_bytes: int) -> bool:
+    declared = dict(scope["headers"]).get(b"content-length")
+    return declared is not None and declared.isdigit() and int(declared) > max_bytes
+
+
+async def _refused(refused: _BodyRefused, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a body that could not be read; for a client that hung up, one access log line
+    (400, as nginx logs it) where its answer would have been, and nothing sent."""
+    if refused.answer is not None:
+        await refused.answer(scope, receive, send)
+        return
+    client = scope.get("client")
+    _access_log.info(
+        '%s - "%s %s HTTP/%s" %d',
+        f"{client[0]}:{client[1]}" if client else "",
+        scope["method"],
+        scope.get("root_path", "") + scope["path"],
+        scope["http_version"],
+        400,
+    )
 
 
 async def limit_body(
     app: ASGIApp, scope: Scope, receive: Receive, send: Send, max_bytes: int, refusal: str
 ) -> None:
-    """Run `app`, refusing a body over `max_bytes` with 413 and `refusal`, by its
-    Content-Length or as it streams."""
-    declared = dict(scope["headers"]).get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    """Run `app`, its body read by a _BodyReader: over `max_bytes` (by its Content-Length or
+    as it streams) refused 413 with `refusal`, too slow 408, cut off by the client a quiet
+    access log line."""
+    if _declared_over(scope, max_bytes):
         await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
         return
-    received = 0
     started = False
-
-    async def counting_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                raise _BodyTooLarge
-        return message
 
     async def tracking_send(message: Message) -> None:
         nonlocal started
@@ -128,14 +213,15 @@ async def limit_body(
         await send(message)
 
     try:
-        await app(scope, counting_receive, tracking_send)
-    except _BodyTooLarge:
+        await app(scope, _BodyReader(receive, max_bytes, refusal), tracking_send)
+    except _BodyRefused as refused:
         if not started:
-            await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
+            await _refused(refused, scope, receive, send)
 
 
 class BodyLimitMiddleware:
-    """Refuses a request body over `max_bytes` with 413, by its Content-Length or as it streams."""
+    """Every request's body read by a _BodyReader (limit_body): over `max_bytes` refused 413,
+    too slow 408, cut off by the client one quiet line in the access log."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -152,8 +238,12 @@ class BodyLimitMiddleware:
 class CallerMiddleware:
     """Works out who is calling, once a request and before the body is read: the view takes
     the caller from `scope["state"]["caller"]`, and anyone but an admin may send a body of
-    STOREFRONT_MAX_BODY_BYTES at most (an admin MAX_BODY_BYTES), one large body at a time
-    (LARGE_BODY_BYTES)."""
+    STOREFRONT_MAX_BODY_BYTES at most (an admin MAX_BODY_BYTES).
+
+    The body is read whole first, within its limit and deadlines (_BodyReader), and only then
+    does a body over LARGE_BODY_BYTES from anyone but an admin wait for its turn: the large
+    ones are parsed and answered one at a time, and a sender that stalls or trickles holds
+    up nobody but itself."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -186,12 +276,21 @@ class CallerMiddleware:
                 caller.refused_because,
             )
         if caller.is_admin:
-            refusal = f"Request body is over {MAX_BODY_BYTES} bytes."
-            await limit_body(self.app, scope, receive, send, MAX_BODY_BYTES, refusal)
+            limit, refusal = MAX_BODY_BYTES, f"Request body is over {MAX_BODY_BYTES} bytes."
+        else:
+            limit, refusal = self.settings.storefront_max_body_bytes, self.refusal
+        if _declared_over(scope, limit):
+            await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
             return
-        limit = self.settings.storefront_max_body_bytes
-        if not _large(scope):
-            await limit_body(self.app, scope, receive, send, limit, self.refusal)
+        reader = _BodyReader(receive, limit, refusal)
+        try:
+            body = await reader.read()
+        except _BodyRefused as refused:
+            await _refused(refused, scope, receive, send)
+            return
+        replay = _replay(body, reader)
+        if caller.is_admin or len(body) <= LARGE_BODY_BYTES:
+            await self.app(scope, replay, send)
             return
         if self.large_waiting >= MAX_LARGE_WAITING:
             busy = graphql_refusal(
@@ -211,19 +310,23 @@ class CallerMiddleware:
             # A turn passed on starts with the loop's next ready tasks otherwise: small
             # requests that came in during the last large one would then wait for two.
             await asyncio.sleep(LARGE_TURN_GAP_SECONDS)
-            await limit_body(self.app, scope, receive, send, limit, self.refusal)
+            await self.app(scope, replay, send)
         finally:
             self.large_turn.release()
 
 
-def _large(scope: Scope) -> bool:
-    """A body over LARGE_BODY_BYTES, or of a length not declared."""
-    if scope["method"] in ("GET", "HEAD"):
-        return False
-    declared = dict(scope["headers"]).get(b"content-length")
-    if declared is None or not declared.isdigit():
-        return True
-    return int(declared) > LARGE_BODY_BYTES
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives `body` whole, then whatever `receive` brings (a disconnect)."""
+    pending = True
+
+    async def replay() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 class SecurityHeaders:

@@ -1,5 +1,6 @@
-"""How `serve` runs uvicorn: a request head of bounded size, and an access log without the
-query string (a GraphQL GET carries the whole operation and its variables there)."""
+"""How `serve` runs uvicorn: a request head of bounded size and time, connections that do not
+outlive their requests, and an access log without the query string (a GraphQL GET carries the
+whole operation and its variables there)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
     import asyncio
 
 __all__ = [
+    "HEAD_TIMEOUT_SECONDS",
+    "IDLE_TIMEOUT_SECONDS",
     "MAX_HEADER_BYTES",
     "MAX_URL_BYTES",
     "AccessLogWithoutQuery",
@@ -25,6 +28,13 @@ __all__ = [
 MAX_HEADER_BYTES = 8 * 1024
 # The request target; a GraphQL GET holds its document there (1,000 tokens at most).
 MAX_URL_BYTES = 32 * 1024
+# From a connection's opening, or from the first byte of a later request, to the end of the
+# head: a client sends its head at once (a whole 8 KiB one arrives in milliseconds), so 10 s
+# leaves room for any network and none for a sender that holds connections open by trickling.
+HEAD_TIMEOUT_SECONDS = 10.0
+# A kept-alive connection waiting for its next request (uvicorn's timeout_keep_alive): a
+# browser polling every few seconds keeps it, an idle one gives its socket back.
+IDLE_TIMEOUT_SECONDS = 5
 
 
 def _refusal(status: bytes, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -42,7 +52,10 @@ def _refusal(status: bytes, message: str, default_headers: list[tuple[bytes, byt
 
 class BoundedHeadProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, refusing a request whose header fields pass
-    MAX_HEADER_BYTES (431) or whose target passes MAX_URL_BYTES (414).
+    MAX_HEADER_BYTES (431), whose target passes MAX_URL_BYTES (414), or whose head has not
+    arrived HEAD_TIMEOUT_SECONDS after it began (408; a connection that sent nothing at all is
+    closed without a word). A connection whose request was answered before its body was read
+    whole is closed: waiting for the rest would let a sender keep it by trickling.
 
     httptools keeps a header value until it ends, however long: 16 MB of headers were held
     whole and left the process's memory that much larger. So the bytes of a head still
@@ -55,11 +68,24 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._heads_done = 0
         self._refused = False
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_begun = False
         super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
+        if self._in_head and (self.cycle is None or self.cycle.response_complete):
+            # The next head begins; while an answer is still being written, uvicorn's
+            # keep-alive deadline follows it instead.
+            self._head_begun = True
+            if self._head_timer is None:
+                self._arm_head_timer()
         head_at_start, heads_done = self._in_head, self._heads_done
         super().data_received(data)
         # Counted only when one head was under way all through this chunk: a chunk where a
@@ -76,6 +102,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self._refuse_headers()
 
     def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
         self._in_head = False
         self._head_bytes = 0
         self._heads_done += 1
@@ -95,6 +122,34 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._in_head = True
         if not self._refused:
             super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        # No request parsed after this one, and its body still arriving: answered without it
+        # (a refusal, a route that takes no body).
+        if not self.pipeline and self.cycle.more_body and not self.transport.is_closing():
+            self.transport.close()
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        self._head_begun = False
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._refused or self.transport.is_closing():
+            return
+        if self._head_begun:
+            self._refuse(
+                b"408 Request Timeout",
+                f"The request head did not arrive within {HEAD_TIMEOUT_SECONDS:g} s.",
+            )
+        else:
+            self.transport.close()
 
     def _refuse_headers(self) -> None:
         self._refuse(

@@ -11,6 +11,8 @@ view says how an answer may be cached (`Cache-Control`, from the caller and the 
   per-process cache keyed by the request's query string, `Accept` and publishable key, and
   answers the same request from it without running the operation, as a micro-caching proxy
   in front of the service would. A request with `Authorization` is never answered from it.
+  The cache holds MAX_ENTRIES answers and MAX_CACHED_BYTES of bodies at most, the least
+  recently used going first, and an answer past its max-age is dropped within a second.
 
 `Compression`, in front of the whole app, gzips answers of GZIP_MINIMUM_BYTES or more for
 clients that accept it. A gzip body is another representation of the same answer, so it gets
@@ -36,10 +38,22 @@ if TYPE_CHECKING:
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["GZIP_MINIMUM_BYTES", "MAX_CACHED_BODY_BYTES", "MAX_ENTRIES", "Compression", "GetCache"]
+__all__ = [
+    "GZIP_MINIMUM_BYTES",
+    "MAX_CACHED_BODY_BYTES",
+    "MAX_CACHED_BYTES",
+    "MAX_ENTRIES",
+    "Compression",
+    "GetCache",
+]
 
 MAX_ENTRIES = 512
 MAX_CACHED_BODY_BYTES = 256 * 1024
+# All bodies kept, at most: 512 answers of the largest kept size would be 128 MiB.
+MAX_CACHED_BYTES = 16 * 1024 * 1024
+# Expired answers are looked for this often (on the next request), all of them at once
+# (~90 us for 512): answers of different max-ages expire in no order a queue could keep.
+SWEEP_SECONDS = 1.0
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age=(\d+)")
 # Smaller answers gain little from gzip: a few hundred bytes fit one packet either way.
 GZIP_MINIMUM_BYTES = 1024
@@ -83,7 +97,10 @@ class GetCache:
         self.app = app
         self.clock = clock
         self.entries: OrderedDict[tuple[bytes, bytes, bytes], _Answer] = OrderedDict()
+        self.max_bytes = MAX_CACHED_BYTES
+        self.bytes = 0  # of the bodies in `entries`
         self.hits = 0
+        self.next_sweep = 0.0
 
     def _key(self, scope: Scope) -> tuple[bytes, bytes, bytes] | None:
         """What a public answer is kept by; None for a request never answered from the cache."""
@@ -95,11 +112,33 @@ class GetCache:
             _header(scope, b"x-publishable-api-key") or b"",
         )
 
+    def _drop(self, key: tuple[bytes, bytes, bytes]) -> None:
+        self.bytes -= len(self.entries.pop(key).body)
+
+    def _sweep(self, now: float) -> None:
+        """Drop every answer past its max-age."""
+        self.next_sweep = now + SWEEP_SECONDS
+        for key in [key for key, answer in self.entries.items() if answer.expires_at <= now]:
+            self._drop(key)
+
+    def _keep(self, key: tuple[bytes, bytes, bytes], answer: _Answer) -> None:
+        if key in self.entries:
+            self._drop(key)
+        self.entries[key] = answer
+        self.bytes += len(answer.body)
+        while len(self.entries) > MAX_ENTRIES or self.bytes > self.max_bytes:
+            self._drop(next(iter(self.entries)))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET":
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         now = self.clock()
+        if now >= self.next_sweep:
+            self._sweep(now)
+        if scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
         key = self._key(scope)
         if key is not None:
             cached = self.entries.get(key)
@@ -110,7 +149,7 @@ class GetCache:
                 await self._answer(scope, send, cached.status, [*cached.headers, age], cached.body)
                 return
             if cached is not None:
-                del self.entries[key]
+                self._drop(key)
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -142,10 +181,7 @@ class GetCache:
             and int(max_age.group(1)) > 0
             and len(body) <= MAX_CACHED_BODY_BYTES
         ):
-            self.entries[key] = _Answer(200, headers, body, now, now + int(max_age.group(1)))
-            self.entries.move_to_end(key)
-            while len(self.entries) > MAX_ENTRIES:
-                self.entries.popitem(last=False)
+            self._keep(key, _Answer(200, headers, body, now, now + int(max_age.group(1))))
         await self._answer(scope, send, 200, headers, body)
 
     async def _answer(

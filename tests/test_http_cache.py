@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, OrderMappingStatus
-from schema.http_cache import GZIP_MINIMUM_BYTES
+from schema.http_cache import GZIP_MINIMUM_BYTES, SWEEP_SECONDS
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import make_jwt
 
@@ -123,6 +123,37 @@ async def test_within_max_age_the_same_public_poll_is_answered_without_running_i
     changed = await poll(http, {**KEY, "if-none-match": first.headers["etag"]})
     assert changed.status_code == 200
     assert status_of(changed) == "SHIPPED"
+
+
+async def test_an_answer_past_its_max_age_is_dropped_by_the_next_request_of_any_kind(
+    shop: tuple[httpx.AsyncClient, Clock],
+) -> None:
+    http, clock = shop
+    cache = http.app.state.get_cache  # type: ignore[attr-defined]
+    await poll(http)
+    other = await poll(http, query="query($id: ID!) { qikinkOrderMapping(id: $id) { status } }")
+    assert other.headers["cache-control"] == "public, max-age=5"
+    assert len(cache.entries) == 2
+    clock.now += 5 + SWEEP_SECONDS
+    # Neither is asked for again: the next request, whatever it is, drops both.
+    await http.post("/graphql", json={"query": "{ __typename }"}, headers=KEY)
+    assert cache.entries == {}
+    assert cache.bytes == 0
+
+
+async def test_the_cache_keeps_its_bodies_to_a_size_the_least_recent_going_first(
+    shop: tuple[httpx.AsyncClient, Clock],
+) -> None:
+    http, _ = shop
+    cache = http.app.state.get_cache  # type: ignore[attr-defined]
+    first = await poll(http)
+    cache.max_bytes = len(first.content) + 10  # room for one answer of this size
+    second = await poll(http, query="query($id: ID!) { qikinkOrderMapping(id: $id) { status } }")
+    assert [answer.body for answer in cache.entries.values()] == [second.content]
+    assert cache.bytes == len(second.content)
+    await ship()
+    # The first is no longer kept: asked again, it runs and sees the new status.
+    assert status_of(await poll(http)) == "SHIPPED"
 
 
 async def test_an_admins_answer_is_never_stored(shop: tuple[httpx.AsyncClient, Clock]) -> None:

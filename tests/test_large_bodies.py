@@ -1,9 +1,11 @@
 """Large bodies from callers who are not admins take turns (http_guards.CallerMiddleware).
 
-A body over LARGE_BODY_BYTES is read and answered one at a time, at most MAX_LARGE_WAITING
-waiting behind the one being read; the next is refused 503 at once. Small bodies and admins'
-bodies never wait for a turn. Each request here is the app's own ASGI call, so a client that
-stalls half-way through its body is a receive that waits for the test's say-so.
+Every body is read whole first, within its limit and deadlines; then one over LARGE_BODY_BYTES
+is parsed and answered one at a time, at most MAX_LARGE_WAITING waiting behind the one being
+answered; the next is refused 503 at once. Small bodies and admins' bodies never wait for a
+turn, and a body still arriving takes none. Each request here is the app's own ASGI call, so a
+request holds its turn for as long as its answer waits for the test's say-so, and a client
+that stalls half-way through its body is a receive that never brings the rest.
 """
 
 from __future__ import annotations
@@ -26,14 +28,16 @@ SMALL_BODY = json.dumps({"query": "{ __typename }"}).encode()
 JSON = {"content-type": "application/json"}
 
 
-class StalledClient:
-    """One POST /graphql whose body arrives only once `go` is set."""
+class Client:
+    """One POST /graphql from a caller without credentials (a storefront's body, which takes
+    turns when large). Its answer is taken only once `go` is set; with `stall_after`, only
+    that many bytes of its body ever arrive."""
 
-    def __init__(self, app: Starlette, body: bytes) -> None:
+    def __init__(self, app: Starlette, body: bytes, *, stall_after: int | None = None) -> None:
         self.go = asyncio.Event()
-        self.reading = False  # the app asked for the body: this request has its turn
+        self.answering = False  # the app is sending its answer: this request has its turn
+        self.reads = 0
         self.messages: list[Message] = []
-        # No credentials: a storefront's body, which takes turns when large.
         raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         scope: dict[str, Any] = {
             "type": "http",
@@ -49,16 +53,21 @@ class StalledClient:
             "client": ("127.0.0.1", 40000),
             "server": ("test", 80),
         }
-        self.body = body
+        self.body = body if stall_after is None else body[:stall_after]
+        self.stalls = stall_after is not None
         self.task = asyncio.create_task(app(scope, self.receive, self.send))
 
     async def receive(self) -> Message:
-        self.reading = True
-        await self.go.wait()
-        body, self.body = self.body, b""
-        return {"type": "http.request", "body": body, "more_body": False}
+        self.reads += 1
+        if self.body:
+            body, self.body = self.body, b""
+            return {"type": "http.request", "body": body, "more_body": self.stalls}
+        await asyncio.Event().wait()  # the rest never comes, and the client never leaves
+        raise AssertionError("unreachable")
 
     async def send(self, message: Message) -> None:
+        self.answering = True
+        await self.go.wait()
         self.messages.append(message)
 
     @property
@@ -80,12 +89,13 @@ async def test_large_bodies_take_turns_and_the_one_too_many_is_refused_at_once(
     client: httpx.AsyncClient, app: Starlette, admin_headers: dict[str, str]
 ) -> None:
     caller = guard(app)
-    first = StalledClient(app, LARGE_BODY)
-    await eventually(lambda: first.reading)
-    queued = [StalledClient(app, LARGE_BODY) for _ in range(MAX_LARGE_WAITING)]
+    first = Client(app, LARGE_BODY)
+    await eventually(lambda: first.answering)
+    queued = [Client(app, LARGE_BODY) for _ in range(MAX_LARGE_WAITING)]
     await eventually(lambda: caller.large_waiting == MAX_LARGE_WAITING)
-    # Behind the first, none has been read yet.
-    assert not any(client.reading for client in queued)
+    # Their bodies were read; behind the first, none is being answered yet.
+    assert all(client.reads for client in queued)
+    assert not any(client.answering for client in queued)
 
     refused = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
     assert refused.status_code == 503
@@ -98,14 +108,14 @@ async def test_large_bodies_take_turns_and_the_one_too_many_is_refused_at_once(
     admin = await client.post("/graphql", content=LARGE_BODY, headers={**JSON, **admin_headers})
     assert admin.json() == {"data": {"__typename": "Query"}}
 
-    # Released one by one, each is read only once the one before it has been answered.
+    # Released one by one, each is answered only once the one before it has been.
     for before, after in zip([first, *queued], [*queued, None], strict=True):
         before.go.set()
         await before.task
         assert before.status == 200
         assert before.answer() == {"data": {"__typename": "Query"}}
         if after is not None:
-            await eventually(lambda after=after: after.reading)
+            await eventually(lambda after=after: after.answering)
     assert caller.large_waiting == 0
     assert not caller.large_turn.locked()
 
@@ -114,9 +124,9 @@ async def test_a_caller_gone_while_waiting_gives_up_its_place(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
     caller = guard(app)
-    first = StalledClient(app, LARGE_BODY)
-    await eventually(lambda: first.reading)
-    waiting = StalledClient(app, LARGE_BODY)
+    first = Client(app, LARGE_BODY)
+    await eventually(lambda: first.answering)
+    waiting = Client(app, LARGE_BODY)
     await eventually(lambda: caller.large_waiting == 1)
     waiting.task.cancel()
     await asyncio.gather(waiting.task, return_exceptions=True)
@@ -126,3 +136,43 @@ async def test_a_caller_gone_while_waiting_gives_up_its_place(
     # The turn is free again: the next large body is read and answered.
     answered = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
     assert answered.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_body_still_arriving_takes_no_turn_and_is_refused_408_when_it_stalls(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    caller = guard(app)
+    stalled = Client(app, LARGE_BODY, stall_after=LARGE_BODY_BYTES // 2)
+    stalled.go.set()
+    await eventually(lambda: stalled.reads >= 2)  # half its body read, waiting for the rest
+    # A large body that came whole is answered meanwhile: the stalled one holds no turn.
+    async with asyncio.timeout(30):
+        answered = await client.post("/graphql", content=LARGE_BODY, headers=JSON)
+    assert answered.json() == {"data": {"__typename": "Query"}}
+    async with asyncio.timeout(30):
+        await stalled.task
+    assert stalled.status == 408
+    [error] = stalled.answer()["errors"]
+    assert error["extensions"]["code"] == "REQUEST_TIMEOUT"
+    assert error["message"].startswith("The request body did not arrive in time")
+    start = stalled.messages[0]
+    assert (b"connection", b"close") in start["headers"]
+    assert not caller.large_turn.locked()
+
+
+async def test_a_small_body_of_no_declared_length_takes_no_turn(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    first = Client(app, LARGE_BODY)
+    await eventually(lambda: first.answering)
+
+    async def chunked() -> Any:
+        yield SMALL_BODY
+
+    # No Content-Length: measured once read, it is small and goes ahead of the large one.
+    async with asyncio.timeout(30):
+        answered = await client.post("/graphql", content=chunked(), headers=JSON)
+    assert answered.json() == {"data": {"__typename": "Query"}}
+    first.go.set()
+    await first.task
+    assert first.status == 200
