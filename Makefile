@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Every package and its hash, from `make lock`: what run and test install, on any machine.
 LOCK := requirements.lock
-# GraphiQL's scripts and styles, served by the service itself (graphiql/package-lock.json).
-GRAPHIQL := graphiql/node_modules/.package-lock.json
+# GraphiQL's scripts and styles, served by the service itself (web/static/graphiql/package-lock.json).
+GRAPHIQL := web/static/graphiql/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 # Without npm the service still runs; its GraphiQL page then says what to install.
-$(GRAPHIQL): graphiql/package-lock.json $(STAMP)
-	$(BIN)/python scripts/npm_ci.py graphiql || echo "GraphiQL's files were not installed: /graphql in a browser will say so."
+$(GRAPHIQL): web/static/graphiql/package-lock.json $(STAMP)
+	$(BIN)/python scripts/npm_ci.py web/static/graphiql || echo "GraphiQL's files were not installed: /graphql in a browser will say so."
 
 graphiql: $(GRAPHIQL)
 
@@ -59,4 +59,4 @@ schema: $(STAMP)
 	$(BIN)/qikink-graphql export-schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache graphiql/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache web/static/graphiql/node_modules

@@ -75,7 +75,7 @@ def serve(
             "inside each process. Set QIKINK_CLIENT_ID, QIKINK_CLIENT_SECRET and "
             "QIKINK_API_URL (a real Qikink, or `qikink-graphql simulator`)."
         )
-    from http_server import IDLE_TIMEOUT_SECONDS, BoundedHeadProtocol, log_config
+    from web.server import IDLE_TIMEOUT_SECONDS, BoundedHeadProtocol, log_config
 
     configure_logging(settings)
     applied = asyncio.run(db.migrate(settings.database_url))
@@ -95,12 +95,14 @@ def serve(
         "timeout_graceful_shutdown": REQUEST_GRACE_SECONDS,
     }
     if workers == 1:
-        from app import create_app
+        from web.app import create_app
 
         uvicorn.run(create_app(settings), host=host, port=port, **http)
     else:
         # Each worker process imports the app and calls the factory, which sets up its logging.
-        uvicorn.run("app:create_app", factory=True, host=host, port=port, workers=workers, **http)
+        uvicorn.run(
+            "web.app:create_app", factory=True, host=host, port=port, workers=workers, **http
+        )
 
 
 def _stopped_as_asked(signum: int, frame: object) -> None:

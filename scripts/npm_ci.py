@@ -1,10 +1,10 @@
 """Install a folder's npm packages from its lock file, once: the one npm installer.
 
-Used by `make` for GraphiQL's files (`graphiql/`) and by the tests for the GraphQL-over-HTTP
-audit and the Medusa backend. Packages come from the npm registry, pinned by the committed
-`package-lock.json`; nothing under `node_modules/` is committed.
+Used by `make` for GraphiQL's files (`web/static/graphiql/`) and by the tests for the
+GraphQL-over-HTTP audit and the Medusa backend. Packages come from the npm registry, pinned by
+the committed `package-lock.json`; nothing under `node_modules/` is committed.
 
-    .venv/bin/python scripts/npm_ci.py graphiql
+    .venv/bin/python scripts/npm_ci.py web/static/graphiql
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from app import create_app
 from config import Settings, load_settings
 from services import auth, db
 from services.clock import SYSTEM, Clock
@@ -28,6 +27,7 @@ from services.qikink_client import QikinkClient, build_http_client
 from simulator import AppServer, ManualClock, QikinkSimulator, SimulatorServer
 from tests.fake_medusa import FakeMedusa
 from tests.postgres import ThrowawayDatabase
+from web.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from http_guards import MAX_BODY_BYTES
 from tests.admin_browser import CHROMIUM_ARGS, ensure_chromium, unavailable
 from tests.conftest import make_settings, serving
 from tests.live_server import LiveServer
+from web.guards import MAX_BODY_BYTES
 
 try:
     from playwright.sync_api import sync_playwright

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from schema.graphiql import GraphiQLPage
 from tests.admin_browser import CHROMIUM_ARGS, ensure_chromium, unavailable
 from tests.conftest import make_settings, serving
 from tests.live_server import LiveServer
+from web.graphiql import GraphiQLPage
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -87,7 +87,7 @@ def test_missing_files_are_named_instead_of_loading_forever(tmp_path: Path) -> N
     response = page.page()
     assert response.status_code == 503
     assert b"graphiql@3.8.3" in response.body
-    assert b"scripts/npm_ci.py graphiql" in response.body
+    assert b"scripts/npm_ci.py web/static/graphiql" in response.body
 
 
 def test_graphiql_runs_a_query_with_no_request_leaving_the_service_under_a_strict_csp(

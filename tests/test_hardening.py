@@ -14,13 +14,13 @@ from graphql.language.source import Source
 from graphql.language.token_kind import TokenKind
 
 from config import ConfigError, load_settings
-from http_guards import MAX_BODY_BYTES
 from models import OrderMapping, OrderMappingStatus
 from schema import build_schema
 from schema.documents import MAX_CACHED_QUERY_CHARS
 from services import product_mappings
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, series, serving
 from tests.graphql_client import codes, make_jwt
+from web.guards import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, OrderMappingStatus
-from schema.http_cache import GZIP_MINIMUM_BYTES, SWEEP_SECONDS
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import make_jwt
+from web.cache import GZIP_MINIMUM_BYTES, SWEEP_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from http_guards import LARGE_BODY_BYTES
-from http_server import MAX_HEADER_BYTES, MAX_URL_BYTES
 from tests.live_server import LiveServer
 from tests.waiting import wait_for
+from web.guards import LARGE_BODY_BYTES
+from web.server import MAX_HEADER_BYTES, MAX_URL_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

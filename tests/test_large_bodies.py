@@ -1,4 +1,4 @@
-"""Large bodies from callers who are not admins take turns (http_guards.CallerMiddleware).
+"""Large bodies from callers who are not admins take turns (web.guards.CallerMiddleware).
 
 Every body is read whole first, within its limit and deadlines; then one over LARGE_BODY_BYTES
 is parsed and answered one at a time, at most MAX_LARGE_WAITING waiting behind the one being
@@ -14,8 +14,8 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
-from http_guards import LARGE_BODY_BYTES, MAX_LARGE_WAITING, CallerMiddleware
 from tests.waiting import eventually
+from web.guards import LARGE_BODY_BYTES, MAX_LARGE_WAITING, CallerMiddleware
 
 if TYPE_CHECKING:
     import httpx

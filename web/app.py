@@ -17,7 +17,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
-from http_guards import (
+from runtime import Runtime
+from schema import build_schema
+from services import db
+from services.auth import NOT_AN_ADMIN, REFUSED, authenticate
+from services.clock import SYSTEM, Clock
+from services.errors import Forbidden
+from web.cache import Compression, GetCache
+from web.graphiql import ASSET_ROUTE
+from web.guards import (
     ADMIN_PAGE_HEADERS,
     BodyLimitMiddleware,
     CallerMiddleware,
@@ -25,15 +33,7 @@ from http_guards import (
     RequestIdMiddleware,
     SecurityHeaders,
 )
-from runtime import Runtime
-from schema import build_schema
-from schema.graphiql import ASSET_ROUTE
-from schema.http_cache import Compression, GetCache
-from schema.view import GraphQLApp
-from services import db
-from services.auth import NOT_AN_ADMIN, REFUSED, authenticate
-from services.clock import SYSTEM, Clock
-from services.errors import Forbidden
+from web.view import GraphQLApp
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["create_app"]
 
 logger = logging.getLogger("qikink_graphql")
-ADMIN_DIR = Path(__file__).resolve().parent / "admin"
+ADMIN_DIR = Path(__file__).resolve().parent / "static" / "admin"
 
 
 async def health(request: Request) -> JSONResponse:

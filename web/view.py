@@ -20,9 +20,9 @@ from strawberry.asgi import GraphQL
 from strawberry.http import process_result
 from strawberry.types.unset import UNSET
 
-from http_guards import graphql_refusal
 from schema.context import Context
-from schema.graphiql import GraphiQLPage
+from web.graphiql import GraphiQLPage
+from web.guards import graphql_refusal
 
 if TYPE_CHECKING:
     from graphql import ExecutionResult
@@ -185,7 +185,7 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(  # type: ignore[override]
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        # Authenticated once, before the body was read (http_guards.CallerMiddleware, which
+        # Authenticated once, before the body was read (web.guards.CallerMiddleware, which
         # picks the body limit by it).
         state = request.scope["state"]
         return Context(
@@ -264,7 +264,7 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     def _cache_control(self, request: Request | WebSocket, response: Response) -> str:
-        """How a GET answer may be kept (schema.http_cache keeps the public ones): never an
+        """How a GET answer may be kept (web.cache keeps the public ones): never an
         error or an admin's answer; privately what depends on the caller's credentials;
         publicly what any storefront with the same key would get."""
         seconds = self.settings.storefront_cache_seconds

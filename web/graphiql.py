@@ -2,7 +2,7 @@
 
 Strawberry's GraphiQL page loads React, GraphiQL, its explorer plugin and js-cookie from a CDN:
 on a network with no way out, or under a Content-Security-Policy that allows only the service,
-it stays on "Loading...". The same files at the same versions (`graphiql/package.json`,
+it stays on "Loading...". The same files at the same versions (`web/static/graphiql/package.json`,
 installed from the npm registry by `make`) are served under `/graphiql/` and the page points at
 them. The page's integrity hashes still hold: the browser checks that each file is the one the
 page was written for.
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ASSET_ROUTE", "GRAPHIQL_DIR", "GraphiQLPage"]
 
-GRAPHIQL_DIR = Path(__file__).resolve().parent.parent / "graphiql"
+GRAPHIQL_DIR = Path(__file__).resolve().parent / "static" / "graphiql"
 ASSET_ROUTE = "/graphiql/{asset:path}"
 # Versioned paths: a file at one of them never changes.
 _IMMUTABLE = "public, max-age=31536000, immutable"
@@ -43,7 +43,8 @@ _NOT_INSTALLED = """<!doctype html>
 <body style="font-family: sans-serif; max-width: 40em; margin: 3em auto">
 <h1>GraphiQL's files are not installed here</h1>
 <p>This service serves GraphiQL's scripts itself. Install them with npm (Node.js 20+):
-<code>make run</code> does, or <code>.venv/bin/python scripts/npm_ci.py graphiql</code>.</p>
+<code>make run</code> does, or
+<code>.venv/bin/python scripts/npm_ci.py web/static/graphiql</code>.</p>
 <p>Missing: {missing}.</p>
 <p>The API answers as usual: <code>POST /graphql</code>.</p>
 </body></html>

@@ -3,7 +3,7 @@
 A storefront polls an order's status with the same GET again and again, and the status changes
 only when the worker or the sync writes it, so a few seconds of staleness cost nothing. The
 view says how an answer may be cached (`Cache-Control`, from the caller and the outcome:
-`schema.view`); this layer, around it, then:
+`web.view`); this layer, around it, then:
 
 - gives every cacheable GET answer a strong `ETag` (a hash of its body), and answers a request
   whose `If-None-Match` holds it with 304 and no body;
