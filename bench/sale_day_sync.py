@@ -28,9 +28,7 @@ QUIET_SECONDS = 62.0
 # What the service and the syncs import. Were it edited between their starts, they ran
 # different code and the two runs would not compare.
 SERVICE_CODE = (
-    "cli.py",
-    "cli_admin.py",
-    "cli_common.py",
+    "cli",
     "config.py",
     "config_rules.py",
     "runtime.py",

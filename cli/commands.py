@@ -1,5 +1,5 @@
 """The `qikink-graphql` command: migrate, serve, worker, sync, reconcile, simulator; the admin
-commands (API keys, the schema's SDL) are `cli_admin`'s."""
+commands (API keys, the schema's SDL) are `cli.admin`'s."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-import cli_admin
-from cli_common import load, out, refuse, run_connected
+from cli import admin as cli_admin
+from cli.common import load, out, refuse, run_connected
 from config import Settings, configure_logging
 from services import db
 
@@ -240,7 +240,3 @@ def simulator(
 
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()

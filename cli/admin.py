@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli_common import load, out, run_connected
+from cli.common import load, out, run_connected
 from services import auth
 
 __all__ = ["app"]
 
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "schema.graphql"
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "schema.graphql"
 
 app = typer.Typer()
 

@@ -1,0 +1,5 @@
+"""`python -m cli`: the `qikink-graphql` command."""
+
+from cli import main
+
+main()
