@@ -30,8 +30,6 @@ QUIET_SECONDS = 62.0
 SERVICE_CODE = (
     "cli",
     "config.py",
-    "config_rules.py",
-    "runtime.py",
     "models",
     "resolvers",
     "schema",

@@ -34,13 +34,13 @@ def floor_app(database_url: str) -> Starlette:
     from throughput_ops import JWT_SECRET
 
     from config import load_settings
-    from runtime import Runtime
     from schema import SCALARS, Mutation, Query
     from schema.context import Context
     from schema.documents import DocumentCache
     from schema.executor import ExecutionContext
     from schema.naming import CachedNameConverter
     from services.auth import authenticate
+    from services.runtime import Runtime
 
     settings = load_settings(
         env_file=None,

@@ -18,7 +18,7 @@ from services import db
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from runtime import Runtime
+    from services.runtime import Runtime
 
 __all__ = ["app", "main"]
 
@@ -36,7 +36,7 @@ app.add_typer(cli_admin.app)
 def _run_with_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """`run_connected`, with the service's runtime (Qikink, Medusa, the worker) open around
     `work`."""
-    from runtime import Runtime
+    from services.runtime import Runtime
 
     async def with_runtime() -> T:
         runtime = Runtime.for_settings(settings)
@@ -66,7 +66,7 @@ def serve(
     """Apply pending migrations, then serve GraphQL on http://HOST:PORT/graphql."""
     import uvicorn
 
-    from runtime import REQUEST_GRACE_SECONDS
+    from services.runtime import REQUEST_GRACE_SECONDS
 
     settings = load()
     if workers > 1 and settings.uses_simulator:

@@ -12,8 +12,8 @@ from services.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
-    from runtime import Runtime
     from services.orders import SubmitResult
+    from services.runtime import Runtime
     from services.store_orders import StoreOrder
     from services.sync import RefreshResult
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from models import ProductMapping
-    from runtime import Runtime
+    from services.runtime import Runtime
 
 __all__ = [
     "create_product_mapping",

@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from config import Settings
-    from runtime import Runtime
     from services.auth import Caller
     from services.qikink_client import QikinkClient
+    from services.runtime import Runtime
 
 __all__ = ["Context"]
 

@@ -17,12 +17,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
-from runtime import Runtime
 from schema import build_schema
 from services import db
 from services.auth import NOT_AN_ADMIN, REFUSED, authenticate
 from services.clock import SYSTEM, Clock
 from services.errors import Forbidden
+from services.runtime import Runtime
 from web.cache import Compression, GetCache
 from web.graphiql import ASSET_ROUTE
 from web.guards import (
