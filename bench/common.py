@@ -14,7 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from services import db  # noqa: E402
+from services.shared import db  # noqa: E402
 from tests.postgres import ThrowawayDatabase  # noqa: E402
 
 if TYPE_CHECKING:

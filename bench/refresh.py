@@ -60,7 +60,7 @@ from common import fresh_database
 from refresh_report import Outcome, best_plan, check_refreshed, report
 from refresh_scenarios import SCENARIOS, Scenario, seed
 
-from services.sync import refresh_order_mappings
+from services.orders.sync import refresh_order_mappings
 from simulator import QikinkSimulator, SimulatorServer
 from tests.qikink_process import connected_qikink_client
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from common import print_table
 
 from models import OrderMapping, OrderMappingStatus
-from services.qikink import PAGE_SIZE
-from services.statuses import map_status
+from services.orders.statuses import map_status
+from services.qikink.proxy import PAGE_SIZE
 
 if TYPE_CHECKING:
     from refresh_scenarios import Scenario
 
-    from services.sync import RefreshResult
+    from services.orders.sync import RefreshResult
     from simulator import QikinkSimulator
 
 

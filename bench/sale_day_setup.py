@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from config import load_settings
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services import db
+from services.shared import db
 
 if TYPE_CHECKING:
     from simulator import QikinkSimulator, SimulatorServer

@@ -41,9 +41,9 @@ from common import fresh_database
 
 from config import load_settings
 from models import OrderMapping, ProductMapping, QikinkCall, SubmitState
-from services.orders import submit_store_order
-from services.rate_budget import SAFETY_MARGIN_SECONDS
-from services.worker import SubmissionWorker
+from services.orders.outbox import submit_store_order
+from services.orders.worker import SubmissionWorker
+from services.qikink.budget import SAFETY_MARGIN_SECONDS
 from simulator import QikinkSimulator, SimulatorServer
 from tests.qikink_process import connected_qikink_client
 from tests.store_order import paid_store_order

@@ -56,13 +56,13 @@ def bare_app(database_url: str) -> Starlette:
     from starlette.routing import Route
 
     from models import OrderMappingStatus
-    from services.order_mappings import (
+    from services.orders.order_mappings import (
         OrderMappingQuery,
         find_order_mapping,
         list_order_mappings,
     )
-    from services.paging import Page
-    from services.product_mappings import ProductMappingQuery, list_product_mappings
+    from services.orders.product_mappings import ProductMappingQuery, list_product_mappings
+    from services.shared.paging import Page
 
     page = Page(limit=PAGE, offset=0)
 
@@ -108,7 +108,7 @@ def bare_app(database_url: str) -> Starlette:
 
 def database_lifespan(database_url: str) -> Any:
     """A lifespan that connects the service's database at start and closes it at the end."""
-    from services import db
+    from services.shared import db
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

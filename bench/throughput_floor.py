@@ -39,8 +39,8 @@ def floor_app(database_url: str) -> Starlette:
     from schema.documents import DocumentCache
     from schema.executor import ExecutionContext
     from schema.naming import CachedNameConverter
-    from services.auth import authenticate
     from services.runtime import Runtime
+    from services.shared.auth import authenticate
 
     settings = load_settings(
         env_file=None,

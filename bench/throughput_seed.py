@@ -52,7 +52,7 @@ async def prepare(database_url: str) -> dict[str, Any]:
     """Migrate, seed 10,000 + 10,000 rows; returns every variant id and order mapping id."""
     from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
     from models.ids import new_order_mapping_id, new_product_mapping_id
-    from services import db
+    from services.shared import db
 
     rng = random.Random(7)
     await db.migrate(database_url)

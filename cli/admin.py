@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cli.common import load, out, run_connected
-from services import auth
+from services.shared import auth
 
 __all__ = ["app"]
 

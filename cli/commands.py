@@ -13,7 +13,7 @@ import typer
 from cli import admin as cli_admin
 from cli.common import load, out, refuse, run_connected
 from config import Settings, configure_logging
-from services import db
+from services.shared import db
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -147,8 +147,8 @@ def sync(
     """Refresh statuses and tracking from Qikink now, waiting for the rate budget."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from services.budget_lanes import Lane
-    from services.sync import refresh_order_mappings
+    from services.orders.sync import refresh_order_mappings
+    from services.qikink.lanes import Lane
 
     settings = _qikink_settings()
 
@@ -190,7 +190,7 @@ def reconcile(
     ] = None,
 ) -> None:
     """Sweep Medusa now for placed orders that never reached this service, and submit them."""
-    from services.reconcile import reconcile as sweep
+    from services.medusa.sweep import reconcile as sweep
 
     settings = load()
     if not settings.has_medusa:

@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 
 from config import ConfigError, Settings, load_settings
-from services import db
-from services.errors import ServiceError
+from services.shared import db
+from services.shared.errors import ServiceError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -34,7 +34,7 @@ class QikinkCall(Model):
     id = fields.BigIntField(primary_key=True)
     budget_key = fields.CharField(max_length=64)
     at = fields.DatetimeField()
-    # The budget's lane the call was made in (services.budget_lanes.Lane); null for none.
+    # The budget's lane the call was made in (services.qikink.lanes.Lane); null for none.
     lane = fields.CharField(max_length=16, null=True)
 
     class Meta:
@@ -48,7 +48,7 @@ class QikinkWaiter(Model):
     id = fields.CharField(primary_key=True, max_length=32)
     budget_key = fields.CharField(max_length=64, db_index=True)
     lane = fields.CharField(max_length=16)
-    # Lower goes first (services.budget_lanes.Lane.priority).
+    # Lower goes first (services.qikink.lanes.Lane.priority).
     priority = fields.SmallIntField()
     # A waiter that stops renewing (its process died) stops counting after this.
     expires_at = fields.DatetimeField()

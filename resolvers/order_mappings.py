@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from services import order_mappings as service
-from services.db import uninterrupted
-from services.errors import Forbidden, within
-from services.paging import Page, check_page
-from services.validation import check_id
+from services.orders import order_mappings as service
+from services.shared.db import uninterrupted
+from services.shared.errors import Forbidden, within
+from services.shared.paging import Page, check_page
+from services.shared.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
-    from services.auth import Caller
+    from services.shared.auth import Caller
 
 __all__ = ["order_mapping", "order_mappings"]
 

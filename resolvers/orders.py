@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services import medusa, orders, sync
-from services.budget_lanes import Lane
-from services.db import uninterrupted
-from services.errors import MedusaUnavailable, within
-from services.validation import check_id
+from services.medusa import client as medusa
+from services.orders import outbox as orders
+from services.orders import sync
+from services.qikink.lanes import Lane
+from services.shared.db import uninterrupted
+from services.shared.errors import MedusaUnavailable, within
+from services.shared.validation import check_id
 
 if TYPE_CHECKING:
     from models import OrderMapping
-    from services.orders import SubmitResult
+    from services.orders.outbox import SubmitResult
+    from services.orders.store import StoreOrder
+    from services.orders.sync import RefreshResult
     from services.runtime import Runtime
-    from services.store_orders import StoreOrder
-    from services.sync import RefreshResult
 
 __all__ = [
     "cancel_medusa_order",

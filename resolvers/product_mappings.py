@@ -3,12 +3,12 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
-from services import medusa
-from services import product_mappings as service
-from services.db import uninterrupted
-from services.errors import within
-from services.paging import Page, check_page
-from services.validation import check_id
+from services.medusa import client as medusa
+from services.orders import product_mappings as service
+from services.shared.db import uninterrupted
+from services.shared.errors import within
+from services.shared.paging import Page, check_page
+from services.shared.validation import check_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services import qikink as service
-from services.db import uninterrupted
-from services.errors import within
+from services.qikink import proxy as service
+from services.shared.db import uninterrupted
+from services.shared.errors import within
 
 if TYPE_CHECKING:
-    from services.qikink import QikinkOrderView, TokenView
-    from services.qikink_client import QikinkClient
-    from services.qikink_requests import QikinkOrderRequest
+    from services.qikink.client import QikinkClient
+    from services.qikink.proxy import QikinkOrderView, TokenView
+    from services.qikink.requests import QikinkOrderRequest
 
 __all__ = ["create_qikink_order", "qikink_order", "qikink_orders", "qikink_token"]
 

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 import strawberry
 
-from services.validation import check_filter
+from services.shared.validation import check_filter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from _typeshed import DataclassInstance
 
-    from services.paging import Page
+    from services.shared.paging import Page
 
 __all__ = ["DeletedPayload", "Paged", "SortDirection", "from_attributes", "list_query"]
 

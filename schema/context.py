@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from config import Settings
-    from services.auth import Caller
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from services.runtime import Runtime
+    from services.shared.auth import Caller
 
 __all__ = ["Context"]
 

@@ -3,14 +3,14 @@
 - the document does not parse: `GRAPHQL_PARSE_FAILED`;
 - it fails validation (limits, unknown fields, no introspection): `GRAPHQL_VALIDATION_FAILED`;
 - a variable's value does not fit its type: `BAD_USER_INPUT`, graphql-core's whole message;
-- a domain error (`services.errors`): its own code, and the value it is about as
+- a domain error (`services.shared.errors`): its own code, and the value it is about as
   `extensions.field`, a dotted path rooted at the argument it came from
   (`order.shippingAddress.phone`, `order.items.1.quantity`, `input.lineItems.0.sku`, `limit`);
 - anything else: `INTERNAL_SERVER_ERROR`, masked and logged.
 
 Services name a value by their own names relative to what they were given
 (`("items", 1, "quantity")`); a field whose argument is made into that (`order`, `input`) says
-so with `services.errors.within(<argument>)`, and `field_path` spells the whole in the API's
+so with `services.shared.errors.within(<argument>)`, and `field_path` spells the whole in the API's
 words.
 """
 
@@ -25,10 +25,10 @@ from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.pyutils import inspect
 from strawberry.utils.str_converters import to_camel_case
 
-from services.errors import ServiceError
+from services.shared.errors import ServiceError
 
 if TYPE_CHECKING:
-    from services.errors import FieldPath
+    from services.shared.errors import FieldPath
 
 __all__ = ["INTERNAL_ERROR_MESSAGE", "field_path", "present_errors"]
 

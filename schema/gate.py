@@ -16,7 +16,7 @@ whole, without coercing anything, when:
 
 Fields below the root keep their permissions as Strawberry runs them. An operation that
 selects a single root field runs it without a shield against a sibling's failure
-(`services.db.ALONE`): there is none.
+(`services.shared.db.ALONE`): there is none.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from strawberry.types import get_object_definition
 
 from schema.input_limits import check_limits, limits_of
 from schema.permissions import Permission
-from services import db
-from services.errors import InvalidInput, ServiceError
+from services.shared import db
+from services.shared.errors import InvalidInput, ServiceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -221,7 +221,7 @@ class Admission(SchemaExtension):
                 # example does).
                 operation.result = ExecutionResult(data=None, errors=errors)
         # A lone root field has no sibling whose failure could cancel it: its service calls
-        # need no shield of their own (`services.db.uninterrupted`).
+        # need no shield of their own (`services.shared.db.uninterrupted`).
         token = db.ALONE.set(selection is not None and len(selection.fields) == 1)
         try:
             yield

@@ -19,7 +19,7 @@ from graphql import ListValueNode, ObjectValueNode, VariableNode
 from strawberry.types import get_object_definition
 from strawberry.types.base import StrawberryList, StrawberryOptional
 
-from services.errors import InvalidInput
+from services.shared.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from graphql import ValueNode
     from strawberry.schema.name_converter import NameConverter
 
-    from services.errors import FieldPath
+    from services.shared.errors import FieldPath
 
 __all__ = ["Limit", "at_most", "check_limits", "limits_of"]
 

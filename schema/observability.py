@@ -12,7 +12,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import present_errors
-from services.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
+from services.shared.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -15,7 +15,7 @@ from schema.common import Paged, SortDirection, from_attributes, list_query
 from schema.context import Context
 from schema.gate import READS_BY_ID
 from schema.permissions import IsAdmin, IsStorefront
-from services.order_mappings import OrderMappingOrder, OrderMappingQuery
+from services.orders.order_mappings import OrderMappingOrder, OrderMappingQuery
 
 if TYPE_CHECKING:
     from models import OrderMapping as OrderMappingRow

@@ -15,11 +15,11 @@ from schema.input_limits import at_most
 from schema.order_mappings import OrderMapping, OrderMappingStatus
 from schema.permissions import IsAdmin
 from schema.qikink import MAX_LINE_ITEMS, PaymentGateway
-from services import orders as service
-from services import store_orders
+from services.orders import outbox as service
+from services.orders import store as store_orders
 
 if TYPE_CHECKING:
-    from services.sync import RefreshResult as RefreshOutcome
+    from services.orders.sync import RefreshResult as RefreshOutcome
 
 __all__ = ["OrdersMutation"]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.permission import BasePermission
 
-from services.errors import Unauthenticated
+from services.shared.errors import Unauthenticated
 
 if TYPE_CHECKING:
     import strawberry

@@ -13,7 +13,11 @@ from schema.common import DeletedPayload, Paged, SortDirection, from_attributes,
 from schema.context import Context
 from schema.input_limits import at_most
 from schema.permissions import IsAdmin
-from services.product_mappings import MAX_VARIANT_IDS, ProductMappingOrder, ProductMappingQuery
+from services.orders.product_mappings import (
+    MAX_VARIANT_IDS,
+    ProductMappingOrder,
+    ProductMappingQuery,
+)
 
 if TYPE_CHECKING:
     from models import ProductMapping as ProductMappingRow

@@ -16,8 +16,8 @@ from schema.context import Context
 from schema.gate import CALLS_QIKINK
 from schema.input_limits import at_most
 from schema.permissions import IsAdmin, QikinkProxy
-from services import qikink as service
-from services import qikink_requests
+from services.qikink import proxy as service
+from services.qikink import requests as qikink_requests
 
 __all__ = ["MAX_DESIGNS", "MAX_LINE_ITEMS", "PaymentGateway", "QikinkMutation", "QikinkQueries"]
 

@@ -10,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from services.budget_lanes import Lane
-from services.clock import SYSTEM, Clock
-from services.db import is_postgres
-from services.medusa import MedusaClient
-from services.medusa_sync import FulfillmentWriter
-from services.qikink_client import QikinkClient, build_http_client
-from services.reconcile import reconcile_forever
-from services.sync import periodic_sync
-from services.worker import SubmissionWorker
+from services.medusa.client import MedusaClient
+from services.medusa.sweep import reconcile_forever
+from services.medusa.write_back import FulfillmentWriter
+from services.orders.sync import periodic_sync
+from services.orders.worker import SubmissionWorker
+from services.qikink.client import QikinkClient, build_http_client
+from services.qikink.lanes import Lane
+from services.shared.clock import SYSTEM, Clock
+from services.shared.db import is_postgres
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -33,7 +33,7 @@ SIMULATOR_URL = "http://qikink-simulator"
 # that takes longer; Docker after 10 s): requests in flight get REQUEST_GRACE_SECONDS (uvicorn's
 # graceful shutdown, set by `serve`), then the background work SHUTDOWN_GRACE_SECONDS to finish
 # and CANCEL_GRACE_SECONDS to unwind once cancelled, then the database its own few seconds
-# (services.db.close_db).
+# (services.shared.db.close_db).
 REQUEST_GRACE_SECONDS = 2.0
 SHUTDOWN_GRACE_SECONDS = 3.0
 CANCEL_GRACE_SECONDS = 1.0
@@ -44,7 +44,7 @@ class Runtime:
     """Long-lived resources, opened by the lifespan and shared by every request."""
 
     settings: Settings
-    # The one clock of every service this runtime runs (services.clock).
+    # The one clock of every service this runtime runs (services.shared.clock).
     clock: Clock = SYSTEM
     simulator: Any = None
     simulator_app: Any = None

@@ -14,12 +14,12 @@ import sys
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from services import db
-from services.errors import RateLimited
+from services.shared import db
+from services.shared.errors import RateLimited
 from tests.qikink_process import connected_qikink_client
 
 if TYPE_CHECKING:
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
 
 
 async def _one_call(client: QikinkClient, outcomes: Counter[str], refusals: Counter[str]) -> None:

@@ -21,9 +21,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from config import Settings, load_settings
-from services import auth, db
-from services.clock import SYSTEM, Clock
-from services.qikink_client import QikinkClient, build_http_client
+from services.qikink.client import QikinkClient, build_http_client
+from services.shared import auth, db
+from services.shared.clock import SYSTEM, Clock
 from simulator import AppServer, ManualClock, QikinkSimulator, SimulatorServer
 from tests.fake_medusa import FakeMedusa
 from tests.postgres import ThrowawayDatabase

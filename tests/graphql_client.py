@@ -68,7 +68,7 @@ def unsigned_jwt() -> str:
 
 async def revoked_api_key(name: str = "revoked") -> str:
     """An API key that was made, then revoked (the database must be connected)."""
-    from services import auth
+    from services.shared import auth
 
     _, key = await auth.create_api_key(name)
     await auth.revoke_api_key(name)

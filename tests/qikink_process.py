@@ -7,8 +7,8 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from services import db
-from services.qikink_client import QikinkClient, build_http_client
+from services.qikink.client import QikinkClient, build_http_client
+from services.shared import db
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from services.store_orders import StoreAddress, StoreItem, StoreOrder
+from services.orders.store import StoreAddress, StoreItem, StoreOrder
 
 __all__ = ["TEE_VARIANT", "paid_store_order"]
 

@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from models import ProductMapping
-from services import auth
-from services.errors import Forbidden
+from services.shared import auth
+from services.shared.errors import Forbidden
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, revoked_api_key, unsigned_jwt
 

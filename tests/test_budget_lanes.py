@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from models import QikinkWaiter
-from services.budget_lanes import Lane, rate_limit_message
-from services.clock import utc_now
-from services.errors import RateLimited
-from services.rate_budget import WINDOW_SECONDS
+from services.qikink.budget import WINDOW_SECONDS
+from services.qikink.lanes import Lane, rate_limit_message
+from services.shared.clock import utc_now
+from services.shared.errors import RateLimited
 from tests.conftest import (
     METRICS_HEADERS,
     TEST_JWT_SECRET,
@@ -33,7 +33,7 @@ from tests.waiting import eventually
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}

@@ -29,8 +29,8 @@ import httpx
 import pytest
 
 from models import OrderMapping, OrderMappingStatus, ProductMapping, QikinkWaiter, SubmitState
-from services.budget_lanes import rate_limit_message
-from services.rate_budget import WINDOW_SECONDS
+from services.qikink.budget import WINDOW_SECONDS
+from services.qikink.lanes import rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
 from tests.conftest import TEST_JWT_SECRET
 from tests.graphql_client import make_jwt, store_order_input

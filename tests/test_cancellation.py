@@ -11,8 +11,8 @@ import asyncio
 from typing import Any
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
-from services.orders import NEVER_SENT, CancelOutcome, cancel_store_order
-from services.sync import refresh_order_mappings
+from services.orders.outbox import NEVER_SENT, CancelOutcome, cancel_store_order
+from services.orders.sync import refresh_order_mappings
 from tests.graphql_client import codes, gql
 from tests.test_orders import ADMIN, RETRY, Shop, order, shop
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from models import ApiKey
-from services import auth
+from services.shared import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,7 @@ from config import ConfigError, load_settings
 from models import OrderMapping, OrderMappingStatus
 from schema import build_schema
 from schema.documents import MAX_CACHED_QUERY_CHARS
-from services import product_mappings
+from services.orders import product_mappings
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, series, serving
 from tests.graphql_client import codes, make_jwt
 from web.guards import MAX_BODY_BYTES

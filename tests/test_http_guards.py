@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from config import ADMIN_MAX_BODY_BYTES
-from services import auth
+from services.shared import auth
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import (
     codes,

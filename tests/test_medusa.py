@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.errors import InvalidInput
-from services.india import STATES, normalise_phone, state_name
-from services.install_secret import install_secret
-from services.medusa import MedusaClient
-from services.reconcile import reconcile
-from services.store_orders import StoreOrder, order_number_for
+from services.medusa.client import MedusaClient
+from services.medusa.sweep import reconcile
+from services.orders.store import StoreOrder, order_number_for
+from services.qikink.india import STATES, normalise_phone, state_name
+from services.shared.errors import InvalidInput
+from services.shared.install_secret import install_secret
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.waiting import eventually

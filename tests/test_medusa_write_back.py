@@ -13,17 +13,17 @@ import httpx
 import pytest
 
 from models import MedusaSyncedState, OrderMapping, OrderMappingStatus, ProductMapping
-from services.medusa import MedusaClient, submit_medusa_order
-from services.medusa_sync import FulfillmentWriter
-from services.orders import cancel_store_order
-from services.sync import refresh_order_mappings
-from services.worker import SubmissionWorker
+from services.medusa.client import MedusaClient, submit_medusa_order
+from services.medusa.write_back import FulfillmentWriter
+from services.orders.outbox import cancel_store_order
+from services.orders.sync import refresh_order_mappings
+from services.orders.worker import SubmissionWorker
 from tests.test_medusa import NOW
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import AppServer, ManualClock, SimulatorServer
     from tests.fake_medusa import FakeMedusa
 

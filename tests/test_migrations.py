@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tortoise.context import TortoiseContext
 
-from services import db
+from services.shared import db
 from tests.dbschema import describe
 from tests.markers import postgres_pass
 from tests.postgres import throwaway_database

@@ -36,7 +36,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.budget_lanes import rate_limit_message
+from services.qikink.lanes import rate_limit_message
 from simulator import QikinkSimulator, SimulatorServer
 from tests.conftest import METRICS_HEADERS, TEST_JWT_SECRET, TEST_METRICS_TOKEN
 from tests.graphql_client import make_jwt, store_order_input

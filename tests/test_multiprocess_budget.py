@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from tortoise import connections
 
-from services import db
-from services.budget_lanes import rate_limit_message
-from services.rate_budget import RateBudget, budget_key
+from services.qikink.budget import RateBudget, budget_key
+from services.qikink.lanes import rate_limit_message
+from services.shared import db
 from simulator import QikinkSimulator, SimulatorServer
 from tests.markers import postgres_pass
 
@@ -216,7 +216,7 @@ async def test_four_processes_without_a_budget_all_succeed_on_one_token(
 async def test_the_budgets_lock_ends_with_its_transaction_granted_or_refused(
     database_url: str,
 ) -> None:
-    """Pooled connections go back to the pool as they are (services.db._release_as_is: no
+    """Pooled connections go back to the pool as they are (services.shared.db._release_as_is: no
     reset query), so no lock may outlive its transaction: after the budget grants a call and
     refuses the next, the pool's one connection holds no advisory lock."""
     await db.connect_db(f"{database_url}?maxsize=1")

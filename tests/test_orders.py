@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import InstallSecret, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.adoption import differences
-from services.install_secret import install_secret
-from services.store_orders import StoreOrder, next_order_number, order_number_for
-from services.worker import SubmissionWorker
+from services.orders.adoption import differences
+from services.orders.store import StoreOrder, next_order_number, order_number_for
+from services.orders.worker import SubmissionWorker
+from services.shared.install_secret import install_secret
 from simulator.orders import example_address
 from tests.conftest import (
     METRICS_HEADERS,
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}

@@ -6,20 +6,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from services.budget_lanes import rate_limit_message
-from services.errors import (
+from services.qikink.lanes import rate_limit_message
+from services.qikink.token import REFRESH_MARGIN_SECONDS
+from services.shared.errors import (
     QikinkRateLimited,
     QikinkRejected,
     QikinkUnavailable,
     RateLimited,
 )
-from services.qikink_token import REFRESH_MARGIN_SECONDS
 from simulator.orders import example_address, example_payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from services import auth
+from services.shared import auth
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import make_jwt
 

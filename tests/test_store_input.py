@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, ProductMapping
-from services.install_secret import install_secret
-from services.store_orders import StoreOrder, order_number_for
+from services.orders.store import StoreOrder, order_number_for
+from services.shared.install_secret import install_secret
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, qikink_order_input, store_order_input
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from models import OrderMapping, OrderMappingStatus
-from services.budget_lanes import Lane, rate_limit_message
-from services.errors import RateLimited
-from services.rate_budget import WINDOW_SECONDS
+from services.qikink.budget import WINDOW_SECONDS
+from services.qikink.lanes import Lane, rate_limit_message
+from services.shared.errors import RateLimited
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt, store_order_input
 from tests.waiting import eventually
@@ -23,7 +23,7 @@ from tests.waiting import eventually
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import ManualClock, SimulatorServer
 
 LANE = Lane.STOREFRONT

@@ -10,17 +10,17 @@ from urllib.parse import parse_qs
 import pytest
 
 from models import JobState, OrderMapping, OrderMappingStatus, SubmitState
-from services.errors import InvalidInput, NotFound
-from services.refresh_plan import cheapest_cut
-from services.statuses import map_status
-from services.sync import SYNC_JOB, RefreshPlan, _sync_if_due, refresh_order_mappings
+from services.orders.refresh_plan import cheapest_cut
+from services.orders.statuses import map_status
+from services.orders.sync import SYNC_JOB, RefreshPlan, _sync_if_due, refresh_order_mappings
+from services.shared.errors import InvalidInput, NotFound
 from tests.conftest import TEST_JWT_SECRET, qikink_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
     from simulator import SimulatorServer
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}

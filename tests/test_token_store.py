@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from services.qikink_token import MINT_LEASE_SECONDS, TokenGrant, TokenStore
+from services.qikink.token import MINT_LEASE_SECONDS, TokenGrant, TokenStore
 from tests.waiting import eventually
 
 if TYPE_CHECKING:

@@ -25,13 +25,13 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models import JobState, OrderMapping, QikinkCall, QikinkToken, QikinkWaiter, SubmitState
-from services import db
-from services.budget_lanes import Lane
-from services.clock import SYSTEM, utc_now
-from services.leases import take_lease
-from services.qikink_token import TokenGrant, TokenStore
-from services.rate_budget import RateBudget, budget_key
-from services.worker import CLAIM
+from services.orders.worker import CLAIM
+from services.qikink.budget import RateBudget, budget_key
+from services.qikink.lanes import Lane
+from services.qikink.token import TokenGrant, TokenStore
+from services.shared import db
+from services.shared.clock import SYSTEM, utc_now
+from services.shared.leases import take_lease
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -299,4 +299,4 @@ def test_services_open_transactions_only_through_atomically() -> None:
         for path in sorted(services.glob("*.py"))
         if path.name != "db.py" and opening.search(path.read_text())
     ]
-    assert others == [], f"open transactions with services.db.atomically instead: {others}"
+    assert others == [], f"open transactions with services.shared.db.atomically instead: {others}"

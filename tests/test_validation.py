@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import InvalidInput
-from services.validation import check_id, clean_text
+from services.shared.errors import InvalidInput
+from services.shared.validation import check_id, clean_text
 
 
 @pytest.mark.parametrize("control", ["\x00", "\x09", "\x1b", "\x1f", "\x7f"])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from models import OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.orders import submit_store_order
+from services.orders.outbox import submit_store_order
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
 from tests.conftest import TEST_JWT_SECRET

@@ -18,11 +18,11 @@ from starlette.staticfiles import StaticFiles
 
 from config import Settings, configure_logging, load_settings
 from schema import build_schema
-from services import db
-from services.auth import NOT_AN_ADMIN, REFUSED, authenticate
-from services.clock import SYSTEM, Clock
-from services.errors import Forbidden
 from services.runtime import Runtime
+from services.shared import db
+from services.shared.auth import NOT_AN_ADMIN, REFUSED, authenticate
+from services.shared.clock import SYSTEM, Clock
+from services.shared.errors import Forbidden
 from web.cache import Compression, GetCache
 from web.graphiql import ASSET_ROUTE
 from web.guards import (

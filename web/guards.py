@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 
 from config import ADMIN_MAX_BODY_BYTES
-from services.auth import authenticate, same_secret
-from services.metrics import render as render_metrics
+from services.shared.auth import authenticate, same_secret
+from services.shared.metrics import render as render_metrics
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

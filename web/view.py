@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
 
-    from services.auth import Caller
     from services.runtime import Runtime
+    from services.shared.auth import Caller
 
 __all__ = ["GRAPHQL_RESPONSE", "GraphQLApp"]
 

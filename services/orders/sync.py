@@ -9,7 +9,8 @@ everything since. Orders made outside this service (a merchant's other channels)
 later pages, which our own orders cannot show: once the walk meets one of ours, the pages'
 `created_on` say where the rest must be, and the cut-off is chosen again after every page. The
 walk ends when it has met every mapping above the cut-off, and what it did not meet is GETted.
-Final statuses are never left (`services.statuses`); the cut-off is `services.refresh_plan`'s.
+Final statuses are never left (`services.orders.statuses`); the cut-off is
+`services.orders.refresh_plan`'s.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
-from services.background import repeat
-from services.clock import utc_now
-from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
-from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.qikink import PAGE_SIZE, check_order_id, walk_pages
-from services.refresh_plan import PageClock, cheapest_cut, positions
-from services.statuses import apply_qikink_order
+from services.orders.refresh_plan import PageClock, cheapest_cut, positions
+from services.orders.statuses import apply_qikink_order
+from services.qikink.proxy import PAGE_SIZE, check_order_id, walk_pages
+from services.shared.background import repeat
+from services.shared.clock import utc_now
+from services.shared.errors import InvalidInput, NotFound, QikinkError, RateLimited
+from services.shared.leases import job_value, release_lease, set_job_value, take_lease
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
 
 __all__ = [
     "MAX_CONCURRENCY",

@@ -8,8 +8,8 @@ What keeps a paid order from being sent twice is the Qikink order number: derive
 store order, so a resend is answered `Duplicate Order.`. Then, and whenever a create's outcome
 is unknown (a timeout, a dropped connection, a broken reply, a worker that died mid-call), the
 worker looks the order up in Qikink by its number and adopts its id instead of creating another,
-but only if it is the order we sent (`services.adoption`): an order someone else made under our
-number is left alone, and the mapping fails with a new number for its retry.
+but only if it is the order we sent (`services.orders.adoption`): an order someone else made
+under our number is left alone, and the mapping fails with a new number for its retry.
 
     queued --claim--> in_flight --accepted / found--> done      (status SUBMITTED)
       ^                  |  |----refused------------> failed    (status FAILED; retry -> queued)
@@ -32,18 +32,23 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus, SubmitState
-from services.adoption import alert_not_adopted, differences, find_order_by_number, not_adopted
-from services.background import backoff
-from services.clock import Clock, utc_now
-from services.errors import QikinkRejected, QikinkUnavailable, RateLimited
-from services.install_secret import install_secret
-from services.leases import Lease
-from services.orders import NEVER_SENT
+from services.orders.adoption import (
+    alert_not_adopted,
+    differences,
+    find_order_by_number,
+    not_adopted,
+)
+from services.orders.outbox import NEVER_SENT
+from services.shared.background import backoff
+from services.shared.clock import Clock, utc_now
+from services.shared.errors import QikinkRejected, QikinkUnavailable, RateLimited
+from services.shared.install_secret import install_secret
+from services.shared.leases import Lease
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
 
 __all__ = ["SubmissionWorker"]
 

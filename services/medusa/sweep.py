@@ -5,7 +5,7 @@ this service was down is gone. At start-up and on an interval one process (the h
 sweep's lease) lists the orders placed since a stored watermark, looking further back by an
 overlap, and submits each one with no mapping yet; submitting is idempotent. It also lists
 the orders canceled since then, so a cancellation whose `order.canceled` was lost still stops
-an order Qikink does not have yet (`services.orders.cancel_store_order`).
+an order Qikink does not have yet (`services.orders.outbox.cancel_store_order`).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from models import OrderMapping
-from services.background import repeat
-from services.clock import SYSTEM, Clock, utc_now
-from services.errors import Conflict
-from services.leases import job_value, release_lease, set_job_value, take_lease
-from services.medusa import PAGE_SIZE, submit_placed_order
-from services.orders import cancel_store_order
+from services.medusa.client import PAGE_SIZE, submit_placed_order
+from services.orders.outbox import cancel_store_order
+from services.shared.background import repeat
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.errors import Conflict
+from services.shared.leases import job_value, release_lease, set_job_value, take_lease
 
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
 
-    from services.medusa import MedusaClient
+    from services.medusa.client import MedusaClient
 
 __all__ = ["RECONCILE_JOB", "ReconcileResult", "reconcile", "reconcile_forever"]
 

@@ -14,7 +14,7 @@ Every call names its `Lane`, what it is for. Lanes share the one window and diff
   takes a slot only when the window has room for every higher waiter and for itself, so when
   a submission and the sync both wait, the submission gets the next free slot.
 
-Lanes (`services.budget_lanes`) are counted in the same rows, so caps and priorities hold
+Lanes (`services.qikink.lanes`) are counted in the same rows, so caps and priorities hold
 across processes too.
 Counting and recording happen in one short transaction that other processes cannot interleave
 with: on PostgreSQL behind a transaction-scoped advisory lock; on SQLite by writing first, which
@@ -32,11 +32,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from models import QikinkCall, QikinkWaiter
-from services.budget_lanes import LOWEST_PRIORITY, Lane, rate_limit_message, whole_seconds
-from services.clock import SYSTEM, Clock, utc_now
-from services.db import atomically, to_the_end
-from services.errors import RateLimited
-from services.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
+from services.qikink.lanes import LOWEST_PRIORITY, Lane, rate_limit_message, whole_seconds
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.db import atomically, to_the_end
+from services.shared.errors import RateLimited
+from services.shared.metrics import RATE_LIMIT_REFUSALS, RATE_LIMIT_WAITS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

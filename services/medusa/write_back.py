@@ -23,17 +23,17 @@ from typing import TYPE_CHECKING, Any
 from tortoise.expressions import Q
 
 from models import MedusaSyncedState, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
-from services.background import backoff, repeat
-from services.clock import SYSTEM, Clock, utc_now
-from services.errors import MedusaRejected, MedusaUnavailable, NotFound
-from services.qikink import tracking_link
-from services.worker import CLAIM
+from services.orders.worker import CLAIM
+from services.qikink.proxy import tracking_link
+from services.shared.background import backoff, repeat
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.errors import MedusaRejected, MedusaUnavailable, NotFound
 
 if TYPE_CHECKING:
     import asyncio
     from datetime import datetime
 
-    from services.medusa import MedusaClient
+    from services.medusa.client import MedusaClient
 
 __all__ = ["FulfillmentWriter", "wanted_state"]
 

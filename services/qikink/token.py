@@ -22,10 +22,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import QikinkToken
-from services.clock import SYSTEM, Clock, utc_now
-from services.db import to_the_end
-from services.errors import QikinkUnavailable
-from services.leases import Lease
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.db import to_the_end
+from services.shared.errors import QikinkUnavailable
+from services.shared.leases import Lease
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

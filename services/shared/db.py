@@ -49,7 +49,7 @@ _FINISH_SECONDS = 2.0
 _CLOSE_SECONDS = 2.0
 
 APP_LABEL = "models"
-MIGRATIONS_LOCATION = Path(__file__).resolve().parent.parent / "models" / "migrations"
+MIGRATIONS_LOCATION = Path(__file__).resolve().parents[2] / "models" / "migrations"
 # Several processes write one SQLite file: wait for a lock instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # One key for "someone is migrating this database": two `serve` processes never run it twice.

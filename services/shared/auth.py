@@ -19,8 +19,8 @@ from jwt.warnings import InsecureKeyLengthWarning
 from tortoise.exceptions import IntegrityError
 
 from models import ApiKey
-from services.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from services.validation import clean_text
+from services.shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from services.shared.validation import clean_text
 
 __all__ = [
     "API_KEY_PREFIX",

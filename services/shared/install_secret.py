@@ -12,7 +12,7 @@ from models import InstallSecret
 
 __all__ = ["ORDER_NUMBERS", "install_secret"]
 
-# What keys the suffix of Qikink order numbers (services.store_orders.order_number_for).
+# What keys the suffix of Qikink order numbers (services.orders.store.order_number_for).
 ORDER_NUMBERS = "order_numbers"
 
 

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from services.errors import FieldPath, InvalidInput, within
-from services.india import normalise_phone, state_name
-from services.qikink_requests import (
+from services.qikink.india import normalise_phone, state_name
+from services.qikink.requests import (
     ORDER_NUMBER_MAX_LENGTH,
     PaymentGateway,
     QikinkAddress,
     QikinkLineItem,
     QikinkOrderRequest,
 )
-from services.validation import check_id
+from services.shared.errors import FieldPath, InvalidInput, within
+from services.shared.validation import check_id
 
 __all__ = [
     "SUFFIX_LENGTH",

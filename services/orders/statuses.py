@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
-from services.qikink import QikinkOrderView
+from services.qikink.proxy import QikinkOrderView
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -75,7 +75,7 @@ async def apply_qikink_order(row: OrderMapping, order: dict[str, Any], now: date
         if value is not None and value != getattr(row, field):
             changes[field] = value
     if changes:
-        # What the store's order shows may have to follow (services.medusa_sync).
+        # What the store's order shows may have to follow (services.medusa.write_back).
         changes["medusa_sync_due_at"] = now
     await OrderMapping.filter(id=row.id).update(last_synced_at=now, **changes)
     # `row` says what was stored, for whoever reports the refresh.

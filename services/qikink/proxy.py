@@ -11,15 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from services.errors import InvalidInput
+from services.shared.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
 
-from services.clock import utc_now
-from services.qikink_requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
+from services.qikink.requests import MAX_PAGE_NO, QikinkOrderRequest, check_date
+from services.shared.clock import utc_now
 
 __all__ = [
     "CREATED_ON_SLACK",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from services.errors import InvalidInput
+from services.shared.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from services.errors import FieldPath
+    from services.shared.errors import FieldPath
 
 __all__ = ["check_filter", "check_id", "clean_text"]
 

@@ -7,11 +7,11 @@ may carry the row's other changes with it. Three kinds of row hold one:
 
 - a job's, in `job_state` (`JOB`: the periodic status sync, the Medusa sweep), through
   `take_lease` and `release_lease`;
-- the Qikink token's mint, in `qikink_tokens` (`services.qikink_token`);
-- a submission's claim, in `order_mappings` (`services.worker`).
+- the Qikink token's mint, in `qikink_tokens` (`services.qikink.token`);
+- a submission's claim, in `order_mappings` (`services.orders.worker`).
 
 Callers pass the time (`now`, `until`): each reads its own clock. Each UPDATE runs to its end
-even when its caller is cancelled meanwhile (`services.db.to_the_end`): a lease a cancelled
+even when its caller is cancelled meanwhile (`services.shared.db.to_the_end`): a lease a cancelled
 caller had just taken is given back, not left to lapse, and a release always lands.
 """
 
@@ -26,8 +26,8 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import JobState
-from services.clock import SYSTEM, Clock, utc_now
-from services.db import to_the_end
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.db import to_the_end
 
 if TYPE_CHECKING:
     from tortoise.models import Model

@@ -1,5 +1,5 @@
 """The rate budget's lanes (what a Qikink call is for, who gets a freed slot first) and how a
-refusal tells its wait; the window that enforces them is `services.rate_budget`."""
+refusal tells its wait; the window that enforces them is `services.qikink.budget`."""
 
 from __future__ import annotations
 

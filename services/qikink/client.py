@@ -3,7 +3,7 @@
 Qikink wants a form-encoded token request, `ClientId`/`Accesstoken` headers, and often reports
 failures inside HTTP 200 (or as HTML, or as nothing at all). Every call here takes a slot of the
 shared rate budget first, uses the shared token, mints once and repeats once on a 401, and turns
-every failure into one of the typed errors of `services.errors`. The client secret is sent in
+every failure into one of the typed errors of `services.shared.errors`. The client secret is sent in
 the token request body and nowhere else: never logged, never put in an error.
 """
 
@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from services.budget_lanes import Lane, rate_limit_message
-from services.clock import SYSTEM, Clock
-from services.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
-from services.metrics import QIKINK_CALLS
-from services.qikink_token import TokenGrant, TokenStore, token_key
-from services.rate_budget import SATURATED_WAIT_SECONDS, RateBudget, budget_key
+from services.qikink.budget import SATURATED_WAIT_SECONDS, RateBudget, budget_key
+from services.qikink.lanes import Lane, rate_limit_message
+from services.qikink.token import TokenGrant, TokenStore, token_key
+from services.shared.clock import SYSTEM, Clock
+from services.shared.errors import QikinkRateLimited, QikinkRejected, QikinkUnavailable
+from services.shared.metrics import QIKINK_CALLS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from services.qikink_token import Token
+    from services.qikink.token import Token
 
 __all__ = ["QikinkClient", "build_http_client", "decode_reply"]
 

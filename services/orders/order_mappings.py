@@ -9,7 +9,7 @@ from tortoise.expressions import Q
 
 from models import OrderMapping, OrderMappingStatus
 from models.ids import ID_MAX_LENGTH
-from services.paging import Page, fetch_matching, fits
+from services.shared.paging import Page, fetch_matching, fits
 
 __all__ = [
     "OrderMappingOrder",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from services.errors import InvalidInput
+from services.shared.errors import InvalidInput
 
 __all__ = ["STATES", "normalise_phone", "state_name"]
 

@@ -11,9 +11,9 @@ from tortoise.exceptions import IntegrityError
 from models import ProductMapping
 from models.ids import ID_MAX_LENGTH
 from models.product_mapping import SKU_MAX_LENGTH, VARIANT_ID_MAX_LENGTH
-from services.errors import Conflict, InvalidInput, NotFound
-from services.paging import Page, fetch_matching
-from services.validation import clean_text
+from services.shared.errors import Conflict, InvalidInput, NotFound
+from services.shared.paging import Page, fetch_matching
+from services.shared.validation import clean_text
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tortoise.models import Model
 
-from services.errors import InvalidInput
+from services.shared.errors import InvalidInput
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

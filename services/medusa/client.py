@@ -1,9 +1,9 @@
 """Medusa v2's Admin API as this service needs it: read a placed order, list recent ones,
-write Qikink's progress back as a fulfillment (`services.medusa_sync`), and look up the
-variants a product mapping names (`services.product_mappings`).
+write Qikink's progress back as a fulfillment (`services.medusa.write_back`), and look up the
+variants a product mapping names (`services.orders.product_mappings`).
 
 Medusa's `order.placed` event carries only the order id, so the service reads the order
-itself (`submit_medusa_order`); `services.reconcile` sweeps for the orders whose event never
+itself (`submit_medusa_order`); `services.medusa.sweep` sweeps for the orders whose event never
 reached it.
 """
 
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from models import OrderMapping
-from services.clock import SYSTEM, Clock
-from services.errors import InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
-from services.orders import SubmitResult, submit_store_order
-from services.product_mappings import VariantDetails
-from services.store_orders import StoreAddress, StoreItem, StoreOrder
+from services.orders.outbox import SubmitResult, submit_store_order
+from services.orders.product_mappings import VariantDetails
+from services.orders.store import StoreAddress, StoreItem, StoreOrder
+from services.shared.clock import SYSTEM, Clock
+from services.shared.errors import InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Callable

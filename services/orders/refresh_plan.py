@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from models import OrderMapping
-from services.qikink import PAGE_SIZE, created_on_of
+from services.qikink.proxy import PAGE_SIZE, created_on_of
 
 __all__ = ["PageClock", "cheapest_cut", "positions"]
 

@@ -16,10 +16,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from services.errors import InvalidInput, within
+from services.shared.errors import InvalidInput, within
 
 if TYPE_CHECKING:
-    from services.errors import FieldPath
+    from services.shared.errors import FieldPath
 
 __all__ = [
     "MAX_PAGE_NO",

@@ -4,7 +4,7 @@
 ever called; the same store order submitted again (even concurrently) finds that row, because
 the store order id is unique in the database, and is answered with it when it would make the
 same Qikink order, or refused (`Conflict`) when its items, address or payment differ: Qikink
-may have the first one already, so the mapping never changes under it. `services.worker`
+may have the first one already, so the mapping never changes under it. `services.orders.worker`
 sends it; a refused one is put back by `retry_order_submission`; `cancel_store_order` stops
 one the store canceled.
 
@@ -24,18 +24,18 @@ from tortoise.exceptions import IntegrityError
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
 from models.order_mapping import DISPLAY_ID_MAX_LENGTH
-from services.clock import SYSTEM, Clock, utc_now
-from services.errors import Conflict, InvalidInput, NotFound
-from services.install_secret import install_secret
-from services.order_mappings import get_order_mapping
-from services.store_orders import (
+from services.orders.order_mappings import get_order_mapping
+from services.orders.store import (
     StoreOrder,
     check_order,
     order_number_for,
     payload_differences,
     store_payload,
 )
-from services.validation import check_id
+from services.shared.clock import SYSTEM, Clock, utc_now
+from services.shared.errors import Conflict, InvalidInput, NotFound
+from services.shared.install_secret import install_secret
+from services.shared.validation import check_id
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

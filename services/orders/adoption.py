@@ -22,16 +22,16 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from models import OrderMappingStatus, SubmitState
-from services.metrics import ADOPTION_MISMATCHES
-from services.qikink import QikinkOrderView, order_number_of, walk_pages
-from services.store_orders import next_order_number
+from services.orders.store import next_order_number
+from services.qikink.proxy import QikinkOrderView, order_number_of, walk_pages
+from services.shared.metrics import ADOPTION_MISMATCHES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
     from models import OrderMapping
-    from services.qikink_client import QikinkClient
+    from services.qikink.client import QikinkClient
 
 __all__ = [
     "alert_not_adopted",
