@@ -106,10 +106,17 @@ class LiveServer:
     """
 
     def __init__(
-        self, workdir: Path, env: Mapping[str, str] | None = None, *, workers: int = 1
+        self,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        *,
+        workers: int = 1,
+        executable: str | None = None,
     ) -> None:
         self.workdir = workdir
         self.workers = workers
+        # Another install's `qikink-graphql` (a wheel's, in a virtualenv of its own).
+        self.executable = executable or cli_executable()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.graphql_url = f"{self.url}/graphql"
@@ -129,7 +136,7 @@ class LiveServer:
     def cli(self, *args: str) -> str:
         """Run one `qikink-graphql` command on this server's database; its stdout."""
         done = subprocess.run(
-            [cli_executable(), *args],
+            [self.executable, *args],
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
@@ -150,7 +157,7 @@ class LiveServer:
         whatever it started too)."""
         with log.open("ab") as out:
             return subprocess.Popen(
-                [cli_executable(), *args],
+                [self.executable, *args],
                 cwd=self.workdir,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
