@@ -5,7 +5,7 @@ resolver of a field whose argument that was made of says which (`within("order")
 caller reads `order.items.1.quantity` (spelled by `schema.errors`).
 
 Each runs to its end even when graphql-core cancels its field because another field of the
-operation failed (`services.shared.db.uninterrupted`): cut short inside Tortoise, a query can
+operation failed (`resolvers.cancellation.uninterrupted`): cut short inside Tortoise, a query can
 leave the database connection's lock held, and every later query of the process would hang.
 """
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from resolvers.cancellation import uninterrupted
 from services.orders import order_mappings as service
-from services.shared.db import uninterrupted
 from services.shared.errors import Forbidden, within
 from services.shared.paging import Page, check_page
 from services.shared.validation import check_id

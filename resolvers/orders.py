@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resolvers.cancellation import uninterrupted
 from services.medusa import client as medusa
 from services.orders import outbox as orders
 from services.orders import sync
 from services.qikink.lanes import Lane
-from services.shared.db import uninterrupted
 from services.shared.errors import MedusaUnavailable, within
 from services.shared.validation import check_id
 

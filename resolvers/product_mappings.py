@@ -3,9 +3,9 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from resolvers.cancellation import uninterrupted
 from services.medusa import client as medusa
 from services.orders import product_mappings as service
-from services.shared.db import uninterrupted
 from services.shared.errors import within
 from services.shared.paging import Page, check_page
 from services.shared.validation import check_id

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from resolvers.cancellation import uninterrupted
 from services.qikink import proxy as service
-from services.shared.db import uninterrupted
 from services.shared.errors import within
 
 if TYPE_CHECKING:

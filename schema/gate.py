@@ -16,7 +16,7 @@ whole, without coercing anything, when:
 
 Fields below the root keep their permissions as Strawberry runs them. An operation that
 selects a single root field runs it without a shield against a sibling's failure
-(`services.shared.db.ALONE`): there is none.
+(`resolvers.cancellation.ALONE`): there is none.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 from strawberry.types import get_object_definition
 
+from resolvers.cancellation import ALONE
 from schema.input_limits import check_limits, limits_of
 from schema.permissions import Permission
-from services.shared import db
 from services.shared.errors import InvalidInput, ServiceError
 
 if TYPE_CHECKING:
@@ -221,12 +221,12 @@ class Admission(SchemaExtension):
                 # example does).
                 operation.result = ExecutionResult(data=None, errors=errors)
         # A lone root field has no sibling whose failure could cancel it: its service calls
-        # need no shield of their own (`services.shared.db.uninterrupted`).
-        token = db.ALONE.set(selection is not None and len(selection.fields) == 1)
+        # need no shield of their own (`resolvers.cancellation.uninterrupted`).
+        token = ALONE.set(selection is not None and len(selection.fields) == 1)
         try:
             yield
         finally:
-            db.ALONE.reset(token)
+            ALONE.reset(token)
 
 
 def _error(refused: ServiceError, node: FieldNode, key: str) -> GraphQLError:

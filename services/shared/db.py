@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import hashlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aerich import Command
 from tortoise import Tortoise, connections
@@ -18,7 +17,7 @@ from tortoise.transactions import in_transaction
 from config import sqlite_file
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -33,14 +32,10 @@ __all__ = [
     "to_the_end",
     "tortoise_config",
     "unfinished_work",
-    "uninterrupted",
 ]
 
 logger = logging.getLogger("qikink_graphql")
 T = TypeVar("T")
-P = ParamSpec("P")
-# Set by the schema for an operation of one root field (the usual poll): nothing cancels it.
-ALONE: contextvars.ContextVar[bool] = contextvars.ContextVar("qkg_alone", default=False)
 # Work `to_the_end` runs whose callers may be gone: the database closes only after it.
 _UNFINISHED: set[asyncio.Task[Any]] = set()
 # Shutdown's share for that work, then for closing the connections: a stuck query or a
@@ -224,21 +219,6 @@ async def atomically(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
 async def _in_transaction(work: Callable[[BaseDBAsyncClient], Awaitable[T]]) -> T:
     async with in_transaction() as conn:
         return await work(conn)
-
-
-def uninterrupted(
-    function: Callable[P, Coroutine[Any, Any, T]],
-) -> Callable[P, Coroutine[Any, Any, T]]:
-    """`function`, each call run `to_the_end`."""
-
-    @functools.wraps(function)
-    async def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        if ALONE.get():
-            # The operation's only root field: no sibling can fail and cancel it.
-            return await function(*args, **kwargs)
-        return await to_the_end(function(*args, **kwargs))
-
-    return run
 
 
 async def ping(within: float) -> bool:
