@@ -171,7 +171,10 @@ def create_app(
                 expose_headers=CORS_EXPOSED_HEADERS,
             )
         )
-    middleware += [Middleware(RequestIdMiddleware), Middleware(BodyLimitMiddleware)]
+    # Each body is read once, by the route that takes it: /graphql's by CallerMiddleware (its
+    # limit by the caller), the simulator's by BodyLimitMiddleware. No other route reads one,
+    # and the server closes a connection whose body was left unread.
+    middleware.append(Middleware(RequestIdMiddleware))
     routes: list[BaseRoute] = [
         # Every method reaches the view, which answers the ones it does not take with a
         # GraphQL error (405 and `Allow`) rather than Starlette's plain text.
@@ -193,7 +196,7 @@ def create_app(
         simulator: ASGIApp = runtime.simulator_app
         if settings.guards_simulator:
             simulator = AdminOnly(simulator, settings)
-        routes.append(Mount("/simulator", app=simulator))
+        routes.append(Mount("/simulator", app=BodyLimitMiddleware(simulator)))
     app = Starlette(
         routes=routes,
         middleware=middleware,
