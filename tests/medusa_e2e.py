@@ -1,8 +1,10 @@
-"""A real Medusa 2.21 backend for the end-to-end test: installed, migrated, started, seeded.
+"""A real Medusa 2.21 backend for the end-to-end tests: installed, migrated, started, seeded.
 
 Everything comes from the npm registry (`npm ci` in tests/medusa_backend, against its committed
-package-lock.json); the backend gets a throwaway database on the PostgreSQL server the suite
-already uses, and everything it started is stopped and dropped again, on failure too.
+package-lock.json), with this project's Medusa plugin (medusa-plugin/) built and copied into it
+as a merchant installs it (`install_backend`); the backend gets a throwaway database on the
+PostgreSQL server the suite already uses, and everything it started is stopped and dropped
+again, on failure too.
 
 `MedusaBackend` runs the process (and reads back the events the test subscriber recorded);
 `MedusaAdmin` seeds a store that can sell to India over the Admin API; `checkout` buys variants
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
+from scripts.medusa_plugin import build_plugin, install_plugin
+from scripts.npm_ci import npm_ci
 from tests.live_server import LiveServer, end_process_group, free_port, tail
 from tests.postgres import ThrowawayDatabase
 from tests.waiting import wait_for
@@ -39,6 +43,7 @@ __all__ = [
     "Store",
     "checkout",
     "free_port",
+    "install_backend",
     "register_customer",
     "tail",
 ]
@@ -46,6 +51,19 @@ __all__ = [
 PROJECT = Path(__file__).resolve().parent / "medusa_backend"
 ADMIN_EMAIL = "admin@example.com"
 CLI = ("node", "node_modules/@medusajs/cli/cli.js")
+
+
+def install_backend(project: Path = PROJECT) -> dict[str, float]:
+    """The backend's packages and the built plugin in place (each step skipped when done); the
+    seconds each step took."""
+    timings = {"backend npm ci": npm_ci(project, needed_for="the Medusa end-to-end tests")}
+    built = build_plugin()
+    timings["plugin npm ci"] = built["npm ci"]
+    timings["plugin:build"] = built["plugin:build"]
+    started = time.monotonic()
+    install_plugin(project)
+    timings["plugin install"] = time.monotonic() - started
+    return {step: round(seconds, 1) for step, seconds in timings.items()}
 
 
 class MedusaBackend:
@@ -90,8 +108,9 @@ class MedusaBackend:
             "JWT_SECRET": self.jwt_secret,
             "COOKIE_SECRET": self.cookie_secret,
             "STORE_CORS": "http://127.0.0.1",
-            "ADMIN_CORS": "http://127.0.0.1",
-            "AUTH_CORS": "http://127.0.0.1",
+            # The dashboard, when served, calls from the backend's own origin.
+            "ADMIN_CORS": f"http://127.0.0.1,{self.url}",
+            "AUTH_CORS": f"http://127.0.0.1,{self.url}",
             "MEDUSA_DISABLE_TELEMETRY": "true",
             "E2E_EVENTS_FILE": str(self.events_path),
             **self._extra_env,
@@ -396,6 +415,39 @@ class MedusaAdmin:
             variant_sku=sku,
             unmapped_variant_id=mug["variants"][0]["id"],
         )
+
+    def add_product(
+        self, store: Store, title: str, sizes: Sequence[str], *, price: int = 699
+    ) -> dict[str, Any]:
+        """Another published product of `store`, one variant a size (SKU `<code>-<size>`), not
+        stocked (as the seed's); with its variants."""
+        profile = self.call("GET", "/admin/shipping-profiles", params={"type": "default"})[
+            "shipping_profiles"
+        ][0]
+        code = "".join(word[0] for word in title.upper().split())
+        product: dict[str, Any] = self.call(
+            "POST",
+            "/admin/products",
+            params={"fields": "*variants"},
+            json={
+                "title": title,
+                "status": "published",
+                "shipping_profile_id": profile["id"],
+                "sales_channels": [{"id": store.sales_channel_id}],
+                "options": [{"title": "Size", "values": list(sizes)}],
+                "variants": [
+                    {
+                        "title": size,
+                        "sku": f"{code}-{size}",
+                        "options": {"Size": size},
+                        "manage_inventory": False,
+                        "prices": [{"currency_code": "inr", "amount": price}],
+                    }
+                    for size in sizes
+                ],
+            },
+        )["product"]
+        return product
 
 
 ADDRESS = {
