@@ -10,12 +10,16 @@ from models.ids import new_order_mapping_id
 from models.stamped import StampedManager
 
 __all__ = [
+    "DISPLAY_ID_MAX_LENGTH",
     "FINAL_STATUSES",
     "MedusaSyncedState",
     "OrderMapping",
     "OrderMappingStatus",
     "SubmitState",
 ]
+
+
+DISPLAY_ID_MAX_LENGTH = 64
 
 
 class OrderMappingStatus(StrEnum):
@@ -64,6 +68,8 @@ class OrderMapping(Model):
 
     id = fields.CharField(primary_key=True, max_length=32, default=new_order_mapping_id)
     medusa_order_id = fields.CharField(max_length=255, unique=True)
+    # The store's short order number (Medusa's display_id), what a merchant searches by.
+    medusa_display_id = fields.CharField(max_length=DISPLAY_ID_MAX_LENGTH, null=True)
     # Who placed the order, from the store: a signed-in customer lists their own mappings.
     customer_id = fields.CharField(max_length=255, null=True)
     email = fields.CharField(max_length=320, null=True)
@@ -117,4 +123,5 @@ class OrderMapping(Model):
             Index(fields=("submit_state", "next_attempt_at"), name="order_mappings_due"),
             Index(fields=("customer_id", "created_at"), name="order_mappings_customer_created"),
             Index(fields=("medusa_sync_due_at",), name="order_mappings_medusa_due"),
+            Index(fields=("medusa_display_id",), name="order_mappings_display_id"),
         )

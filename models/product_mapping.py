@@ -19,6 +19,12 @@ class ProductMapping(Model):
     id = fields.CharField(primary_key=True, max_length=32, default=new_product_mapping_id)
     qikink_sku_id = fields.CharField(max_length=SKU_MAX_LENGTH, unique=True)
     variant_id = fields.CharField(max_length=VARIANT_ID_MAX_LENGTH, unique=True)
+    # The variant as the store described it when it was mapped (with the service connected to
+    # Medusa; null otherwise): what the merchant recognises it by.
+    product_id = fields.CharField(max_length=VARIANT_ID_MAX_LENGTH, null=True)
+    product_title = fields.TextField(null=True)
+    variant_title = fields.TextField(null=True)
+    variant_sku = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     updated_at = fields.DatetimeField(auto_now=True, db_index=True)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from services import order_mappings as service
 from services.db import uninterrupted
-from services.errors import Forbidden
+from services.errors import Forbidden, within
 from services.paging import Page, check_page
 from services.validation import check_id
 
@@ -31,7 +31,11 @@ _UNNAMED_LIST = (
 
 def _visible(caller: Caller, query: service.OrderMappingQuery) -> service.OrderMappingQuery:
     """`query` narrowed to what `caller` may read; refused when that would be an enumeration."""
-    if caller.is_admin or query.medusa_order_id is not None:
+    if caller.is_admin:
+        return query
+    if query.search is not None:
+        raise Forbidden("Searching order mappings is for admins.", field="search")
+    if query.medusa_order_id is not None:
         return query
     if caller.customer is not None:
         return replace(query, customer_id=caller.customer)
@@ -46,7 +50,9 @@ async def order_mappings(
     caller: Caller, query: service.OrderMappingQuery, *, limit: int, offset: int
 ) -> tuple[list[OrderMapping], int, Page]:
     page = check_page(limit, offset)
-    nodes, count = await service.list_order_mappings(_visible(caller, query), page)
+    with within("filter"):
+        visible = _visible(caller, query)
+    nodes, count = await service.list_order_mappings(visible, page)
     return nodes, count, page
 
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
+from services import medusa
 from services import product_mappings as service
 from services.db import uninterrupted
 from services.errors import within
@@ -9,7 +11,10 @@ from services.paging import Page, check_page
 from services.validation import check_id
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from models import ProductMapping
+    from runtime import Runtime
 
 __all__ = [
     "create_product_mapping",
@@ -18,6 +23,13 @@ __all__ = [
     "product_mappings",
     "update_product_mapping",
 ]
+
+
+def _describe(runtime: Runtime) -> Callable[[str], Awaitable[service.VariantDetails]] | None:
+    """How a mapped variant is checked: in Medusa when connected to it, not at all otherwise."""
+    if runtime.medusa is None:
+        return None
+    return partial(medusa.variant_details, runtime.medusa)
 
 
 @uninterrupted
@@ -35,19 +47,26 @@ async def product_mapping(mapping_id: str) -> ProductMapping | None:
 
 
 @uninterrupted
-async def create_product_mapping(qikink_sku_id: str, variant_id: str) -> ProductMapping:
+async def create_product_mapping(
+    runtime: Runtime, qikink_sku_id: str, variant_id: str
+) -> ProductMapping:
     with within("input"):
-        return await service.create_product_mapping(qikink_sku_id, variant_id)
+        return await service.create_product_mapping(
+            qikink_sku_id, variant_id, describe=_describe(runtime)
+        )
 
 
 @uninterrupted
 async def update_product_mapping(
-    mapping_id: str, *, qikink_sku_id: str | None, variant_id: str | None
+    runtime: Runtime, mapping_id: str, *, qikink_sku_id: str | None, variant_id: str | None
 ) -> ProductMapping:
     mapping_id = check_id(mapping_id)
     with within("input"):
         return await service.update_product_mapping(
-            mapping_id, qikink_sku_id=qikink_sku_id, variant_id=variant_id
+            mapping_id,
+            qikink_sku_id=qikink_sku_id,
+            variant_id=variant_id,
+            describe=_describe(runtime),
         )
 
 

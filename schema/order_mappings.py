@@ -19,7 +19,13 @@ from services.order_mappings import OrderMappingOrder, OrderMappingQuery
 if TYPE_CHECKING:
     from models import OrderMapping as OrderMappingRow
 
-__all__ = ["MedusaSyncedState", "OrderMapping", "OrderMappingQueries", "OrderMappingStatus"]
+__all__ = [
+    "MedusaSyncedState",
+    "OrderMapping",
+    "OrderMappingQueries",
+    "OrderMappingStatus",
+    "PrintedItem",
+]
 
 OrderMappingStatus = strawberry.enum(
     StatusValue,
@@ -41,10 +47,19 @@ MedusaSyncedState = strawberry.enum(
 )
 
 
+@strawberry.type(description="A store order's variant that Qikink prints, and how many.")
+class PrintedItem:
+    variant_id: strawberry.ID
+    quantity: int
+
+
 @strawberry.type(description="A store order and the Qikink order made for it.")
 class OrderMapping:
     id: strawberry.ID
     medusa_order_id: str
+    medusa_display_id: str | None = strawberry.field(
+        description="The store's short order number (Medusa's display_id), as text: \"1042\"."
+    )
     qikink_order_id: str | None
     qikink_order_number: str | None
     status: OrderMappingStatus  # type: ignore[valid-type]
@@ -85,10 +100,21 @@ class OrderMapping:
     email: str | None = strawberry.field(
         permission_classes=[IsAdmin], description="Admin only: the order's email address."
     )
+    printed_items: list[PrintedItem] = strawberry.field(
+        permission_classes=[IsAdmin],
+        description=(
+            "Admin only: the order's items Qikink prints (the mapped variants, with their "
+            "quantities); the order's other items are the store's to fulfil."
+        ),
+    )
 
     @classmethod
     def from_model(cls, row: OrderMappingRow) -> Self:
-        return from_attributes(cls, row)
+        printed = [
+            PrintedItem(variant_id=strawberry.ID(item["variant_id"]), quantity=item["quantity"])
+            for item in row.printed_items or ()
+        ]
+        return from_attributes(cls, row, printed_items=printed)
 
 
 @strawberry.type(description="One page of order mappings.")
@@ -108,6 +134,13 @@ class OrderMappingFilter:
     qikink_order_id: str | None = None
     medusa_order_id: str | None = None
     status: OrderMappingStatus | None = None  # type: ignore[valid-type]
+    search: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Admin only: a store order's id, or its display id with or without a leading '#' "
+            '("#1042", "1042"); blank matches every mapping.'
+        ),
+    )
 
 
 @strawberry.type

@@ -12,7 +12,7 @@ from schema.common import from_attributes
 from schema.context import Context
 from schema.gate import CALLS_QIKINK
 from schema.input_limits import at_most
-from schema.order_mappings import OrderMapping
+from schema.order_mappings import OrderMapping, OrderMappingStatus
 from schema.permissions import IsAdmin
 from schema.qikink import MAX_LINE_ITEMS, PaymentGateway
 from services import orders as service
@@ -119,6 +119,14 @@ class RefreshPlan:
     )
 
 
+@strawberry.type(description="A mapping whose status a refresh changed.")
+class OrderMappingChange:
+    mapping: OrderMapping = strawberry.field(description="The mapping, as it is now.")
+    previous_status: OrderMappingStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Its status before the refresh."
+    )
+
+
 @strawberry.type(description="What a status refresh did.")
 class RefreshResult:
     updated: int = strawberry.field(description="Mappings whose status or tracking changed.")
@@ -127,10 +135,22 @@ class RefreshResult:
     limit: int
     qikink_calls: int = strawberry.field(description="Qikink calls made (pages and GETs).")
     plan: RefreshPlan
+    changes: list[OrderMappingChange] = strawberry.field(
+        description="The mappings whose status changed in this refresh."
+    )
 
     @classmethod
     def from_result(cls, result: RefreshOutcome) -> RefreshResult:
-        return from_attributes(cls, result, plan=from_attributes(RefreshPlan, result.plan))
+        changes = [
+            OrderMappingChange(
+                mapping=OrderMapping.from_model(change.mapping),
+                previous_status=change.previous_status,
+            )
+            for change in result.changes
+        ]
+        return from_attributes(
+            cls, result, plan=from_attributes(RefreshPlan, result.plan), changes=changes
+        )
 
 
 CancelOutcome = strawberry.enum(

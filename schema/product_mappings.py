@@ -10,8 +10,10 @@ import strawberry
 
 from resolvers import product_mappings as resolve
 from schema.common import DeletedPayload, Paged, SortDirection, from_attributes, list_query
+from schema.context import Context
+from schema.input_limits import at_most
 from schema.permissions import IsAdmin
-from services.product_mappings import ProductMappingOrder, ProductMappingQuery
+from services.product_mappings import MAX_VARIANT_IDS, ProductMappingOrder, ProductMappingQuery
 
 if TYPE_CHECKING:
     from models import ProductMapping as ProductMappingRow
@@ -24,6 +26,18 @@ class ProductMapping:
     id: strawberry.ID
     qikink_sku_id: str
     variant_id: str
+    product_id: str | None = strawberry.field(
+        description="The variant's product in the store (from Medusa, when connected to it)."
+    )
+    product_title: str | None = strawberry.field(
+        description="The product's title, as the store had it when the mapping was saved."
+    )
+    variant_title: str | None = strawberry.field(
+        description="The variant's title (e.g. S / White), as the store had it."
+    )
+    variant_sku: str | None = strawberry.field(
+        description="The variant's own SKU in the store (not the Qikink SKU)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -49,12 +63,25 @@ class ProductMappingOrderField(Enum):
 class ProductMappingFilter:
     qikink_sku_id: str | None = None
     variant_id: str | None = None
+    variant_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        metadata=at_most(MAX_VARIANT_IDS, "variant ids"),
+        description=(
+            f"Any of these variants (at most {MAX_VARIANT_IDS}): a product's variants that "
+            "are mapped."
+        ),
+    )
 
 
 @strawberry.input(description="A new mapping from a store variant to a Qikink SKU.")
 class ProductMappingInput:
     qikink_sku_id: str = strawberry.field(description="Qikink SKU, e.g. MVnHs-Wh-S (1-50 chars).")
-    variant_id: str = strawberry.field(description="The store's product variant id.")
+    variant_id: str = strawberry.field(
+        description=(
+            "The store's product variant id; with the service connected to Medusa, one Medusa "
+            "has (else BAD_USER_INPUT)."
+        )
+    )
 
 
 @strawberry.input(description="The fields of a mapping to change; omitted ones stay.")
@@ -88,18 +115,29 @@ class ProductMappingQueries:
 class ProductMappingMutation:
     @strawberry.mutation(
         permission_classes=[IsAdmin],
-        description="Map a variant to a Qikink SKU; CONFLICT when either is mapped already.",
+        description=(
+            "Map a variant to a Qikink SKU; CONFLICT when either is mapped already. Connected "
+            "to Medusa, the variant is looked up there first: BAD_USER_INPUT when Medusa has "
+            "no such variant, MEDUSA_UNAVAILABLE when Medusa does not answer (nothing stored)."
+        ),
     )
-    async def create_product_mapping(self, input: ProductMappingInput) -> ProductMapping:
-        row = await resolve.create_product_mapping(input.qikink_sku_id, input.variant_id)
+    async def create_product_mapping(
+        self, info: strawberry.Info[Context], input: ProductMappingInput
+    ) -> ProductMapping:
+        row = await resolve.create_product_mapping(
+            info.context.runtime, input.qikink_sku_id, input.variant_id
+        )
         return ProductMapping.from_model(row)
 
-    @strawberry.mutation(permission_classes=[IsAdmin], description="Change a mapping.")
+    @strawberry.mutation(
+        permission_classes=[IsAdmin],
+        description="Change a mapping; a new variant is looked up as createProductMapping does.",
+    )
     async def update_product_mapping(
-        self, id: strawberry.ID, input: ProductMappingUpdateInput
+        self, info: strawberry.Info[Context], id: strawberry.ID, input: ProductMappingUpdateInput
     ) -> ProductMapping:
         row = await resolve.update_product_mapping(
-            id, qikink_sku_id=input.qikink_sku_id, variant_id=input.variant_id
+            info.context.runtime, id, qikink_sku_id=input.qikink_sku_id, variant_id=input.variant_id
         )
         return ProductMapping.from_model(row)
 

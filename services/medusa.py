@@ -1,5 +1,6 @@
 """Medusa v2's Admin API as this service needs it: read a placed order, list recent ones,
-and write Qikink's progress back as a fulfillment (`services.medusa_sync`).
+write Qikink's progress back as a fulfillment (`services.medusa_sync`), and look up the
+variants a product mapping names (`services.product_mappings`).
 
 Medusa's `order.placed` event carries only the order id, so the service reads the order
 itself (`submit_medusa_order`); `services.reconcile` sweeps for the orders whose event never
@@ -20,6 +21,7 @@ from models import OrderMapping
 from services.clock import SYSTEM, Clock
 from services.errors import InvalidInput, MedusaRejected, MedusaUnavailable, NotFound
 from services.orders import SubmitResult, submit_store_order
+from services.product_mappings import VariantDetails
 from services.store_orders import StoreAddress, StoreItem, StoreOrder
 
 if TYPE_CHECKING:
@@ -28,10 +30,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ORDER_FIELDS",
     "PAGE_SIZE",
+    "VARIANT_FIELDS",
     "MedusaClient",
     "store_order_from_medusa",
     "submit_medusa_order",
     "submit_placed_order",
+    "variant_details",
 ]
 
 logger = logging.getLogger("qikink_graphql.medusa")
@@ -40,6 +44,8 @@ PAGE_SIZE = 50
 ORDER_FIELDS = (
     "id,status,display_id,email,customer_id,currency_code,created_at,*items,*shipping_address"
 )
+# What a merchant recognises a variant by: its product's title, its own title and SKU.
+VARIANT_FIELDS = "id,title,sku,product_id,product.id,product.title"
 FULFILLMENT_FIELDS = "id,status,*items,*fulfillments,*fulfillments.items,*fulfillments.labels"
 
 
@@ -112,6 +118,21 @@ class MedusaClient:
             raise MedusaUnavailable("Medusa's order list reply had no orders.")
         return [o for o in orders if isinstance(o, dict)], int(body.get("count") or 0)
 
+    async def get_variants(self, variant_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The variants of `variant_ids` that Medusa has (deleted ones it leaves out), by id."""
+        if not variant_ids:
+            return {}
+        body = await self._get(
+            "/admin/product-variants",
+            {"id[]": variant_ids, "fields": VARIANT_FIELDS, "limit": len(variant_ids)},
+        )
+        variants = body.get("variants") if isinstance(body, dict) else None
+        if not isinstance(variants, list):
+            raise MedusaUnavailable("Medusa's variant list reply had no variants.")
+        return {
+            str(v["id"]): v for v in variants if isinstance(v, dict) and v.get("id") in variant_ids
+        }
+
     async def get_fulfillments(self, order_id: str) -> dict[str, Any]:
         """The order's line items and fulfillments (with their items and labels)."""
         return await self._order(order_id, FULFILLMENT_FIELDS)
@@ -183,6 +204,31 @@ class MedusaClient:
             }
         )
         return [str(o["id"]) for o in orders if o.get("id")], count
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+async def variant_details(client: MedusaClient, variant_id: str) -> VariantDetails:
+    """What Medusa says of the variant a product mapping names; refused when it has none, so
+    a mistyped id is caught now rather than by paid orders that never reach Qikink."""
+    try:
+        found = (await client.get_variants([variant_id])).get(variant_id)
+    except MedusaUnavailable as exc:
+        raise MedusaUnavailable(
+            f"Medusa did not answer, so variant {variant_id} could not be checked and nothing "
+            f"was stored: {exc.message}"
+        ) from None
+    if found is None:
+        raise InvalidInput(f"No variant {variant_id} in Medusa.", field="variant_id")
+    product = found.get("product") if isinstance(found.get("product"), dict) else {}
+    return VariantDetails(
+        product_id=_text(found.get("product_id") or product.get("id")),
+        product_title=_text(product.get("title")),
+        variant_title=_text(found.get("title")),
+        variant_sku=_text(found.get("sku")),
+    )
 
 
 def _decimal(value: Any) -> Decimal:

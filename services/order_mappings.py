@@ -31,6 +31,8 @@ class OrderMappingQuery:
     qikink_order_id: str | None = None
     medusa_order_id: str | None = None
     status: OrderMappingStatus | None = None
+    # A store order's id, or its display id with or without a leading '#' (`#1042`, `1042`).
+    search: str | None = None
     # Only the orders this store customer placed.
     customer_id: str | None = None
     order: OrderMappingOrder = OrderMappingOrder.CREATED_AT
@@ -48,8 +50,28 @@ async def list_order_mappings(
         "customer_id": query.customer_id,
     }
     return await fetch_matching(
-        OrderMapping, filters, query.order.value, descending=query.descending, page=page
+        OrderMapping,
+        filters,
+        query.order.value,
+        descending=query.descending,
+        page=page,
+        where=_searched(query.search),
     )
+
+
+def _searched(search: str | None) -> Q | None:
+    """The mappings a merchant's search names: blank names none in particular (all match)."""
+    text = (search or "").strip()
+    if not text:
+        return None
+    display = text.removeprefix("#").strip()
+    named = [
+        Q(**{column: value})
+        for column, value in (("medusa_order_id", text), ("medusa_display_id", display))
+        if value and fits(OrderMapping, **{column: value})
+    ]
+    # Nothing it could name: a filter no row passes.
+    return Q(*named, join_type=Q.OR) if named else Q(id__isnull=True)
 
 
 async def get_order_mapping(mapping_id: str) -> OrderMapping | None:

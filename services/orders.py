@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tortoise.exceptions import IntegrityError
 
 from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus, ProductMapping, SubmitState
+from models.order_mapping import DISPLAY_ID_MAX_LENGTH
 from services.clock import SYSTEM, Clock, utc_now
 from services.errors import Conflict, InvalidInput, NotFound
 from services.install_secret import install_secret
@@ -110,6 +111,7 @@ async def submit_store_order(
         row = await OrderMapping.create(
             medusa_order_id=order.id,
             qikink_order_number=number,
+            medusa_display_id=_display_id(order),
             customer_id=order.customer_id,
             email=order.email.strip() or None,
             **fields,
@@ -126,6 +128,13 @@ async def submit_store_order(
     if on_queued is not None and row.submit_state is SubmitState.QUEUED:
         on_queued()
     return SubmitResult(mapping=row, skipped=False)
+
+
+def _display_id(order: StoreOrder) -> str | None:
+    """The store's short order number, kept for the merchant to search by; one too long to be
+    a display id is not kept (the order is sent all the same)."""
+    display = (order.display_id or "").strip()
+    return display if display and len(display) <= DISPLAY_ID_MAX_LENGTH else None
 
 
 async def _mapped(order: StoreOrder) -> dict[str, str]:

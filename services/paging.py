@@ -11,6 +11,9 @@ from tortoise.models import Model
 from services.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from tortoise.expressions import Q
     from tortoise.queryset import QuerySet
 
 __all__ = ["MAX_PAGE_SIZE", "Page", "check_page", "fetch_matching", "fetch_page", "fits"]
@@ -53,10 +56,29 @@ async def fetch_page(
 
 
 async def fetch_matching(
-    model: type[M], filters: dict[str, str | None], order_by: str, *, descending: bool, page: Page
+    model: type[M],
+    filters: Mapping[str, str | list[str] | None],
+    order_by: str,
+    *,
+    descending: bool,
+    page: Page,
+    where: Q | None = None,
 ) -> tuple[list[M], int]:
-    """`fetch_page` of the rows equal to every filter given (a None filter is not given)."""
-    given = {name: value for name, value in filters.items() if value is not None}
-    if not fits(model, **given):
-        return [], 0
-    return await fetch_page(model.filter(**given), order_by, descending=descending, page=page)
+    """`fetch_page` of the rows equal to every filter given (a None filter is not given; a
+    `<column>__in` filter matches any of its values) and to `where`."""
+    given: dict[str, str | list[str]] = {}
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            column = name.removesuffix("__in")
+            value = [v for v in value if fits(model, **{column: v})]
+            if not value:
+                return [], 0
+        elif not fits(model, **{name: value}):
+            return [], 0
+        given[name] = value
+    rows = model.filter(**given)
+    if where is not None:
+        rows = rows.filter(where)
+    return await fetch_page(rows, order_by, descending=descending, page=page)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise.exceptions import IntegrityError
 
@@ -14,9 +15,15 @@ from services.errors import Conflict, InvalidInput, NotFound
 from services.paging import Page, fetch_matching
 from services.validation import clean_text
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
 __all__ = [
+    "MAX_VARIANT_IDS",
+    "NOT_DESCRIBED",
     "ProductMappingOrder",
     "ProductMappingQuery",
+    "VariantDetails",
     "clean_sku",
     "clean_variant_id",
     "create_product_mapping",
@@ -34,12 +41,32 @@ class ProductMappingOrder(StrEnum):
     VARIANT_ID = "variant_id"
 
 
+# A product page's variants in one list call (the schema refuses more).
+MAX_VARIANT_IDS = 200
+
+
 @dataclass(frozen=True, slots=True)
 class ProductMappingQuery:
     qikink_sku_id: str | None = None
     variant_id: str | None = None
+    # Any of these variants.
+    variant_ids: list[str] | None = None
     order: ProductMappingOrder = ProductMappingOrder.CREATED_AT
     descending: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class VariantDetails:
+    """A store variant as the store describes it: what the merchant recognises it by."""
+
+    product_id: str | None = None
+    product_title: str | None = None
+    variant_title: str | None = None
+    variant_sku: str | None = None
+
+
+# No store to ask (not connected to Medusa): nothing is known of the variant.
+NOT_DESCRIBED = VariantDetails()
 
 
 def clean_sku(value: str) -> str:
@@ -59,7 +86,11 @@ async def list_product_mappings(
     query: ProductMappingQuery, page: Page
 ) -> tuple[list[ProductMapping], int]:
     """One page of mappings in a stable order (ties broken by id), and the total matching."""
-    filters = {"qikink_sku_id": query.qikink_sku_id, "variant_id": query.variant_id}
+    filters = {
+        "qikink_sku_id": query.qikink_sku_id,
+        "variant_id": query.variant_id,
+        "variant_id__in": query.variant_ids,
+    }
     return await fetch_matching(
         ProductMapping, filters, query.order.value, descending=query.descending, page=page
     )
@@ -71,30 +102,57 @@ async def get_product_mapping(mapping_id: str) -> ProductMapping | None:
     return await ProductMapping.get_or_none(id=mapping_id)
 
 
-def _conflict(error: IntegrityError, qikink_sku_id: str | None, variant_id: str | None) -> Conflict:
-    # The database's unique constraints decide; the message names the column that clashed.
+async def _conflict(
+    error: IntegrityError, qikink_sku_id: str | None, variant_id: str | None
+) -> Conflict:
+    # The database's unique constraints decide; the message names the column that clashed and
+    # the mapping holding it, so the merchant knows which one to change.
     text = str(error)
     if "variant_id" in text and variant_id is not None:
+        holder = await ProductMapping.get_or_none(variant_id=variant_id)
+        held = f" {holder.qikink_sku_id}" if holder is not None else ""
         return Conflict(
-            f"Variant {variant_id!r} is already mapped to a Qikink SKU.", field="variant_id"
+            f"Variant {variant_id} is already mapped to Qikink SKU{held}.", field="variant_id"
         )
+    holder = await ProductMapping.get_or_none(qikink_sku_id=qikink_sku_id)
+    held = f"variant {_described(holder)}" if holder is not None else "a variant"
     return Conflict(
-        f"Qikink SKU {qikink_sku_id!r} is already mapped to a variant.", field="qikink_sku_id"
+        f"Qikink SKU {qikink_sku_id} is already mapped to {held}.", field="qikink_sku_id"
     )
 
 
-async def create_product_mapping(qikink_sku_id: str, variant_id: str) -> ProductMapping:
+def _described(row: ProductMapping) -> str:
+    """A mapped variant's id, with what the store calls it when known."""
+    names = [name for name in (row.product_title, row.variant_title) if name]
+    return f"{row.variant_id} ({' / '.join(names)})" if names else row.variant_id
+
+
+async def create_product_mapping(
+    qikink_sku_id: str,
+    variant_id: str,
+    *,
+    describe: Callable[[str], Awaitable[VariantDetails]] | None = None,
+) -> ProductMapping:
+    """Map `variant_id` to `qikink_sku_id`. With `describe` (the store, when connected) the
+    variant is looked up first: one the store does not have is refused, and nothing stored."""
     sku, variant = clean_sku(qikink_sku_id), clean_variant_id(variant_id)
+    details = await describe(variant) if describe is not None else NOT_DESCRIBED
     try:
-        return await ProductMapping.create(qikink_sku_id=sku, variant_id=variant)
+        return await ProductMapping.create(qikink_sku_id=sku, variant_id=variant, **asdict(details))
     except IntegrityError as exc:
-        raise _conflict(exc, sku, variant) from None
+        raise await _conflict(exc, sku, variant) from None
 
 
 async def update_product_mapping(
-    mapping_id: str, *, qikink_sku_id: str | None = None, variant_id: str | None = None
+    mapping_id: str,
+    *,
+    qikink_sku_id: str | None = None,
+    variant_id: str | None = None,
+    describe: Callable[[str], Awaitable[VariantDetails]] | None = None,
 ) -> ProductMapping:
-    changes: dict[str, str] = {}
+    """Change a mapping; a new variant is looked up as `create_product_mapping` does (and its
+    description replaces the old variant's)."""
+    changes: dict[str, str | None] = {}
     if qikink_sku_id is not None:
         changes["qikink_sku_id"] = clean_sku(qikink_sku_id)
     if variant_id is not None:
@@ -104,11 +162,16 @@ async def update_product_mapping(
     row = await get_product_mapping(mapping_id)
     if row is None:
         raise NotFound(f"No product mapping has id {mapping_id!r}.")
+    new_variant = changes.get("variant_id")
+    if new_variant is not None:
+        details = await describe(new_variant) if describe is not None else NOT_DESCRIBED
+        if describe is not None or new_variant != row.variant_id:
+            changes |= asdict(details)
     row.update_from_dict(changes)
     try:
         await row.save(update_fields=[*changes, "updated_at"])
     except IntegrityError as exc:
-        raise _conflict(exc, changes.get("qikink_sku_id"), changes.get("variant_id")) from None
+        raise await _conflict(exc, changes.get("qikink_sku_id"), new_variant) from None
     return row
 
 

@@ -78,4 +78,6 @@ async def apply_qikink_order(row: OrderMapping, order: dict[str, Any], now: date
         # What the store's order shows may have to follow (services.medusa_sync).
         changes["medusa_sync_due_at"] = now
     await OrderMapping.filter(id=row.id).update(last_synced_at=now, **changes)
+    # `row` says what was stored, for whoever reports the refresh.
+    row.update_from_dict({"last_synced_at": now, **changes})
     return bool(changes)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from tortoise.expressions import Q
 
-from models import FINAL_STATUSES, OrderMapping
+from models import FINAL_STATUSES, OrderMapping, OrderMappingStatus
 from services.background import repeat
 from services.clock import utc_now
 from services.errors import InvalidInput, NotFound, QikinkError, RateLimited
@@ -42,6 +42,7 @@ __all__ = [
     "MAX_LIMIT",
     "RefreshPlan",
     "RefreshResult",
+    "StatusChange",
     "periodic_sync",
     "refresh_order_mappings",
 ]
@@ -72,6 +73,14 @@ class RefreshPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A mapping whose status a refresh changed, as it is now, and the status it had."""
+
+    mapping: OrderMapping
+    previous_status: OrderMappingStatus
+
+
+@dataclass(frozen=True, slots=True)
 class RefreshResult:
     updated: int
     processed: int
@@ -79,6 +88,7 @@ class RefreshResult:
     limit: int
     qikink_calls: int = 0
     plan: RefreshPlan = RefreshPlan()
+    changes: tuple[StatusChange, ...] = ()
 
 
 def _eligible() -> Any:
@@ -104,11 +114,17 @@ class _Refresh:
         self.gets = 0
         self.total = 0
         self.refused: RateLimited | None = None
+        self.changes: list[StatusChange] = []
         self.now = utc_now(client.clock)
 
-    def _done(self, row: OrderMapping, changed: bool) -> None:
+    async def _apply(self, row: OrderMapping, order: dict[str, Any]) -> None:
+        """Store what Qikink says of `row`'s order, and count it."""
+        before = row.status
+        changed = await apply_qikink_order(row, order, self.now)
         self.processed += 1
         self.updated += int(changed)
+        if row.status != before:
+            self.changes.append(StatusChange(row, before))
         if self.progress is not None:
             self.progress(self.processed, self.total)
 
@@ -143,7 +159,7 @@ class _Refresh:
                         row = waiting.pop(key, None) or later.pop(key, None)
                         if row is not None:
                             clocks.met(order, row)
-                            self._done(row, await apply_qikink_order(row, order, self.now))
+                            await self._apply(row, order)
                     clocks.read(orders)
                     replanned = clocks.cut([*waiting.values(), *later.values()])
                     if replanned is not None:
@@ -178,7 +194,7 @@ class _Refresh:
                     return
                 self.gets += 1
                 if order is not None:
-                    self._done(row, await apply_qikink_order(row, order, self.now))
+                    await self._apply(row, order)
 
         await asyncio.gather(*(one(row) for row in rows))
 
@@ -187,7 +203,13 @@ class _Refresh:
             raise self.refused
         plan = RefreshPlan(*planned, pages_walked=self.pages, gets_made=self.gets)
         return RefreshResult(
-            self.updated, self.processed, total, limit, self.pages + self.gets, plan
+            self.updated,
+            self.processed,
+            total,
+            limit,
+            self.pages + self.gets,
+            plan,
+            tuple(self.changes),
         )
 
 

@@ -1,5 +1,5 @@
-"""A small stand-in for Medusa's Admin API order endpoints, for the sweep's and the
-fulfillment write-back's edge cases.
+"""A small stand-in for Medusa's Admin API order and variant endpoints, for the sweep's, the
+fulfillment write-back's and the product mappings' variant check's edge cases.
 
 The real backend is exercised end to end in test_medusa_e2e.py; this one lets a test place
 orders at chosen times, refuse or lose the reply to a write, and see exactly what the service
@@ -29,12 +29,33 @@ def _stamp(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _pick(record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """`record` with only the `fields` asked for (`product.title` picks within `product`), as
+    Medusa's `fields` parameter does; no fields asked for: all of them."""
+    if not fields:
+        return record
+    picked: dict[str, Any] = {}
+    for name in fields:
+        head, _, rest = name.lstrip("*+").partition(".")
+        if head not in record:
+            continue
+        value = record[head]
+        if rest and isinstance(value, dict):
+            inner = picked.setdefault(head, {})
+            inner.update(_pick(value, [rest]))
+        else:
+            picked[head] = value
+    return picked
+
+
 class FakeMedusa:
-    """Orders kept in memory, served as `GET /admin/orders` and `GET /admin/orders/{id}`."""
+    """Orders kept in memory, served as `GET /admin/orders` and `GET /admin/orders/{id}`;
+    variants, as `GET /admin/product-variants`."""
 
     def __init__(self, api_key: str = "sk_test_secret") -> None:
         self.api_key = api_key
         self.orders: dict[str, dict[str, Any]] = {}
+        self.variants: dict[str, dict[str, Any]] = {}
         self.requests: list[str] = []
         # Cleared, order lists wait until it is set again (the server runs in its own thread).
         self.lists_open = threading.Event()
@@ -49,6 +70,7 @@ class FakeMedusa:
         base = "/admin/orders/{order_id}/fulfillments"
         self.app = Starlette(
             routes=[
+                Route("/admin/product-variants", self._variants),
                 Route("/admin/orders", self._list),
                 Route("/admin/orders/{order_id}", self._get),
                 Route(base, self._fulfill, methods=["POST"]),
@@ -105,6 +127,32 @@ class FakeMedusa:
         self.orders[order_id] = order
         return order
 
+    def add_variant(
+        self,
+        variant_id: str,
+        *,
+        product_id: str = "prod_tee",
+        product_title: str = "Organic Tee",
+        title: str = "S / White",
+        sku: str | None = "TEE-S-WH",
+    ) -> dict[str, Any]:
+        """A product variant in the catalogue, as Medusa stores it."""
+        variant = {
+            "id": variant_id,
+            "title": title,
+            "sku": sku,
+            "barcode": None,
+            "manage_inventory": False,
+            "product_id": product_id,
+            "variant_rank": 0,
+            "metadata": None,
+            "product": {"id": product_id, "title": product_title, "handle": "organic-tee"},
+            "options": [],
+            "prices": [],
+        }
+        self.variants[variant_id] = variant
+        return variant
+
     def cancel(self, order_id: str, *, at: datetime) -> None:
         """The merchant cancels the order in Medusa's dashboard at `at`."""
         self.orders[order_id]["status"] = "canceled"
@@ -137,6 +185,23 @@ class FakeMedusa:
         page = matching[offset : offset + limit]
         return JSONResponse(
             {"orders": page, "count": len(matching), "offset": offset, "limit": limit}
+        )
+
+    async def _variants(self, request: Request) -> JSONResponse:
+        """Medusa's variant list: `id` (one, or several as `id[]`) filters, `fields` picks the
+        fields (nested ones as `product.title`), deleted variants are left out."""
+        self.requests.append(str(request.url))
+        if not self._authorized(request):
+            return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        params = request.query_params
+        ids = params.getlist("id[]") or params.getlist("id")
+        limit = int(params.get("limit", 50))
+        offset = int(params.get("offset", 0))
+        matching = [v for v in self.variants.values() if not ids or v["id"] in ids]
+        fields = [f for f in params.get("fields", "").split(",") if f]
+        page = [_pick(v, fields) for v in matching[offset : offset + limit]]
+        return JSONResponse(
+            {"variants": page, "count": len(matching), "offset": offset, "limit": limit}
         )
 
     async def _get(self, request: Request) -> JSONResponse:

@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 SUBMIT = """mutation($id: ID!) { submitMedusaOrder(orderId: $id) {
-  skipped reason mapping { id medusaOrderId status qikinkOrderNumber lastError } } }"""
+  skipped reason mapping { id medusaOrderId medusaDisplayId status qikinkOrderNumber lastError
+  printedItems { variantId quantity } } } }"""
 RETRY = "mutation($id: ID!) { retryOrderSubmission(id: $id) { id status lastError } }"
 
 
@@ -125,6 +126,9 @@ async def test_an_order_placed_in_medusa_is_loaded_by_id_and_made_qikink_ready(
     number = result["mapping"]["qikinkOrderNumber"]
     assert number == order_number_for(seven, "MD", await install_secret())
     assert number.startswith("MD7")
+    # Kept as the merchant knows the order (#7), and what Qikink prints of it.
+    assert result["mapping"]["medusaDisplayId"] == "7"
+    assert result["mapping"]["printedItems"] == [{"variantId": "variant_tee", "quantity": 1}]
     row = await OrderMapping.get(medusa_order_id="order_01")
     assert row.payload is not None
     address = row.payload["shipping_address"]
@@ -219,7 +223,7 @@ async def test_the_first_sweep_sends_no_history_and_later_ones_send_what_was_mis
     second = await sweep()
     assert second.submitted == 1
     row = await OrderMapping.get(medusa_order_id="order_new")
-    assert row.submit_state is SubmitState.QUEUED
+    assert (row.submit_state, row.medusa_display_id) == (SubmitState.QUEUED, "2")
 
     third = await sweep()
     assert third.submitted == 0

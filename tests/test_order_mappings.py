@@ -55,6 +55,7 @@ async def seed(count: int = 5) -> list[OrderMapping]:
             submit_state=SubmitState.DONE,
             customer_id=f"cus_{i % 2}",
             email=f"buyer{i}@example.com",
+            medusa_display_id=str(i + 1),
         )
         # Distinct creation times, oldest first, so ordering is observable.
         row.created_at = start + timedelta(hours=i)
@@ -160,3 +161,44 @@ async def test_a_missing_mapping_is_null_and_bad_paging_is_refused(
     assert body == {"data": {"qikinkOrderMapping": None}}
     assert codes(await gql(client, LIST, {"limit": 201}, ADMIN)) == ["BAD_USER_INPUT"]
     assert codes(await gql(client, LIST, {"offset": -1}, ADMIN)) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("3", ["order_02"]),
+        ("#3", ["order_02"]),
+        (" # 3 ", ["order_02"]),
+        ("order_04", ["order_04"]),
+        ("order_0", []),
+        ("#", []),
+        ("9" * 300, []),
+        ("", [f"order_{i:02d}" for i in range(4, -1, -1)]),
+    ],
+)
+async def test_admins_search_by_store_order_id_or_display_id(
+    client: httpx.AsyncClient, search: str, expected: list[str]
+) -> None:
+    await seed()
+    page = await listing(client, filter={"search": search})
+    assert [node["medusaOrderId"] for node in page["nodes"]] == expected
+    assert page["count"] == len(expected)
+
+
+async def test_search_combines_with_the_status_filter_and_pages(client: httpx.AsyncClient) -> None:
+    await seed()
+    # A display id that is also another order's id: both match, newest first.
+    await OrderMapping.filter(medusa_order_id="order_01").update(medusa_display_id="order_03")
+    both = await listing(client, filter={"search": "order_03"}, limit=1)
+    assert (both["count"], [n["medusaOrderId"] for n in both["nodes"]]) == (2, ["order_03"])
+    shipped = await listing(client, filter={"search": "#2", "status": "SHIPPED"})
+    assert shipped["count"] == 0
+    pending = await listing(client, filter={"search": "#3", "status": "PENDING"})
+    assert [node["medusaOrderId"] for node in pending["nodes"]] == ["order_02"]
+
+
+async def test_storefronts_cannot_search(client: httpx.AsyncClient) -> None:
+    await seed()
+    body = await gql(client, LIST, {"filter": {"search": "3", "medusaOrderId": "order_02"}})
+    assert codes(body) == ["FORBIDDEN"]
+    assert body["errors"][0]["extensions"]["field"] == "filter.search"

@@ -171,6 +171,33 @@ async def test_only_mapped_items_are_sent_with_everything_qikink_needs(shop: Sho
     assert [item["sku"] for item in sent["line_items"]] == ["MVnHs-Wh-S", "MUG-11OZ"]
 
 
+async def test_a_submitted_order_keeps_its_display_id_and_the_items_qikink_prints(
+    shop: Shop,
+) -> None:
+    made = await shop.submit(order(displayId=1001))
+    fields = "medusaDisplayId printedItems { variantId quantity }"
+    query = f"query($id: ID!) {{ qikinkOrderMapping(id: $id) {{ {fields} }} }}"
+    body = await gql(shop.http, query, {"id": made["mapping"]["id"]}, ADMIN)
+    # The unmapped cap is the store's to fulfil: not among the printed items.
+    assert body["data"]["qikinkOrderMapping"] == {
+        "medusaDisplayId": "1001",
+        "printedItems": [
+            {"variantId": "variant_tee_white_s", "quantity": 2},
+            {"variantId": "variant_mug", "quantity": 1},
+        ],
+    }
+    # A storefront reads the display id, but not what the merchant's supplier prints.
+    public = await gql(
+        shop.http,
+        "query($id: ID!) { qikinkOrderMapping(id: $id) { medusaDisplayId } }",
+        {"id": ORDER["id"]},
+    )
+    assert public == {"data": {"qikinkOrderMapping": {"medusaDisplayId": "1001"}}}
+    refused = await gql(shop.http, query, {"id": ORDER["id"]})
+    assert codes(refused) == ["UNAUTHENTICATED"]
+    assert refused["data"]["qikinkOrderMapping"] is None
+
+
 async def test_an_order_with_no_mapped_item_is_skipped_without_a_mapping(shop: Shop) -> None:
     result = await shop.submit(
         order(items=[{"variantId": "variant_unmapped", "quantity": 1, "unitPrice": "999"}])

@@ -1,20 +1,31 @@
-"""Product mappings through HTTP against the real app: CRUD, filters, order, paging, conflicts."""
+"""Product mappings through HTTP against the real app: CRUD, filters, order, paging, conflicts,
+and the variant checked in Medusa when the service is connected to it."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from models import ProductMapping
-from tests.graphql_client import codes, gql
+from tests.conftest import TEST_JWT_SECRET, make_settings, serving
+from tests.graphql_client import codes, gql, make_jwt
+from tests.live_server import free_port
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     import httpx
 
+    from simulator import AppServer
+    from tests.fake_medusa import FakeMedusa
+
 FIELDS = "id qikinkSkuId variantId createdAt updatedAt"
+DETAILS = "productId productTitle variantTitle variantSku"
+ADMIN = {"authorization": f"Bearer {make_jwt(TEST_JWT_SECRET)}"}
 CREATE = f"""mutation($input: ProductMappingInput!) {{
   createProductMapping(input: $input) {{ {FIELDS} }} }}"""
 UPDATE = f"""mutation($id: ID!, $input: ProductMappingUpdateInput!) {{
@@ -87,6 +98,12 @@ async def test_a_duplicate_sku_or_variant_is_a_conflict(
     body = await gql(client, CREATE, {"input": second}, admin_headers)
     assert codes(body) == ["CONFLICT"]
     assert body["errors"][0]["extensions"]["field"] == field
+    # The message names what holds the value, so the merchant knows which mapping to change.
+    assert body["errors"][0]["message"] == (
+        "Qikink SKU SKU-1 is already mapped to variant variant_1."
+        if field == "input.qikinkSkuId"
+        else "Variant variant_1 is already mapped to Qikink SKU SKU-1."
+    )
     assert await ProductMapping.all().count() == 1
 
 
@@ -257,3 +274,209 @@ async def test_ids_and_filters_longer_than_any_stored_value_match_nothing(
     for value in ({"qikinkSkuId": "9" * 51}, {"variantId": "9" * 256}):
         page = await listing(client, admin_headers, filter=value)
         assert (page["count"], page["nodes"]) == (0, [])
+
+
+async def test_variant_ids_match_any_of_them_and_combine_with_the_other_filters(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for i in range(4):
+        await create(client, admin_headers, f"SKU-{i}", f"variant_{i}")
+    # A product page's variants: some mapped, one not.
+    product = ["variant_0", "variant_2", "variant_unmapped", "v" * 300]
+    page = await listing(
+        client, admin_headers, filter={"variantIds": product}, order="VARIANT_ID", dir="ASC"
+    )
+    assert [n["variantId"] for n in page["nodes"]] == ["variant_0", "variant_2"]
+    assert page["count"] == 2
+    narrowed = await listing(
+        client, admin_headers, filter={"variantIds": product, "qikinkSkuId": "SKU-2"}
+    )
+    assert [n["variantId"] for n in narrowed["nodes"]] == ["variant_2"]
+    apart = await listing(
+        client, admin_headers, filter={"variantIds": ["variant_0"], "variantId": "variant_1"}
+    )
+    assert apart["count"] == 0
+    none = await listing(client, admin_headers, filter={"variantIds": []})
+    assert (none["count"], none["nodes"]) == (0, [])
+
+
+async def test_at_most_200_variant_ids_are_taken_at_once(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await create(client, admin_headers, "SKU-199", "variant_199")
+    ids = [f"variant_{i}" for i in range(200)]
+    page = await listing(client, admin_headers, filter={"variantIds": ids})
+    assert page["count"] == 1
+    body = await gql(client, LIST, {"filter": {"variantIds": [*ids, "one_more"]}}, admin_headers)
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == "filter.variantIds"
+    assert body["errors"][0]["message"] == "At most 200 variant ids."
+
+
+async def test_without_medusa_any_variant_id_is_kept_and_nothing_is_known_of_it(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = await gql(
+        client,
+        f"""mutation($input: ProductMappingInput!) {{
+          createProductMapping(input: $input) {{ variantId {DETAILS} }} }}""",
+        {"input": {"qikinkSkuId": "SKU-1", "variantId": "variant_anything"}},
+        admin_headers,
+    )
+    assert body["data"]["createProductMapping"] == {
+        "variantId": "variant_anything",
+        "productId": None,
+        "productTitle": None,
+        "variantTitle": None,
+        "variantSku": None,
+    }
+
+
+# -- connected to Medusa -------------------------------------------------------------------------
+
+DESCRIBED = f"""mutation($input: ProductMappingInput!) {{
+  createProductMapping(input: $input) {{ id qikinkSkuId variantId {DETAILS} }} }}"""
+UPDATE_DESCRIBED = f"""mutation($id: ID!, $input: ProductMappingUpdateInput!) {{
+  updateProductMapping(id: $id, input: $input) {{ id qikinkSkuId variantId {DETAILS} }} }}"""
+
+
+async def map_variant(http: httpx.AsyncClient, sku: str, variant: str) -> dict[str, Any]:
+    """The answer to creating a mapping, with what is known of its variant."""
+    return await gql(http, DESCRIBED, {"input": {"qikinkSkuId": sku, "variantId": variant}}, ADMIN)
+
+
+def connected(database_url: str, medusa_url: str, api_key: str) -> Any:
+    """The app connected to the Medusa at `medusa_url` (no sweep), and a client of it."""
+    settings = make_settings(
+        database_url,
+        medusa_backend_url=medusa_url,
+        medusa_api_key=api_key,
+        reconcile_interval_seconds=0,
+    )
+    return serving(settings)
+
+
+@pytest.fixture
+async def medusa_shop(
+    database_url: str, fake_medusa: tuple[FakeMedusa, AppServer]
+) -> AsyncIterator[tuple[httpx.AsyncClient, FakeMedusa]]:
+    """The service connected to a Medusa whose catalogue has two variants of one tee."""
+    fake, server = fake_medusa
+    fake.add_variant("variant_tee_s", title="S / White", sku="TEE-S-WH")
+    fake.add_variant("variant_tee_m", title="M / White", sku="TEE-M-WH")
+    async with connected(database_url, server.url, fake.api_key) as http:
+        yield http, fake
+
+
+async def test_an_unknown_variant_is_refused_naming_it_and_nothing_is_stored(
+    medusa_shop: tuple[httpx.AsyncClient, FakeMedusa],
+) -> None:
+    http, fake = medusa_shop
+    body = await map_variant(http, "MVnHs-Wh-S", "variant_typo")
+    assert codes(body) == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["message"] == "No variant variant_typo in Medusa."
+    assert body["errors"][0]["extensions"]["field"] == "input.variantId"
+    assert await ProductMapping.all().count() == 0
+    # Medusa was asked for that variant alone, as its variant list takes ids.
+    asked = parse_qs(urlsplit(fake.requests[-1]).query)
+    assert asked["id[]"] == ["variant_typo"]
+    assert asked["fields"] == ["id,title,sku,product_id,product.id,product.title"]
+
+
+async def test_a_known_variants_product_title_and_sku_are_kept_and_returned(
+    medusa_shop: tuple[httpx.AsyncClient, FakeMedusa],
+) -> None:
+    http, fake = medusa_shop
+    body = await map_variant(http, "MVnHs-Wh-S", "variant_tee_s")
+    created = body["data"]["createProductMapping"]
+    assert created == {
+        "id": created["id"],
+        "qikinkSkuId": "MVnHs-Wh-S",
+        "variantId": "variant_tee_s",
+        "productId": "prod_tee",
+        "productTitle": "Organic Tee",
+        "variantTitle": "S / White",
+        "variantSku": "TEE-S-WH",
+    }
+    # Kept: read back later, the same, without asking Medusa again.
+    asked = len(fake.requests)
+    read = await gql(
+        http,
+        f"query($id: ID!) {{ productMapping(id: $id) {{ id qikinkSkuId variantId {DETAILS} }} }}",
+        {"id": created["id"]},
+        ADMIN,
+    )
+    assert read["data"]["productMapping"] == created
+    listed = await gql(http, f"{{ productMappings {{ nodes {{ {DETAILS} }} }} }}", None, ADMIN)
+    assert listed["data"]["productMappings"]["nodes"] == [
+        {k: created[k] for k in ("productId", "productTitle", "variantTitle", "variantSku")}
+    ]
+    assert len(fake.requests) == asked
+
+
+async def test_an_update_to_another_variant_checks_it_and_takes_its_details(
+    medusa_shop: tuple[httpx.AsyncClient, FakeMedusa],
+) -> None:
+    http, _ = medusa_shop
+    made = await map_variant(http, "MVnHs-Wh-S", "variant_tee_s")
+    mapping_id = made["data"]["createProductMapping"]["id"]
+    refused = await gql(
+        http, UPDATE_DESCRIBED, {"id": mapping_id, "input": {"variantId": "variant_gone"}}, ADMIN
+    )
+    assert codes(refused) == ["BAD_USER_INPUT"]
+    assert refused["errors"][0]["message"] == "No variant variant_gone in Medusa."
+    row = await ProductMapping.get(id=mapping_id)
+    assert (row.variant_id, row.variant_sku) == ("variant_tee_s", "TEE-S-WH")
+
+    moved = await gql(
+        http, UPDATE_DESCRIBED, {"id": mapping_id, "input": {"variantId": "variant_tee_m"}}, ADMIN
+    )
+    now = moved["data"]["updateProductMapping"]
+    assert (now["variantId"], now["variantTitle"], now["variantSku"]) == (
+        "variant_tee_m",
+        "M / White",
+        "TEE-M-WH",
+    )
+    # A new Qikink SKU alone keeps the variant and what is known of it.
+    resku = await gql(
+        http, UPDATE_DESCRIBED, {"id": mapping_id, "input": {"qikinkSkuId": "MVnHs-Wh-M"}}, ADMIN
+    )
+    assert resku["data"]["updateProductMapping"] == {**now, "qikinkSkuId": "MVnHs-Wh-M"}
+
+
+async def test_a_duplicate_sku_names_the_variant_holding_it_by_its_title(
+    medusa_shop: tuple[httpx.AsyncClient, FakeMedusa],
+) -> None:
+    http, _ = medusa_shop
+    await map_variant(http, "MVnHs-Wh-S", "variant_tee_s")
+    body = await map_variant(http, "MVnHs-Wh-S", "variant_tee_m")
+    assert codes(body) == ["CONFLICT"]
+    assert body["errors"][0]["message"] == (
+        "Qikink SKU MVnHs-Wh-S is already mapped to variant variant_tee_s "
+        "(Organic Tee / S / White)."
+    )
+    assert await ProductMapping.all().count() == 1
+
+
+async def test_medusa_out_of_reach_is_medusa_unavailable_and_nothing_is_stored(
+    database_url: str,
+) -> None:
+    async with connected(database_url, f"http://127.0.0.1:{free_port()}", "sk_test") as http:
+        body = await map_variant(http, "SKU-1", "variant_1")
+        assert codes(body) == ["MEDUSA_UNAVAILABLE"]
+        message = body["errors"][0]["message"]
+        assert message.startswith("Medusa did not answer, so variant variant_1 could not be")
+        assert "nothing was stored" in message
+        assert await ProductMapping.all().count() == 0
+
+
+async def test_a_refused_medusa_key_stores_nothing(
+    database_url: str, fake_medusa: tuple[FakeMedusa, AppServer]
+) -> None:
+    fake, server = fake_medusa
+    fake.add_variant("variant_1")
+    async with connected(database_url, server.url, "sk_wrong") as http:
+        body = await map_variant(http, "SKU-1", "variant_1")
+        assert codes(body) == ["MEDUSA_REJECTED"]
+        assert "sk_wrong" not in body["errors"][0]["message"]
+        assert await ProductMapping.all().count() == 0

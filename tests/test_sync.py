@@ -343,6 +343,8 @@ REFRESH = """mutation($orderId: ID, $limit: Int, $concurrency: Int) {
   refreshOrderMappings(orderId: $orderId, limit: $limit, concurrency: $concurrency) {
     updated processed totalEligible limit qikinkCalls
     plan { pages gets pagesWalked getsMade } } }"""
+CHANGES = """mutation($orderId: ID) { refreshOrderMappings(orderId: $orderId) {
+  updated changes { previousStatus mapping { medusaOrderId status qikinkStatus courier } } } }"""
 
 
 async def test_the_refresh_mutation_reports_what_it_did(
@@ -392,3 +394,53 @@ async def test_a_refresh_over_the_budget_stops_and_says_so(
         assert first["data"]["refreshOrderMappings"]["totalEligible"] == len(old)
         second = await gql(http, REFRESH, {}, ADMIN)
         assert codes(second) == ["RATE_LIMITED"]
+
+
+async def test_the_refresh_reports_the_mappings_whose_status_changed(
+    database_url: str, sim_server: SimulatorServer
+) -> None:
+    async with serving(qikink_settings(database_url, sim_server)) as http:
+        rows = await place(sim_server, 3)
+        sim = sim_server.sim
+        sim.advance(int(rows[0].qikink_order_id), "Printed")
+        sim.advance(int(rows[2].qikink_order_id), "In-Transit", courier="Delhivery")
+        body = await gql(http, CHANGES, {}, ADMIN)
+        result = body["data"]["refreshOrderMappings"]
+        assert result["updated"] == 2
+        assert sorted(result["changes"], key=lambda c: c["mapping"]["medusaOrderId"]) == [
+            {
+                "previousStatus": "SUBMITTED",
+                "mapping": {
+                    "medusaOrderId": rows[0].medusa_order_id,
+                    "status": "IN_PRODUCTION",
+                    "qikinkStatus": "Printed",
+                    "courier": None,
+                },
+            },
+            {
+                "previousStatus": "SUBMITTED",
+                "mapping": {
+                    "medusaOrderId": rows[2].medusa_order_id,
+                    "status": "SHIPPED",
+                    "qikinkStatus": "In-Transit",
+                    "courier": "Delhivery",
+                },
+            },
+        ]
+        # Tracking alone is an update, not a status change; nothing new is no change.
+        sim.advance(int(rows[2].qikink_order_id), "In-Transit", awb="1234567890123")
+        again = await gql(http, CHANGES, {}, ADMIN)
+        assert again["data"]["refreshOrderMappings"] == {"updated": 1, "changes": []}
+        sim.advance(int(rows[1].qikink_order_id), "Delivered")
+        one = await gql(http, CHANGES, {"orderId": rows[1].qikink_order_id}, ADMIN)
+        assert one["data"]["refreshOrderMappings"]["changes"] == [
+            {
+                "previousStatus": "SUBMITTED",
+                "mapping": {
+                    "medusaOrderId": rows[1].medusa_order_id,
+                    "status": "COMPLETED",
+                    "qikinkStatus": "Delivered",
+                    "courier": None,
+                },
+            }
+        ]
