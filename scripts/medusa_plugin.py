@@ -86,6 +86,9 @@ def install_plugin(backend: Path) -> Path:
         return target
     if target.exists():
         shutil.rmtree(target)
+    # The dashboard's Vite keeps the plugin's admin bundle among its optimised dependencies:
+    # an older copy would be served on until the cache goes.
+    shutil.rmtree(backend / "node_modules" / ".vite", ignore_errors=True)
     target.mkdir(parents=True)
     shutil.copy2(PLUGIN / "package.json", target / "package.json")
     shutil.copytree(BUILT, target / ".medusa")

@@ -63,10 +63,22 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+type Init = { method?: string; body?: unknown }
+
+/** One of this plugin's routes, `/admin/qikink<path>`. */
+export function api<T>(path: string, init: Init = {}): Promise<T> {
+  return request<T>(`/admin/qikink${path}`, init)
+}
+
+/** Medusa's own Admin API, e.g. `/admin/products/<id>/variants`. */
+export function medusaApi<T>(path: string): Promise<T> {
+  return request<T>(path, {})
+}
+
+async function request<T>(url: string, init: Init): Promise<T> {
   let response: Response
   try {
-    response = await fetch(`/admin/qikink${path}`, {
+    response = await fetch(url, {
       method: init.method ?? "GET",
       credentials: "include",
       headers: init.body === undefined ? {} : { "content-type": "application/json" },

@@ -47,6 +47,7 @@ export function SkuDrawer({
       <Drawer.Content>
         <Drawer.Header>
           <Drawer.Title>{title}</Drawer.Title>
+          <Drawer.Description className="sr-only">The Qikink SKU this variant is printed as.</Drawer.Description>
         </Drawer.Header>
         <Drawer.Body className="flex flex-col gap-y-2">
           <form

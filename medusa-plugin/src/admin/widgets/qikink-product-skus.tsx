@@ -2,12 +2,18 @@ import { defineWidgetConfig } from "@medusajs/admin-sdk"
 import type { AdminProduct, DetailWidgetProps } from "@medusajs/framework/types"
 import { Button, Container, Drawer, Heading, Input, StatusBadge, Table, Text, toast } from "@medusajs/ui"
 import { useCallback, useEffect, useState } from "react"
-import { api, messageOf, type ProductMapping, type RowOutcome } from "../lib/api"
+import { api, medusaApi, messageOf, type ProductMapping, type RowOutcome } from "../lib/api"
+
+type Variant = { id: string; title: string | null; sku: string | null }
 
 type Loaded =
   | { state: "loading" }
   | { state: "error"; message: string }
-  | { state: "ready"; byVariant: Record<string, ProductMapping> }
+  | { state: "ready"; variants: Variant[]; byVariant: Record<string, ProductMapping> }
+
+// The product page loads its product without variants (it pages them itself), and the
+// service takes at most 200 variants a call.
+const MAX_VARIANTS = 200
 
 const OUTCOME_WORDS: Record<RowOutcome["outcome"], string> = {
   created: "Saved",
@@ -18,30 +24,31 @@ const OUTCOME_WORDS: Record<RowOutcome["outcome"], string> = {
 }
 
 const QikinkProductSkusWidget = ({ data: product }: DetailWidgetProps<AdminProduct>) => {
-  const variants = product.variants ?? []
   const [loaded, setLoaded] = useState<Loaded>({ state: "loading" })
   const [editing, setEditing] = useState(false)
   const [draft, setDraft] = useState<Record<string, string>>({})
   const [outcomes, setOutcomes] = useState<Record<string, RowOutcome>>({})
   const [saving, setSaving] = useState(false)
   const [formError, setFormError] = useState<string | null>(null)
-  const ids = variants.map((v) => v.id).join(",")
 
   const load = useCallback(async (isCurrent: () => boolean = () => true) => {
-    if (!ids) {
-      setLoaded({ state: "ready", byVariant: {} })
-      return
-    }
     try {
-      const found = await api<{ variant_mappings: ProductMapping[] }>(
-        `/variant-mappings?variant_id=${encodeURIComponent(ids)}`
+      const { variants } = await medusaApi<{ variants: Variant[] }>(
+        `/admin/products/${encodeURIComponent(product.id)}/variants?limit=${MAX_VARIANTS}&fields=id,title,sku`
       )
-      const byVariant = Object.fromEntries(found.variant_mappings.map((m) => [m.variantId, m]))
-      if (isCurrent()) setLoaded({ state: "ready", byVariant })
+      let byVariant: Record<string, ProductMapping> = {}
+      if (variants.length) {
+        const ids = variants.map((v) => v.id).join(",")
+        const found = await api<{ variant_mappings: ProductMapping[] }>(
+          `/variant-mappings?variant_id=${encodeURIComponent(ids)}`
+        )
+        byVariant = Object.fromEntries(found.variant_mappings.map((m) => [m.variantId, m]))
+      }
+      if (isCurrent()) setLoaded({ state: "ready", variants, byVariant })
     } catch (error) {
       if (isCurrent()) setLoaded({ state: "error", message: messageOf(error) })
     }
-  }, [ids])
+  }, [product.id])
 
   useEffect(() => {
     let current = true
@@ -52,6 +59,7 @@ const QikinkProductSkusWidget = ({ data: product }: DetailWidgetProps<AdminProdu
   }, [load])
 
   const byVariant = loaded.state === "ready" ? loaded.byVariant : {}
+  const variants = loaded.state === "ready" ? loaded.variants : []
 
   const openForm = () => {
     setDraft(Object.fromEntries(variants.map((v) => [v.id, byVariant[v.id]?.qikinkSkuId ?? ""])))
@@ -76,7 +84,7 @@ const QikinkProductSkusWidget = ({ data: product }: DetailWidgetProps<AdminProdu
         else if (row.outcome === "deleted") delete mappings[row.variant_id]
       }
       setOutcomes(next)
-      setLoaded({ state: "ready", byVariant: mappings })
+      setLoaded({ state: "ready", variants, byVariant: mappings })
       const refused = result.rows.filter((r) => r.outcome === "refused").length
       if (refused) {
         toast.error(`${refused} of ${result.rows.length} variants were not saved: see why below.`)
@@ -148,6 +156,7 @@ const QikinkProductSkusWidget = ({ data: product }: DetailWidgetProps<AdminProdu
         <Drawer.Content>
           <Drawer.Header>
             <Drawer.Title>Qikink SKUs of {product.title}</Drawer.Title>
+            <Drawer.Description className="sr-only">The Qikink SKU of each variant of this product.</Drawer.Description>
           </Drawer.Header>
           <Drawer.Body className="flex flex-col gap-y-4 overflow-y-auto">
             <Text size="small" className="text-ui-fg-subtle">

@@ -10,7 +10,8 @@ type OrderItem = {
   title: string | null
   variant_id: string | null
   variant_title: string | null
-  quantity: number
+  quantity?: number | null
+  detail?: { quantity?: number | null } | null
 }
 
 /**
@@ -22,7 +23,8 @@ export async function GET(req: MedusaRequest, res: MedusaResponse): Promise<void
     const query = req.scope.resolve(ContainerRegistrationKeys.QUERY)
     const { data } = await query.graph({
       entity: "order",
-      fields: ["id", "display_id", "items.id", "items.title", "items.variant_id", "items.variant_title", "items.quantity"],
+      // An order's line items keep their quantity in the item's detail (order versions).
+      fields: ["id", "display_id", "items.*", "items.detail.*"],
       filters: { id: req.params.id },
     })
     const order = data[0] as { id: string; display_id: number; items?: OrderItem[] } | undefined
@@ -49,7 +51,7 @@ export async function GET(req: MedusaRequest, res: MedusaResponse): Promise<void
         title: item.title,
         variant_id: item.variant_id,
         variant_title: item.variant_title,
-        quantity: item.quantity,
+        quantity: Number(item.detail?.quantity ?? item.quantity ?? 0),
         printed_by_qikink: !!item.variant_id && printed.has(item.variant_id),
       })),
     }
