@@ -367,6 +367,7 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
         row.get_by_role("link", name=f"#{order['display_id']}").click()
         expect(page.get_by_role("heading", name="Qikink", exact=True)).to_be_visible()
         page.get_by_role("button", name="Refresh", exact=True).click()
+        expect(page.get_by_text("Qikink status: Shipped (was Submitted).")).to_be_visible()
         expect(page.get_by_role("link", name=AWB)).to_have_attribute("href", TRACKING_LINK)
         expect(page.get_by_text("Delhivery", exact=True)).to_be_visible()
         expect(page.get_by_text("2 of 3 items printed by Qikink; 1 not mapped")).to_be_visible()
@@ -396,14 +397,20 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
         expect(page.get_by_text("Invalid SKU: MHd-Bk-S")).to_have_count(0)
         lap("refused, retried, submitted")
 
-        # 7. The page's search finds an order by its display id.
+        # 7. The page's status filter and search: the shipped order alone, then the other by
+        # its display id.
         page.goto(shop.admin_url("/qikink-orders"))
+        page.get_by_label("Status", exact=True).select_option(label="Shipped")
+        expect(page.locator("tr[data-order-id]")).to_have_count(1)
+        expect(page.locator(f"tr[data-order-id='{order['id']}']")).to_contain_text(AWB)
+        page.get_by_label("Status", exact=True).select_option(label="All statuses")
+        expect(page.locator("tr[data-order-id]")).to_have_count(2)
         search = page.get_by_label("Search by order id or display id")
         search.fill(f"#{refused['display_id']}")
         search.press("Enter")
         expect(page.locator("tr[data-order-id]")).to_have_count(1)
         expect(page.locator(f"tr[data-order-id='{refused['id']}']")).to_be_visible()
-        lap("search")
+        lap("status filter and search")
     except BaseException:
         screenshot(page, "failure")
         raise
