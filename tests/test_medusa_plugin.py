@@ -70,6 +70,11 @@ class Shop:
     store: Store
     hoodie: dict[str, Any]
 
+    def sizes(self, *titles: str) -> tuple[str, ...]:
+        """The hoodie's variant ids of these sizes (Medusa lists variants in no set order)."""
+        ids = {variant["title"]: variant["id"] for variant in self.hoodie["variants"]}
+        return tuple(ids[title] for title in titles)
+
     def admin_url(self, path: str) -> str:
         return f"{self.backend.url}/app{path}"
 
@@ -193,7 +198,7 @@ def test_the_routes_answer_only_a_medusa_admin(shop: Shop, service: ServiceProce
 def test_a_sku_mapped_already_is_a_409_naming_the_variant_that_holds_it(
     shop: Shop, service: ServiceProcess, medusa_api: httpx.Client
 ) -> None:
-    small, large = (variant["id"] for variant in shop.hoodie["variants"])
+    small, large = shop.sizes("S", "L")
     created = medusa_api.post(
         "/admin/qikink/variant-mappings", json={"variant_id": small, "qikink_sku_id": "HD-DUP-1"}
     )
@@ -279,7 +284,7 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
     page.on("request", lambda request: requests.append(request.url))
     page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
     store, tee = shop.store, shop.store.variant_id
-    small, large = (variant["id"] for variant in shop.hoodie["variants"])
+    small, large = shop.sizes("S", "L")
     try:
         # 1. Sign in; the plugin's page is in the sidebar.
         sign_in(page, shop)
@@ -329,13 +334,19 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
         form.get_by_label("Qikink SKU of S").fill("MHd-Bk-S")
         form.get_by_label("Qikink SKU of L").fill("MHd-Bk-S")
         form.get_by_role("button", name="Save").click()
-        expect(form.get_by_text(re.compile(f"Refused: .*{small}"))).to_be_visible()
+        # The rows are saved in the order the page lists them: the second is refused, naming
+        # the first.
+        named = f"Refused: Qikink SKU MHd-Bk-S is already mapped to variant ({small}|{large})"
+        expect(form.get_by_text(re.compile(named))).to_be_visible()
+        expect(form.get_by_text("Saved.")).to_have_count(1)
         screenshot(page, "product-skus-refused", form.get_by_text("Refused:"))
+        form.get_by_label("Qikink SKU of S").fill("MHd-Bk-S")
         form.get_by_label("Qikink SKU of L").fill("MHd-Bk-L")
         form.get_by_role("button", name="Save").click()
         expect(page.get_by_text("Qikink SKUs saved.")).to_be_visible()
         assert (sku_of(service, small), sku_of(service, large)) == ("MHd-Bk-S", "MHd-Bk-L")
         expect(page.get_by_role("row").filter(has_text="MHd-Bk-L")).to_contain_text("Saved")
+        expect(page.get_by_role("row").filter(has_text="MHd-Bk-S")).to_be_visible()
         screenshot(page, "product-skus", page.get_by_role("heading", name="Qikink SKUs"))
         lap("product page: two variants at once")
 
@@ -411,6 +422,15 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
         expect(page.locator("tr[data-order-id]")).to_have_count(1)
         expect(page.locator(f"tr[data-order-id='{refused['id']}']")).to_be_visible()
         lap("status filter and search")
+
+        # 8. An order of nothing Qikink prints: its card says so.
+        own = checkout(shop.backend.url, store, items=[(store.unmapped_variant_id, 1)])
+        page.goto(shop.admin_url(f"/orders/{own['id']}"))
+        expect(page.get_by_text("No item of this order is mapped to a Qikink SKU")).to_be_visible()
+        expect(page.get_by_text("0 of 1 item printed by Qikink; 1 not mapped")).to_be_visible()
+        screenshot(page, "order-not-mapped", page.get_by_text("0 of 1 item printed by Qikink"))
+        assert order_mapping(service, own["id"]) is None
+        lap("an order with no mapped item")
     except BaseException:
         screenshot(page, "failure")
         raise
@@ -422,6 +442,35 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
     elsewhere = [url for url in requests if not url.startswith((f"{origin}/", "data:", "blob:"))]
     assert elsewhere == [], f"the dashboard called outside {origin}: {elsewhere[:10]}"
     assert problems == []
+
+
+def test_qikink_refusing_for_its_rate_limit_is_a_503_with_retry_after(
+    shop: Shop, service: ServiceProcess, simulator: SimulatorServer, medusa_api: httpx.Client
+) -> None:
+    open_orders = gql(
+        service,
+        "{ qikinkOrderMappings(filter: { status: SUBMITTED }) { count } }",
+        {},
+    )["qikinkOrderMappings"]["count"]
+    if not open_orders:
+        # Run alone: an order Qikink has, for the refresh to ask Qikink about.
+        tee = shop.store.variant_id
+        if sku_of(service, tee) is None:
+            created = medusa_api.post(
+                "/admin/qikink/variant-mappings",
+                json={"variant_id": tee, "qikink_sku_id": "MVnHs-Wh-M"},
+            )
+            assert created.status_code == 200, created.text
+        order = checkout(shop.backend.url, shop.store)
+        wait_for(lambda: mapping_in(service, order["id"], "SUBMITTED"), within=30, what="SUBMITTED")
+    simulator.sim.inject("rate_limit_429", times=50)
+    try:
+        refused = medusa_api.post("/admin/qikink/order-mappings/refresh", json={})
+    finally:
+        simulator.sim.reset()
+    assert refused.status_code == 503, refused.text
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert int(refused.headers["retry-after"]) > 0
 
 
 # -- the service refusing or gone: last, they leave it so -------------------------------------

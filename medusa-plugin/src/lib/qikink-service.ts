@@ -67,7 +67,7 @@ export class QikinkServiceError extends Error {
 
 type GraphQLError = {
   message?: string
-  extensions?: { code?: string; field?: string; retryAfter?: number }
+  extensions?: { code?: string; field?: string; retryAfter?: number | string }
 }
 
 // The service's own codes, as the dashboard should see them. Never 401: the dashboard signs
@@ -80,6 +80,13 @@ const STATUS_OF_CODE: Record<string, number> = {
   QIKINK_UNAVAILABLE: 503,
 }
 
+// How long to wait before trying again when the service gives no figure: Qikink's rate limit
+// counts a rolling minute; an unavailable Qikink is worth another try sooner.
+const DEFAULT_RETRY_AFTER: Record<string, number> = {
+  RATE_LIMITED: 60,
+  QIKINK_UNAVAILABLE: 30,
+}
+
 const KEY_REFUSED =
   "The Qikink service refused this store's API key: check the plugin's apiKey " +
   "(or QIKINK_GRAPHQL_API_KEY) and that the key has not been revoked."
@@ -90,14 +97,18 @@ export function errorFromGraphQL(error: GraphQLError): QikinkServiceError {
   if (code === "UNAUTHENTICATED" || code === "FORBIDDEN") {
     return new QikinkServiceError(KEY_REFUSED, 502, "QIKINK_SERVICE_KEY_REFUSED")
   }
-  const retryAfter = Number(error.extensions?.retryAfter)
   return new QikinkServiceError(
     message,
     STATUS_OF_CODE[code] ?? 502,
     code,
     error.extensions?.field,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? Math.ceil(retryAfter) : undefined
+    seconds(error.extensions?.retryAfter) ?? DEFAULT_RETRY_AFTER[code]
   )
+}
+
+function seconds(value: unknown): number | undefined {
+  const n = Number(value)
+  return value !== null && value !== "" && Number.isFinite(n) && n > 0 ? Math.ceil(n) : undefined
 }
 
 function describe(cause: unknown): string {
@@ -154,12 +165,9 @@ export async function callService<T>(
     )
   }
   if (body.errors?.length) {
-    const error = errorFromGraphQL(body.errors[0])
-    const header = Number(response.headers.get("retry-after"))
-    if (error.retryAfter === undefined && Number.isFinite(header) && header > 0) {
-      throw new QikinkServiceError(error.message, error.status, error.code, error.field, header)
-    }
-    throw error
+    const [first] = body.errors
+    const retryAfter = first.extensions?.retryAfter ?? response.headers.get("retry-after")
+    throw errorFromGraphQL({ ...first, extensions: { ...first.extensions, retryAfter: retryAfter ?? undefined } })
   }
   if (!body.data) {
     throw new QikinkServiceError(

@@ -49,22 +49,26 @@ const QikinkOrdersPage = () => {
     }
   }, [pageIndex, status, query])
 
+  // Bumped after a refresh or a retry: the list loads again with the filters of that moment
+  // (a refresh started before the filter changed must not bring back the unfiltered page).
+  const [reloads, setReloads] = useState(0)
+
   useEffect(() => {
     void load()
-  }, [load])
+  }, [load, reloads])
 
   const refresh = useCallback(async () => {
     setRefreshing(true)
     try {
       const result = await api<RefreshResult>("/order-mappings/refresh", { method: "POST", body: {} })
       setReport({ text: describeChanges(result), error: false })
-      await load()
+      setReloads((n) => n + 1)
     } catch (error) {
       setReport({ text: `Refresh failed: ${messageOf(error)}`, error: true })
     } finally {
       setRefreshing(false)
     }
-  }, [load])
+  }, [])
 
   useEffect(() => {
     // Once per visit, also under React's StrictMode (which runs effects twice in development).
@@ -78,7 +82,7 @@ const QikinkOrdersPage = () => {
     try {
       await api(`/order-mappings/${mapping.id}/retry`, { method: "POST" })
       toast.success(`Order ${orderLabel(mapping)} is queued to be sent to Qikink again.`)
-      await load()
+      setReloads((n) => n + 1)
     } catch (error) {
       toast.error(messageOf(error))
     } finally {
