@@ -92,7 +92,7 @@ export async function verifyCredential(credential) {
 
 // -- order mappings -------------------------------------------------------------------------
 
-const ORDER_FIELDS = `id medusaOrderId qikinkOrderId qikinkOrderNumber status qikinkStatus
+const ORDER_FIELDS = `id medusaOrderId medusaDisplayId qikinkOrderId qikinkOrderNumber status qikinkStatus
   trackingNumber courier trackingUrl createdAt updatedAt lastSyncedAt attempts lastError nextAttemptAt
   cancelRequested medusaFulfillmentId medusaSyncedState medusaSyncError`;
 
@@ -106,14 +106,15 @@ export async function listOrderMappings({ status = null, limit, offset }) {
   return data.qikinkOrderMappings;
 }
 
-/** Mappings whose store order id or Qikink order id is exactly `text` (filters are exact). */
+/** Mappings whose store order number (#1042 or 1042), store order id or Qikink order id is
+ * exactly `text`. */
 export async function searchOrderMappings(text, status = null) {
   const data = await gql(
     `query SearchOrderMappings($byStore: OrderMappingFilter!, $byQikink: OrderMappingFilter!, $limit: Int!) {
       byStore: qikinkOrderMappings(filter: $byStore, limit: $limit) { nodes { ${ORDER_FIELDS} } }
       byQikink: qikinkOrderMappings(filter: $byQikink, limit: $limit) { nodes { ${ORDER_FIELDS} } } }`,
     {
-      byStore: { medusaOrderId: text, status },
+      byStore: { search: text, status },
       byQikink: { qikinkOrderId: text, status },
       limit: SEARCH_LIMIT,
     },
@@ -131,7 +132,8 @@ export async function getOrderMapping(id) {
 
 export async function refreshOrderMappings() {
   const data = await gql(
-    "mutation Refresh { refreshOrderMappings { updated processed totalEligible limit } }",
+    `mutation Refresh { refreshOrderMappings { updated processed totalEligible limit
+      changes { previousStatus mapping { id medusaOrderId medusaDisplayId status } } } }`,
   );
   return data.refreshOrderMappings;
 }
@@ -146,7 +148,7 @@ export async function retryOrderSubmission(id) {
 
 // -- product (variant) mappings -------------------------------------------------------------
 
-const PRODUCT_FIELDS = "id qikinkSkuId variantId createdAt updatedAt";
+const PRODUCT_FIELDS = "id qikinkSkuId variantId productTitle variantTitle variantSku createdAt updatedAt";
 
 export async function listProductMappings({ limit, offset }) {
   const data = await gql(

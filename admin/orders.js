@@ -9,7 +9,7 @@ import {
   searchOrderMappings,
 } from "./api.js";
 import { cell, mountList } from "./list.js";
-import { STATUSES, errorMessage, h, safeUrl, statusBadge, time, toast } from "./ui.js";
+import { STATUSES, errorMessage, h, safeUrl, statusBadge, statusLabel, time, toast } from "./ui.js";
 
 // While a listed order is waiting for the worker, look again every so often, a bounded number
 // of times, so a retried order is seen leaving PENDING without anyone reloading.
@@ -51,8 +51,8 @@ export function mountOrders(main) {
     search: {
       id: "order-search",
       label: "Search by order id",
-      placeholder: "order_01J… or 4518823",
-      hint: "The store order id or the Qikink order id, exactly.",
+      placeholder: "#1042, order_01J… or 4518823",
+      hint: "The store order's number (with or without #), its id, or the Qikink order id, exactly.",
     },
     noun: "orders",
     fetchPage: ({ limit, offset }) => listOrderMappings({ status: status || null, limit, offset }),
@@ -79,7 +79,7 @@ export function mountOrders(main) {
 
   function emptyState(search) {
     if (search) {
-      return h("p", { class: "empty" }, `No order has the store or Qikink order id “${search}”.`);
+      return h("p", { class: "empty" }, `No order has the number or id “${search}”.`);
     }
     if (status) return h("p", { class: "empty" }, "No order has this status.");
     return h(
@@ -122,7 +122,11 @@ export function mountOrders(main) {
     return h(
       "tr",
       { dataset: { id: row.id, status: row.status } },
-      cell("Store order", h("span", { class: "mono" }, row.medusaOrderId)),
+      cell(
+        "Store order",
+        row.medusaDisplayId ? h("span", { class: "display-id" }, `#${row.medusaDisplayId}`) : null,
+        h("span", { class: row.medusaDisplayId ? "mono sub" : "mono" }, row.medusaOrderId),
+      ),
       cell(
         "Qikink order",
         row.qikinkOrderId ? h("span", { class: "mono" }, row.qikinkOrderId) : h("span", { class: "muted" }, "Not created yet"),
@@ -237,9 +241,20 @@ export function mountOrders(main) {
   return list;
 }
 
-export function refreshMessage({ updated, processed, totalEligible, limit }) {
+// At most this many status changes are named in the toast; the list shows the rest.
+const CHANGES_NAMED = 3;
+
+export function refreshMessage({ updated, processed, totalEligible, limit, changes = [] }) {
   if (totalEligible === 0) return "Statuses refreshed: no open orders to check (0 updated of 0 processed).";
   let message = `Statuses refreshed: ${updated} updated of ${processed} processed.`;
+  if (changes.length) {
+    const named = changes.slice(0, CHANGES_NAMED).map(({ previousStatus, mapping }) => {
+      const order = mapping.medusaDisplayId ? `#${mapping.medusaDisplayId}` : mapping.medusaOrderId;
+      return `${order} ${statusLabel(previousStatus)} → ${statusLabel(mapping.status)}`;
+    });
+    const more = changes.length - named.length;
+    message += ` ${named.join("; ")}${more > 0 ? ` and ${more} more` : ""}.`;
+  }
   const waiting = Math.min(totalEligible, limit) - processed;
   if (waiting > 0) message += ` ${waiting} more will be checked on the next refresh.`;
   return message;

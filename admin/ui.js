@@ -65,8 +65,12 @@ export const STATUSES = [
 ];
 const STATUS_LABELS = new Map(STATUSES);
 
+export function statusLabel(status) {
+  return STATUS_LABELS.get(status) ?? status;
+}
+
 export function statusBadge(status) {
-  return h("span", { class: "badge", dataset: { status } }, STATUS_LABELS.get(status) ?? status);
+  return h("span", { class: "badge", dataset: { status } }, statusLabel(status));
 }
 
 export function errorMessage(error) {

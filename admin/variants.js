@@ -33,7 +33,7 @@ export function mountVariants(main) {
     table: {
       class: "variants",
       caption: "Variant mappings",
-      columns: ["Variant id", "Qikink SKU", "Updated", "Actions"],
+      columns: ["Variant", "Qikink SKU", "Updated", "Actions"],
       row: mappingRow,
     },
     pagerLabel: "Mapping pages",
@@ -54,7 +54,7 @@ export function mountVariants(main) {
     return h(
       "tr",
       { dataset: { id: row.id } },
-      cell("Variant id", h("span", { class: "mono" }, row.variantId)),
+      cell("Variant", ...variantNames(row)),
       cell("Qikink SKU", h("span", { class: "mono sku" }, row.qikinkSkuId)),
       cell("Updated", time(row.updatedAt)),
       cell(
@@ -87,6 +87,17 @@ export function mountVariants(main) {
         ),
       ),
     );
+  }
+
+  // What the store calls the variant (kept from Medusa when the service is connected to it),
+  // then its id; without Medusa, the id alone.
+  function variantNames(row) {
+    const title = [row.productTitle, row.variantTitle].filter(Boolean).join(" · ");
+    return [
+      title ? h("span", { class: "variant-title" }, title) : null,
+      h("span", { class: title ? "mono sub" : "mono" }, row.variantId),
+      row.variantSku ? h("span", { class: "sub" }, `SKU ${row.variantSku}`) : null,
+    ];
   }
 
   async function add() {

@@ -122,10 +122,17 @@ class MedusaClient:
         """The variants of `variant_ids` that Medusa has (deleted ones it leaves out), by id."""
         if not variant_ids:
             return {}
-        body = await self._get(
-            "/admin/product-variants",
-            {"id[]": variant_ids, "fields": VARIANT_FIELDS, "limit": len(variant_ids)},
-        )
+        try:
+            body = await self._get(
+                "/admin/product-variants",
+                {"id[]": variant_ids, "fields": VARIANT_FIELDS, "limit": len(variant_ids)},
+            )
+        except NotFound:
+            # The route itself is missing: not a Medusa v2 backend at this address.
+            raise MedusaRejected(
+                f"{self.base_url} has no Medusa v2 variant list (/admin/product-variants): "
+                "check MEDUSA_BACKEND_URL."
+            ) from None
         variants = body.get("variants") if isinstance(body, dict) else None
         if not isinstance(variants, list):
             raise MedusaUnavailable("Medusa's variant list reply had no variants.")

@@ -178,6 +178,13 @@ def cases(proxy: Callable[[object], dict[str, object]]) -> list[Case]:
             ),
             lambda caller, seeded: {"filter": {"status": "PENDING"}},
         ),
+        # Searching (by the store order's id or number) is the merchant's, even for one order.
+        Case(
+            "qikinkOrderMappings",
+            MAPPINGS,
+            storefront(FORBID, FORBID, FORBID, frozenset({ORDER_A})),
+            lambda caller, seeded: {"filter": {"search": ORDER_A, "medusaOrderId": ORDER_A}},
+        ),
         Case("qikinkOrderMapping", MAPPING, everyone_named, lambda c, s: {"id": ORDER_A}),
         # By the mapping's own id: admins, and the customer whose order it is.
         Case(

@@ -1,4 +1,5 @@
-"""The admin at /admin, in a real browser against the live server and the Qikink simulator.
+"""The admin at /admin, in a real browser against the live server, the Qikink simulator and a
+fake Medusa (tests/fake_medusa.py) whose catalogue holds every variant the tests map.
 
 Playwright drives Debian's Chromium (see tests/admin_browser.py). Screenshots of both pages at
 desktop and phone width are written to tests/artifacts/ for a person to look at.
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
-from simulator import QikinkSimulator, SimulatorServer
+from simulator import AppServer, QikinkSimulator, SimulatorServer
 from tests.admin_browser import (
     CHROMIUM_ARGS,
     LiveServer,
@@ -21,6 +22,7 @@ from tests.admin_browser import (
     unavailable,
 )
 from tests.conftest import TEST_JWT_SECRET
+from tests.fake_medusa import FakeMedusa
 from tests.graphql_client import make_jwt, store_order_input
 
 try:
@@ -46,6 +48,16 @@ ORDER_BY_STORE_ID = """query($id: String!) {
     nodes { id status qikinkOrderId qikinkStatus lastError } } }"""
 MAPPINGS_FOR_VARIANT = """query($variant: String!) {
   productMappings(filter: {variantId: $variant}) { count nodes { qikinkSkuId } } }"""
+# The store's catalogue: variant id -> (product title, variant title, the store's SKU).
+CATALOGUE = {
+    "variant_ui_tee_s": ("Organic Tee", "S / White", "TEE-S-WH"),
+    "variant_ui_busy": ("Organic Tee", "M / White", "TEE-M-WH"),
+    "variant_ui_hoodie_m": ("Zip Hoodie", "M", "HOOD-M"),
+    "variant_ui_hoodie": ("Zip Hoodie", "L / Black", "HOOD-L-BK"),
+    "variant_ui_mug": ("Mug", "11 oz", "MUG-11"),
+    "variant_ui_cap": ("Cap", "Black", "CAP-BK"),
+    "variant_ui_tote": ("Tote Bag", "Natural", None),
+}
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -71,11 +83,27 @@ def sim(browser: Browser) -> Iterator[SimulatorServer]:
 
 
 @pytest.fixture(scope="module")
-def server(sim: SimulatorServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def medusa(sim: SimulatorServer) -> Iterator[AppServer]:
+    fake = FakeMedusa()
+    for variant, (product, title, sku) in CATALOGUE.items():
+        fake.add_variant(variant, product_title=product, title=title, sku=sku)
+    with AppServer(fake.app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(
+    sim: SimulatorServer, medusa: AppServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     live = start_live_server(
         tmp_path_factory.mktemp("admin-ui"),
         {
             "APP_ENV": "test",
+            # Connected to Medusa for its variants alone: no sweep, no write-back.
+            "MEDUSA_BACKEND_URL": medusa.url,
+            "MEDUSA_API_KEY": FakeMedusa().api_key,
+            "MEDUSA_FULFILLMENT_SYNC": "false",
+            "RECONCILE_INTERVAL_SECONDS": "0",
             "JWT_SECRET": TEST_JWT_SECRET,
             "QIKINK_API_URL": sim.url,
             "QIKINK_CLIENT_ID": sim.sim.client_id,
@@ -301,6 +329,8 @@ def test_variant_mappings_are_added_updated_and_deleted_with_toasts(
     expect(adding).to_be_hidden()
     row = page.locator("table.variants tbody tr").filter(has_text="variant_ui_tee_s")
     expect(row).to_contain_text("UI-TEE-WH-S")
+    # What the store calls the variant, from Medusa, above its id.
+    expect(cell(row, "Variant")).to_have_text("Organic Tee · S / Whitevariant_ui_tee_sSKU TEE-S-WH")
     assert server.gql(MAPPINGS_FOR_VARIANT, {"variant": "variant_ui_tee_s"})["productMappings"][
         "nodes"
     ] == [{"qikinkSkuId": "UI-TEE-WH-S"}]
@@ -311,8 +341,13 @@ def test_variant_mappings_are_added_updated_and_deleted_with_toasts(
     adding.get_by_label("Qikink SKU").fill("UI-TEE-BK-S")
     adding.get_by_role("button", name="Add Qikink Variant").click()
     expect(adding.get_by_role("alert")).to_have_text(
-        "Variant 'variant_ui_tee_s' is already mapped to a Qikink SKU."
+        "Variant variant_ui_tee_s is already mapped to Qikink SKU UI-TEE-WH-S."
     )
+    expect(adding.get_by_label("Variant id")).to_have_attribute("aria-invalid", "true")
+    # A variant the store does not have is refused before anything is stored.
+    adding.get_by_label("Variant id").fill("variant_ui_typo")
+    adding.get_by_role("button", name="Add Qikink Variant").click()
+    expect(adding.get_by_role("alert")).to_have_text("No variant variant_ui_typo in Medusa.")
     expect(adding.get_by_label("Variant id")).to_have_attribute("aria-invalid", "true")
     page.keyboard.press("Escape")
     expect(adding).to_be_hidden()
@@ -374,6 +409,7 @@ def test_orders_refresh_on_open_and_show_a_status_change_after_refresh_status(
         toast(page, re.compile(r"Statuses refreshed: \d+ updated of \d+ processed"))
     ).to_be_visible()
     row = order_row(page, "order_ui_status")
+    expect(cell(row, "Store order")).to_have_text("#7001order_ui_status")
     expect(cell(row, "Status")).to_have_text("Submitted")
     expect(cell(row, "Qikink order")).to_contain_text(qikink_id)
     expect(cell(row, "Qikink order")).to_contain_text("No. MD7001")
@@ -388,10 +424,10 @@ def test_orders_refresh_on_open_and_show_a_status_change_after_refresh_status(
     status.select_option("")
 
     search = page.get_by_label("Search by order id")
-    for text in (qikink_id, "order_ui_status"):
+    for text in (qikink_id, "order_ui_status", "#7001", "7001"):
         search.fill("order_nobody_placed")
         page.get_by_role("button", name="Search").click()
-        expect(page.get_by_text("No order has the store or Qikink order id")).to_be_visible()
+        expect(page.get_by_text("No order has the number or id")).to_be_visible()
         search.fill(text)
         page.get_by_role("button", name="Search").click()
         expect(page.locator("table.orders tbody tr")).to_have_count(1)
@@ -407,7 +443,12 @@ def test_orders_refresh_on_open_and_show_a_status_change_after_refresh_status(
     expect(refresh).to_have_text("Refreshing…")
     expect(page.get_by_role("progressbar")).to_be_visible()
     expect(
-        toast(page, re.compile(r"Statuses refreshed: 1 updated of \d+ processed\."))
+        toast(
+            page,
+            re.compile(
+                r"Statuses refreshed: 1 updated of \d+ processed\. #7001 Submitted → Shipped\."
+            ),
+        )
     ).to_be_visible()
     expect(refresh).to_be_enabled()
     expect(refresh).to_have_text("Refresh status")

@@ -214,19 +214,41 @@ def the_one_qikink_order(simulator: SimulatorServer, mapping: dict[str, Any]) ->
     return held[0]
 
 
+CREATE_MAPPING = """mutation($input: ProductMappingInput!) { createProductMapping(input: $input) {
+  id productId productTitle variantTitle variantSku } }"""
+
+
 def map_the_tee(service: ServiceProcess, store: Store) -> None:
-    """The store's T-shirt mapped to a Qikink SKU, once (each test may be the first to run)."""
+    """The store's T-shirt mapped to a Qikink SKU, once (each test may be the first to run),
+    checked in Medusa: a mistyped variant id is refused, the real one described."""
     found = graphql(
         service,
-        "query($v: String!) { productMappings(filter: { variantId: $v }) { count } }",
-        {"v": store.variant_id},
+        "query($v: [ID!]) { productMappings(filter: { variantIds: $v }) { count } }",
+        {"v": [store.variant_id, store.unmapped_variant_id]},
     )
-    if found["productMappings"]["count"] == 0:
-        graphql(
-            service,
-            "mutation($input: ProductMappingInput!) { createProductMapping(input: $input) { id } }",
-            {"input": {"qikinkSkuId": QIKINK_SKU, "variantId": store.variant_id}},
-        )
+    if found["productMappings"]["count"] > 0:
+        return
+    typo = httpx.post(
+        f"{service.url}/graphql",
+        json={
+            "query": CREATE_MAPPING,
+            "variables": {"input": {"qikinkSkuId": QIKINK_SKU, "variantId": "variant_typo"}},
+        },
+        headers={"authorization": f"Bearer {service.api_key}"},
+        timeout=10,
+    ).json()
+    assert typo["errors"][0]["message"] == "No variant variant_typo in Medusa.", typo
+    made = graphql(
+        service,
+        CREATE_MAPPING,
+        {"input": {"qikinkSkuId": QIKINK_SKU, "variantId": store.variant_id}},
+    )["createProductMapping"]
+    assert (made["productTitle"], made["variantTitle"], made["variantSku"]) == (
+        "Qikink Tee",
+        "M",
+        store.variant_sku,
+    ), made
+    assert made["productId"].startswith("prod_"), made
 
 
 def progress(service: ServiceProcess, order_id: str) -> dict[str, Any] | None:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from starlette.applications import Starlette
 
 from models import ProductMapping
+from simulator import AppServer
 from tests.conftest import TEST_JWT_SECRET, make_settings, serving
 from tests.graphql_client import codes, gql, make_jwt
 from tests.live_server import free_port
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
 
     import httpx
 
-    from simulator import AppServer
     from tests.fake_medusa import FakeMedusa
 
 FIELDS = "id qikinkSkuId variantId createdAt updatedAt"
@@ -443,6 +444,15 @@ async def test_an_update_to_another_variant_checks_it_and_takes_its_details(
     )
     assert resku["data"]["updateProductMapping"] == {**now, "qikinkSkuId": "MVnHs-Wh-M"}
 
+    # A mapping saved before the service was connected is described by naming its variant again.
+    await ProductMapping.filter(id=mapping_id).update(
+        product_id=None, product_title=None, variant_title=None, variant_sku=None
+    )
+    again = await gql(
+        http, UPDATE_DESCRIBED, {"id": mapping_id, "input": {"variantId": "variant_tee_m"}}, ADMIN
+    )
+    assert again["data"]["updateProductMapping"] == resku["data"]["updateProductMapping"]
+
 
 async def test_a_duplicate_sku_names_the_variant_holding_it_by_its_title(
     medusa_shop: tuple[httpx.AsyncClient, FakeMedusa],
@@ -468,6 +478,20 @@ async def test_medusa_out_of_reach_is_medusa_unavailable_and_nothing_is_stored(
         assert message.startswith("Medusa did not answer, so variant variant_1 could not be")
         assert "nothing was stored" in message
         assert await ProductMapping.all().count() == 0
+
+
+async def test_an_address_that_is_no_medusa_backend_is_said_so_and_nothing_is_stored(
+    database_url: str,
+) -> None:
+    with AppServer(Starlette()) as elsewhere:
+        async with connected(database_url, elsewhere.url, "sk_test") as http:
+            body = await map_variant(http, "SKU-1", "variant_1")
+            assert codes(body) == ["MEDUSA_REJECTED"]
+            assert body["errors"][0]["message"] == (
+                f"{elsewhere.url} has no Medusa v2 variant list (/admin/product-variants): "
+                "check MEDUSA_BACKEND_URL."
+            )
+            assert await ProductMapping.all().count() == 0
 
 
 async def test_a_refused_medusa_key_stores_nothing(
