@@ -257,7 +257,8 @@ def screenshot(page: Page, name: str, focus: Locator | None = None) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     if focus is not None:
         focus.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / f"medusa-{name}.png"))
+    # Dialogs and toasts fade in: finish their animations rather than catch them half-drawn.
+    page.screenshot(path=str(ARTIFACTS / f"medusa-{name}.png"), animations="disabled")
 
 
 def sign_in(page: Page, shop: Shop) -> None:

@@ -15,7 +15,10 @@ function orderLabel(mapping: OrderMapping): string {
 }
 
 function describeChanges(result: RefreshResult): string {
-  if (!result.changes.length) return `Nothing changed (${result.processed} orders checked with Qikink).`
+  if (!result.changes.length) {
+    const checked = `${result.processed} ${result.processed === 1 ? "order" : "orders"}`
+    return `Nothing changed (${checked} checked with Qikink).`
+  }
   const moves = result.changes.map(
     (c) => `${orderLabel(c.order_mapping)} ${statusWords(c.previous_status).label} → ${statusWords(c.order_mapping.status).label}`
   )
