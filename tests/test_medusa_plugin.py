@@ -351,6 +351,20 @@ def test_a_merchant_runs_qikink_from_the_medusa_dashboard(
         screenshot(page, "product-skus", page.get_by_role("heading", name="Qikink SKUs"))
         lap("product page: two variants at once")
 
+        # The tee's page refuses a SKU the hoodie holds, naming the variant that holds it.
+        page.goto(shop.admin_url(f"/products/{store.product_id}/variants/{tee}"))
+        page.get_by_role("button", name="Add Qikink Variant").click()
+        page.get_by_role("dialog").get_by_label("Qikink SKU").fill("MHd-Bk-S")
+        page.get_by_role("dialog").get_by_role("button", name="Save").click()
+        expect(page.get_by_role("dialog").get_by_role("alert")).to_contain_text(
+            f"Qikink SKU MHd-Bk-S is already mapped to variant {small}"
+        )
+        screenshot(page, "variant-duplicate")
+        page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+        expect(sku).to_have_text(re.compile("Not mapped"))
+        assert sku_of(service, tee) is None
+        lap("variant page: a duplicate SKU refused")
+
         # 4. A checkout of both sizes and a mug: on "Qikink Orders" once Qikink has it.
         order = checkout(
             shop.backend.url,
