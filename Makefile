@@ -10,7 +10,7 @@ GRAPHIQL := web/static/graphiql/node_modules/.package-lock.json
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format migrate schema lock clean graphiql
+.PHONY: run test lint format migrate schema lock clean graphiql medusa-plugin
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ $(GRAPHIQL): web/static/graphiql/package-lock.json $(STAMP)
 	$(BIN)/python scripts/npm_ci.py web/static/graphiql || echo "GraphiQL's files were not installed: /graphql in a browser will say so."
 
 graphiql: $(GRAPHIQL)
+
+# The Medusa plugin built into medusa-plugin/.medusa (its packages from its lock file), for a
+# merchant to copy into their backend; the Medusa tests build it themselves when needed.
+medusa-plugin: $(STAMP)
+	$(BIN)/python -m scripts.medusa_plugin build
 
 # Refresh the lock from pyproject.toml's ranges (the newest versions they admit).
 lock:
@@ -59,4 +64,4 @@ schema: $(STAMP)
 	$(BIN)/qikink-graphql export-schema
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache web/static/graphiql/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache web/static/graphiql/node_modules medusa-plugin/node_modules medusa-plugin/.medusa

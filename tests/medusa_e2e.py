@@ -1,8 +1,10 @@
-"""A real Medusa 2.21 backend for the end-to-end test: installed, migrated, started, seeded.
+"""A real Medusa 2.21 backend for the end-to-end tests: installed, migrated, started, seeded.
 
 Everything comes from the npm registry (`npm ci` in tests/medusa_backend, against its committed
-package-lock.json); the backend gets a throwaway database on the PostgreSQL server the suite
-already uses, and everything it started is stopped and dropped again, on failure too.
+package-lock.json), with this project's Medusa plugin (medusa-plugin/) built and copied into it
+as a merchant installs it (`install_backend`); the backend gets a throwaway database on the
+PostgreSQL server the suite already uses, and everything it started is stopped and dropped
+again, on failure too.
 
 `MedusaBackend` runs the process (and reads back the events the test subscriber recorded);
 `MedusaAdmin` seeds a store that can sell to India over the Admin API; `checkout` buys variants
@@ -12,17 +14,22 @@ through the Store API the way a storefront does.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import os
 import secrets
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+import asyncpg
 import httpx
 
+from scripts.medusa_plugin import build_plugin, install_plugin
+from scripts.npm_ci import npm_ci
 from tests.live_server import LiveServer, end_process_group, free_port, tail
 from tests.postgres import ThrowawayDatabase
 from tests.waiting import wait_for
@@ -39,6 +46,7 @@ __all__ = [
     "Store",
     "checkout",
     "free_port",
+    "install_backend",
     "register_customer",
     "tail",
 ]
@@ -48,11 +56,42 @@ ADMIN_EMAIL = "admin@example.com"
 CLI = ("node", "node_modules/@medusajs/cli/cli.js")
 
 
+@dataclass(frozen=True, slots=True)
+class _Template:
+    database: ThrowawayDatabase
+    admin_password: str
+
+
+# A database Medusa migrated in this test run, with its admin user, per PostgreSQL server and
+# project: the run's later backends start on a copy of it instead of migrating again (Medusa's
+# migrations take 15-45 s on two busy cores, a copy about a second).
+_migrated: dict[tuple[str, Path], _Template] = {}
+
+
+def install_backend(project: Path = PROJECT) -> dict[str, float]:
+    """The backend's packages and the built plugin in place (each step skipped when done); the
+    seconds each step took."""
+    # Both installs wait on the disk more than on the CPU: side by side they take little more
+    # than the longer one, on a machine that has neither yet.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        backend = pool.submit(npm_ci, project, needed_for="the Medusa end-to-end tests")
+        plugin = pool.submit(build_plugin)
+        timings = {"backend npm ci": backend.result()}
+        built = plugin.result()
+    timings["plugin npm ci"] = built["npm ci"]
+    timings["plugin:build"] = built["plugin:build"]
+    started = time.monotonic()
+    install_plugin(project)
+    timings["plugin install"] = time.monotonic() - started
+    return {step: round(seconds, 1) for step, seconds in timings.items()}
+
+
 class MedusaBackend:
     """One Medusa backend process on its own database: `with MedusaBackend(...) as m: m.url`.
 
-    `start()` creates the database, migrates it, creates the admin user and starts the server
-    (`medusa start`, no watcher); `stop()` ends the process and drops the database. `env` is
+    `start()` creates the database, migrates it, creates the admin user (or copies the
+    database an earlier backend of the run did that in) and starts the server (`medusa start`,
+    no watcher); `stop()` ends the process and drops the database. `env` is
     added to the server's environment (the subscriber reads QIKINK_GRAPHQL_URL and
     QIKINK_GRAPHQL_API_KEY from it). The server's output goes to `log_path`; the events the
     test's recorder subscriber saw (src/subscribers/e2e-event-recorder.ts) to `events_path`.
@@ -90,8 +129,9 @@ class MedusaBackend:
             "JWT_SECRET": self.jwt_secret,
             "COOKIE_SECRET": self.cookie_secret,
             "STORE_CORS": "http://127.0.0.1",
-            "ADMIN_CORS": "http://127.0.0.1",
-            "AUTH_CORS": "http://127.0.0.1",
+            # The dashboard, when served, calls from the backend's own origin.
+            "ADMIN_CORS": f"http://127.0.0.1,{self.url}",
+            "AUTH_CORS": f"http://127.0.0.1,{self.url}",
             "MEDUSA_DISABLE_TELEMETRY": "true",
             "E2E_EVENTS_FILE": str(self.events_path),
             **self._extra_env,
@@ -140,18 +180,14 @@ class MedusaBackend:
     def _start(self) -> None:
         env = self.env
         started = time.monotonic()
-        asyncio.run(self.database.create())
-        self._database_created = True
-        self._cli("db:migrate", env=env)
-        self._timed("db:migrate", started)
-
-        # Not alongside `start`: both run Medusa's create-defaults workflow (default store and
-        # sales channel), and two at once could make two of each.
-        started = time.monotonic()
-        # `--option=value`: Medusa's CLI (yargs) reads a separate value that starts with "-" (as
-        # a token_urlsafe password may) as more options, and `medusa user` then fails.
-        self._cli("user", f"--email={ADMIN_EMAIL}", f"--password={self.admin_password}", env=env)
-        self._timed("user", started)
+        template = _migrated.get((self.database.admin_url, self.project))
+        if template is not None:
+            self.admin_password = template.admin_password
+            asyncio.run(self.database.create(template=template.database.name))
+            self._database_created = True
+            self._timed("database from template", started)
+        else:
+            self._migrate(env, started)
 
         started = time.monotonic()
         with self.log_path.open("wb") as log:
@@ -165,6 +201,33 @@ class MedusaBackend:
             )
         wait_for(self._healthy, within=90, every=0.2, what=f"Medusa at {self.url}/health")
         self._timed("start", started)
+
+    def _migrate(self, env: dict[str, str], started: float) -> None:
+        """A new database migrated by Medusa, with the admin user; kept as the template of the
+        run's later backends."""
+        asyncio.run(self.database.create())
+        self._database_created = True
+        self._cli("db:migrate", env=env)
+        self._timed("db:migrate", started)
+
+        # Not alongside `start`: both run Medusa's create-defaults workflow (default store and
+        # sales channel), and two at once could make two of each.
+        started = time.monotonic()
+        # `--option=value`: Medusa's CLI (yargs) reads a separate value that starts with "-" (as
+        # a token_urlsafe password may) as more options, and `medusa user` then fails.
+        self._cli("user", f"--email={ADMIN_EMAIL}", f"--password={self.admin_password}", env=env)
+        self._timed("user", started)
+        # Copied before Medusa starts: nobody is connected to the database now.
+        template = ThrowawayDatabase(self.database.admin_url, "qkg_medusa_template")
+        try:
+            asyncio.run(template.create(template=self.database.name))
+        except asyncpg.PostgresError as exc:
+            print(f"Medusa's migrated database was not kept as a template: {exc}")
+            return
+        _migrated[(self.database.admin_url, self.project)] = _Template(
+            template, self.admin_password
+        )
+        atexit.register(lambda: asyncio.run(template.drop()))
 
     def _healthy(self) -> bool:
         if self._process is not None and self._process.poll() is not None:
@@ -396,6 +459,39 @@ class MedusaAdmin:
             variant_sku=sku,
             unmapped_variant_id=mug["variants"][0]["id"],
         )
+
+    def add_product(
+        self, store: Store, title: str, sizes: Sequence[str], *, price: int = 699
+    ) -> dict[str, Any]:
+        """Another published product of `store`, one variant a size (SKU `<code>-<size>`), not
+        stocked (as the seed's); with its variants."""
+        profile = self.call("GET", "/admin/shipping-profiles", params={"type": "default"})[
+            "shipping_profiles"
+        ][0]
+        code = "".join(word[0] for word in title.upper().split())
+        product: dict[str, Any] = self.call(
+            "POST",
+            "/admin/products",
+            params={"fields": "*variants"},
+            json={
+                "title": title,
+                "status": "published",
+                "shipping_profile_id": profile["id"],
+                "sales_channels": [{"id": store.sales_channel_id}],
+                "options": [{"title": "Size", "values": list(sizes)}],
+                "variants": [
+                    {
+                        "title": size,
+                        "sku": f"{code}-{size}",
+                        "options": {"Size": size},
+                        "manage_inventory": False,
+                        "prices": [{"currency_code": "inr", "amount": price}],
+                    }
+                    for size in sizes
+                ],
+            },
+        )["product"]
+        return product
 
 
 ADDRESS = {

@@ -22,8 +22,11 @@ class ThrowawayDatabase:
         self.name = f"{prefix}_{secrets.token_hex(4)}"
         self.url = admin_url.rsplit("/", 1)[0] + f"/{self.name}"
 
-    async def create(self) -> None:
-        await self._admin_execute(f'CREATE DATABASE "{self.name}"')
+    async def create(self, *, template: str | None = None) -> None:
+        """Create it, empty or as a copy of the database `template` (which nobody may be
+        connected to meanwhile)."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await self._admin_execute(f'CREATE DATABASE "{self.name}"{copy}')
 
     async def drop(self) -> None:
         """Drop it, connections and all; nothing if it is gone."""

@@ -3,8 +3,9 @@ and back: Qikink's shipping and delivery become the Medusa order's fulfillment; 
 canceled in Medusa before Qikink had it is never sent.
 
 The backend is the project in tests/medusa_backend (npm packages only, from its lock file),
-with the README's subscribers installed verbatim and a test-only one that records the events
-Medusa emits, on a throwaway database of the suite's PostgreSQL server. This service runs as
+with this project's plugin (medusa-plugin/) built and installed as a merchant installs it (its
+subscribers report the orders) and a test-only subscriber that records the events Medusa
+emits, on a throwaway database of the suite's PostgreSQL server. This service runs as
 `qikink-graphql serve` in its own process against the Qikink simulator. It runs once per
 `make test`: on the PostgreSQL pass.
 """
@@ -14,14 +15,12 @@ from __future__ import annotations
 import re
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import jwt
 import pytest
 
-from scripts.npm_ci import npm_ci
 from simulator import QikinkSimulator, SimulatorServer
 from tests.conftest import TEST_JWT_SECRET
 from tests.markers import postgres_pass
@@ -32,6 +31,7 @@ from tests.medusa_e2e import (
     ServiceProcess,
     Store,
     checkout,
+    install_backend,
     register_customer,
 )
 from tests.waiting import wait_for
@@ -39,12 +39,6 @@ from tests.waiting import wait_for
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-# The README's TypeScript blocks, in the order it shows them.
-SUBSCRIBERS = (
-    PROJECT / "src" / "subscribers" / "qikink-order-placed.ts",
-    PROJECT / "src" / "subscribers" / "qikink-order-canceled.ts",
-)
 QIKINK_SKU = "MVnHs-Wh-S"
 AWB = "DLV1234567890"
 TRACKING_LINK = f"https://www.delhivery.com/track/package/{AWB}"
@@ -74,14 +68,12 @@ MEDUSA_ORDER_FIELDS = (
 SWEPT = re.compile(r"sweep: \d+ order\(s\) placed since \S+ looked at, 0 missed")
 
 
-def test_the_backend_runs_the_readme_subscribers_verbatim() -> None:
-    """The subscribers under test are exactly the files the README tells a merchant to copy."""
-    readme = (ROOT / "README.md").read_text()
-    # The README's other TypeScript (codegen, Apollo's error links) is no subscriber.
-    blocks = [b for b in re.findall(r"```ts\n(.*?)```", readme, re.S) if "SubscriberConfig" in b]
-    assert len(blocks) == len(SUBSCRIBERS), "the README's subscriber blocks"
-    for path, block in zip(SUBSCRIBERS, blocks, strict=True):
-        assert path.read_text() == block, f"{path.name} differs from the README's block"
+def test_the_backend_gets_its_qikink_subscribers_from_the_plugin() -> None:
+    """No subscriber file is copied by hand: the backend lists the plugin, and its own
+    subscribers are the test's event recorder alone."""
+    own = sorted(path.name for path in (PROJECT / "src" / "subscribers").iterdir())
+    assert own == ["e2e-event-recorder.ts"]
+    assert 'resolve: "qikink-graphql-medusa"' in (PROJECT / "medusa-config.ts").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +113,7 @@ def medusa(
 ) -> Iterator[tuple[MedusaBackend, Store]]:
     """A real Medusa backend whose subscriber reports to `service`, and its seeded store."""
     started = time.monotonic()
-    installed = npm_ci(PROJECT, needed_for="the Medusa end-to-end test")
+    installed = install_backend()
     backend = MedusaBackend(
         postgres_admin_url,
         tmp_path_factory.mktemp("medusa"),
@@ -135,7 +127,7 @@ def medusa(
         finally:
             admin.close()
         backend.timings["seed"] = round(time.monotonic() - seeding, 1)
-        backend.timings["npm ci"] = round(installed, 1)
+        backend.timings.update(installed)
         backend.timings["backend ready"] = round(time.monotonic() - started, 1)
         yield backend, store
 
@@ -517,7 +509,7 @@ def test_an_order_canceled_in_medusa_before_qikink_had_it_is_never_sent(
             assert queued["status"] == "PENDING", queued
             assert queued["cancelRequested"] is False
 
-            # The merchant cancels it in Medusa; the README's order.canceled subscriber tells
+            # The merchant cancels it in Medusa; the plugin's order.canceled subscriber tells
             # the service.
             medusa_admin.call("POST", f"/admin/orders/{order['id']}/cancel")
             assert medusa_order(medusa_admin, order["id"])["status"] == "canceled"

@@ -1,6 +1,9 @@
 import { defineConfig } from "@medusajs/framework/utils"
 
-// Everything comes from the environment the test sets; the admin dashboard is not built.
+// Everything comes from the environment the test sets. The qikink-graphql-medusa plugin is
+// copied into node_modules by the test (scripts/medusa_plugin.py), as a merchant installs a
+// built package. The dashboard is served (through Vite, NODE_ENV=development) only when the
+// test asks for it: the browser tests do, the others do without its memory and start-up.
 module.exports = defineConfig({
   projectConfig: {
     databaseUrl: process.env.DATABASE_URL,
@@ -12,5 +15,14 @@ module.exports = defineConfig({
       cookieSecret: process.env.COOKIE_SECRET || "supersecret",
     },
   },
-  admin: { disable: true },
+  admin: { disable: process.env.MEDUSA_ADMIN_DASHBOARD !== "on" },
+  plugins: [
+    {
+      resolve: "qikink-graphql-medusa",
+      options: {
+        url: process.env.QIKINK_GRAPHQL_URL,
+        apiKey: process.env.QIKINK_GRAPHQL_API_KEY,
+      },
+    },
+  ],
 })
