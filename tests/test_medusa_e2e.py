@@ -3,7 +3,7 @@ and back: Qikink's shipping and delivery become the Medusa order's fulfillment; 
 canceled in Medusa before Qikink had it is never sent.
 
 The backend is the project in tests/medusa_backend (npm packages only, from its lock file),
-with the README's subscribers installed verbatim and a test-only one that records the events
+with docs/medusa.md's subscribers installed verbatim and a test-only one that records the events
 Medusa emits, on a throwaway database of the suite's PostgreSQL server. This service runs as
 `qikink-graphql serve` in its own process against the Qikink simulator. It runs once per
 `make test`: on the PostgreSQL pass.
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
-# The README's TypeScript blocks, in the order it shows them.
+# docs/medusa.md's TypeScript blocks, in the order it shows them.
 SUBSCRIBERS = (
     PROJECT / "src" / "subscribers" / "qikink-order-placed.ts",
     PROJECT / "src" / "subscribers" / "qikink-order-canceled.ts",
@@ -75,13 +75,13 @@ SWEPT = re.compile(r"sweep: \d+ order\(s\) placed since \S+ looked at, 0 missed"
 
 
 def test_the_backend_runs_the_readme_subscribers_verbatim() -> None:
-    """The subscribers under test are exactly the files the README tells a merchant to copy."""
-    readme = (ROOT / "README.md").read_text()
-    # The README's other TypeScript (codegen, Apollo's error links) is no subscriber.
+    """The subscribers under test are exactly the files docs/medusa.md tells a merchant to copy."""
+    readme = (ROOT / "docs" / "medusa.md").read_text()
+    # Any other TypeScript there is no subscriber.
     blocks = [b for b in re.findall(r"```ts\n(.*?)```", readme, re.S) if "SubscriberConfig" in b]
-    assert len(blocks) == len(SUBSCRIBERS), "the README's subscriber blocks"
+    assert len(blocks) == len(SUBSCRIBERS), "docs/medusa.md's subscriber blocks"
     for path, block in zip(SUBSCRIBERS, blocks, strict=True):
-        assert path.read_text() == block, f"{path.name} differs from the README's block"
+        assert path.read_text() == block, f"{path.name} differs from docs/medusa.md's block"
 
 
 @pytest.fixture(scope="module")
@@ -517,7 +517,7 @@ def test_an_order_canceled_in_medusa_before_qikink_had_it_is_never_sent(
             assert queued["status"] == "PENDING", queued
             assert queued["cancelRequested"] is False
 
-            # The merchant cancels it in Medusa; the README's order.canceled subscriber tells
+            # The merchant cancels it in Medusa; docs/medusa.md's order.canceled subscriber tells
             # the service.
             medusa_admin.call("POST", f"/admin/orders/{order['id']}/cancel")
             assert medusa_order(medusa_admin, order["id"])["status"] == "canceled"
