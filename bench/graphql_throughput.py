@@ -9,7 +9,7 @@ service (`qikink-graphql serve`) and a bare Starlette app calling the same servi
 taken of two runs seconds apart. Before the load both servers' JSON must be equal, and after
 each run /metrics must count every operation `ok`. Each row also gives CPU ms a request
 from /proc (the server, the PostgreSQL backends, wrk) and waits for the machine to go quiet
-first. What it measures, the bars and the current figures: bench/README.md.
+first. What it measures, the bars: bench/README.md; the figures: bench/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Who may call what: every root field of the schema, for every kind of caller, against a table.
 
-The table below is the access policy (README "Who may call what"). The test reads the root
+The table below is the access policy (docs/access.md, "Who may call what"). The test reads the root
 fields from the schema itself, so a field added without an entry here fails it. It runs
 against a production-like server (`qikink-graphql serve` with APP_ENV=production and a
 publishable key, over real HTTP, Qikink being the simulator on a real port), once with the
@@ -409,7 +409,7 @@ def run_matrix(
                 if token and token in text:
                     yield f"{case.field} as {caller}: the Qikink token was in the answer"
                 if not (proxy_open and case.field in PROXIED):
-                    # An opened proxy shows Qikink's orders as they are (README).
+                    # An opened proxy shows Qikink's orders as they are (docs/access.md).
                     for private in PRIVATE:
                         if private in text:
                             yield f"{case.field} as {caller}: {private!r} was in the answer"

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 OPERATIONS_PER_MODE = 1250
 REQUEST_TIMEOUT = 30.0
 GRAPHQL_RESPONSE = "application/graphql-response+json"
-# The contract's codes (design.md "Errors", and the README's Medusa ones).
+# The contract's codes (design.md "Errors", and the Medusa ones of docs/storefront-clients.md).
 EXPECTED_CODES = frozenset(
     {
         "UNAUTHENTICATED",
