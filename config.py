@@ -36,6 +36,8 @@ __all__ = [
 
 MIN_METRICS_TOKEN_LENGTH = 16
 ADMIN_MAX_BODY_BYTES = 1024 * 1024
+# Qikink counts its rate limit over a rolling minute (QIKINK_RATE_WINDOW_SECONDS).
+QIKINK_RATE_WINDOW_SECONDS = 60.0
 DEFAULT_SQLITE_PATH = Path("data") / "qikink.db"
 
 
@@ -114,6 +116,18 @@ def _reserve_fits(settings: Settings) -> None:
         )
 
 
+def _test_only_window(settings: Settings) -> None:
+    """Qikink's window is a minute; a shorter one lets tests see it roll without waiting a
+    real minute, and anywhere else would let the service send more than Qikink accepts."""
+    window = settings.qikink_rate_window_seconds
+    if window != QIKINK_RATE_WINDOW_SECONDS and settings.app_env is not AppEnv.TEST:
+        raise FieldError(
+            "qikink_rate_window_seconds",
+            f"may differ from {QIKINK_RATE_WINDOW_SECONDS:g} only when APP_ENV=test: Qikink "
+            "counts its limit over a minute, and a shorter window would overrun it",
+        )
+
+
 def _storefront_share(settings: Settings) -> None:
     budget = settings.qikink_rate_limit_requests_per_minute
     if (
@@ -189,6 +203,7 @@ def _production_rules(settings: Settings) -> None:
 _RULES: tuple[Callable[[Settings], None], ...] = (
     _writable_sqlite,
     _reserve_fits,
+    _test_only_window,
     _storefront_share,
     _proxy_needs_keys,
     _strong_secret,
@@ -230,6 +245,8 @@ class Settings(BaseSettings):
     # Calls of every window the status sync leaves to paid orders and people (unset: a fifth
     # of the budget; 0: none).
     qikink_rate_reserve: int | None = Field(default=None, ge=0, le=10_000)
+    # The length of the budget's rolling window: Qikink's minute, shorter only under APP_ENV=test.
+    qikink_rate_window_seconds: float = Field(default=QIKINK_RATE_WINDOW_SECONDS, gt=0, le=3600)
     qikink_publishable_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The Qikink proxy fields are the merchant's: storefronts reach them only when opened,
     # and then within their own share of the budget.
