@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     import httpx
 
+# The page and its files are the same whichever database the service uses.
+pytestmark = pytest.mark.any_db
+
 HTML = {"accept": "text/html"}
 # Every address a page element loads from: scripts, styles, icons.
 _LOADED = re.compile(r'(?:src|href)="([^"]+)"')
