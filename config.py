@@ -32,6 +32,7 @@ __all__ = [
     "configure_logging",
     "load_settings",
     "sqlite_file",
+    "with_overrides",
 ]
 
 MIN_METRICS_TOKEN_LENGTH = 16
@@ -462,12 +463,30 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            cause = (error.get("ctx") or {}).get("error")
-            if isinstance(cause, FieldError):
-                problems.append(f"{cause.field.upper()} {cause.message}")
-                continue
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{_variable(error['loc'])}: {message}")
-        raise ConfigError("Invalid configuration: " + "; ".join(problems)) from None
+        raise _config_error(exc) from None
+
+
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
+    """`settings` with `overrides` (field names) on top, held to every rule the environment
+    is: a value no variable could take is refused the same way, naming the variable."""
+    unknown = sorted(name for name in overrides if name not in Settings.model_fields)
+    if unknown:
+        names = ", ".join(name.upper() for name in unknown)
+        raise ConfigError(f"Invalid configuration: {names}: no such setting")
+    try:
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    """One message naming every variable that is wrong and why."""
+    problems = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldError):
+            problems.append(f"{cause.field.upper()} {cause.message}")
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{_variable(error['loc'])}: {message}")
+    return ConfigError("Invalid configuration: " + "; ".join(problems))

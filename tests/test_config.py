@@ -353,3 +353,20 @@ def test_a_medusa_backend_refuses_a_weak_jwt_secret_beside_the_simulator(
     settings = load_settings(env_file=None)
     assert (settings.uses_simulator, settings.guards_simulator) == (True, True)
     assert load_settings(env_file=None, medusa_backend_url=None).guards_simulator is False
+
+
+def test_an_override_of_create_app_is_held_to_the_rules_of_the_environment() -> None:
+    from web.app import create_app
+
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError, match="QIKINK_RATE_RESERVE must be less than"):
+        create_app(settings, qikink_rate_reserve=30)
+    with pytest.raises(ConfigError, match="QIKINK_RATE_WINDOW_SECONDS may differ"):
+        create_app(settings, qikink_rate_window_seconds=5)
+    with pytest.raises(ConfigError, match="LOG_LEVEL: must be one of"):
+        create_app(settings, log_level="LOUD")
+    with pytest.raises(ConfigError, match="QIKINK_RESERVE: no such setting"):
+        create_app(settings, qikink_reserve=3)
+    app = create_app(settings, qikink_rate_reserve=2, jwt_secret=STRONG_SECRET)
+    assert app.state.settings.rate_reserve == 2
+    assert app.state.settings.jwt_secret.get_secret_value() == STRONG_SECRET

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from config import Settings, configure_logging, load_settings
+from config import Settings, configure_logging, load_settings, with_overrides
 from schema import build_schema
 from services.runtime import Runtime
 from services.shared import db
@@ -130,7 +130,7 @@ def create_app(
     if settings is None:
         settings = load_settings(**overrides)
     elif overrides:
-        settings = settings.model_copy(update=overrides)
+        settings = with_overrides(settings, **overrides)
     configure_logging(settings)
 
     runtime = Runtime.for_settings(settings, clock=clock)
