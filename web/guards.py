@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from config import ADMIN_MAX_BODY_BYTES
 from services.shared.auth import authenticate, same_secret
+from services.shared.clock import SYSTEM, Clock
 from services.shared.metrics import render as render_metrics
 
 if TYPE_CHECKING:
@@ -245,9 +246,10 @@ class CallerMiddleware:
     ones are parsed and answered one at a time, and a sender that stalls or trickles holds
     up nobody but itself."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, *, clock: Clock = SYSTEM) -> None:
         self.app = app
         self.settings = settings
+        self.clock = clock
         self.jwt_secret = settings.jwt_secret.get_secret_value()
         limit = settings.storefront_max_body_bytes
         self.refusal = (
@@ -266,6 +268,7 @@ class CallerMiddleware:
             publishable_key=headers.get("x-publishable-api-key"),
             jwt_secret=self.jwt_secret,
             publishable_keys=self.settings.qikink_publishable_keys,
+            clock=self.clock,
         )
         state = scope.setdefault("state", {})
         state["caller"] = caller
