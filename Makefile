@@ -43,12 +43,17 @@ PYTEST_ARGS ?=
 test: $(STAMP) $(GRAPHIQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_imports.py
 	$(BIN)/python -m pytest --db sqlite --durations=20 $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --db postgres --durations=20 $(PYTEST_ARGS)
 
+# The import rules of pyproject.toml's [tool.importlinter], and no import circle anywhere.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_imports.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
