@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
+pytestmark = pytest.mark.e2e
+
+
 SYNCS = 3
 OPEN = 30
 SPACING = 10
@@ -210,6 +213,7 @@ async def test_the_syncs_leave_the_reserve_to_a_paid_order_and_a_person(shop: Sh
     assert shop.sim.max_requests_in_window() <= budget
 
 
+@pytest.mark.slow
 async def test_a_paid_order_waiting_beside_the_syncs_takes_the_next_free_slot(
     shop: Shop,
 ) -> None:

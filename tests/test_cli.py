@@ -12,6 +12,9 @@ import pytest
 from models import ApiKey
 from services.shared import auth
 
+pytestmark = pytest.mark.e2e
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

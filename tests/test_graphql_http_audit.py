@@ -19,6 +19,9 @@ import pytest
 from scripts.npm_ci import npm_ci
 from tests.live_server import PROJECT_ROOT, LiveServer, require_tool
 
+pytestmark = pytest.mark.e2e
+
+
 AUDIT_DIR = PROJECT_ROOT / "tests" / "graphql_http_audit"
 AUDIT_TIMEOUT = 120.0
 NEEDS_NODE = "the GraphQL-over-HTTP audit runs graphql-http with Node 20+ and npm"

@@ -39,6 +39,9 @@ from tests.waiting import wait_for
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+pytestmark = pytest.mark.e2e
+
+
 ROOT = Path(__file__).resolve().parent.parent
 # The README's TypeScript blocks, in the order it shows them.
 SUBSCRIBERS = (

@@ -27,6 +27,9 @@ from tests.markers import postgres_pass
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.e2e
+
+
 PROCESSES = 4
 CALLS_PER_PROCESS = 20
 BUDGET = 30

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
     from simulator.state import Admission, Call
 
+pytestmark = pytest.mark.e2e
+
+
 ORDERS = 5
 PREFIX = "MD"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
