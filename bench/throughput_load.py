@@ -28,6 +28,8 @@ from throughput_ops import (
     Operation,
 )
 
+from tests.waiting import wait_for
+
 if TYPE_CHECKING:
     import argparse
 
@@ -192,14 +194,17 @@ def database_backends(database_url: str) -> list[int]:
 
 def wait_for_quiet(limit: float = QUIET_TIMEOUT) -> float:
     """Wait (at most `limit` s) until others use under QUIET_CORES; returns what they used."""
-    deadline = time.monotonic() + limit
-    while True:
+    used: list[float] = []
+
+    def quiet() -> bool:
         busy0, total0 = _machine_ticks()
         time.sleep(1.0)
         busy1, total1 = _machine_ticks()
-        cores = (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
-        if cores < QUIET_CORES or time.monotonic() > deadline:
-            return cores
+        used.append((os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1))
+        return used[-1] < QUIET_CORES
+
+    wait_for(quiet, within=limit, every=0, what="a quiet machine", fail=False)
+    return used[-1]
 
 
 def measure(

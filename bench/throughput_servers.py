@@ -8,7 +8,6 @@ import re
 import secrets
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from throughput_ops import (
 )
 
 from tests.live_server import end_process_group, environ_without_settings, free_port
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,19 +52,18 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:]
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.output()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     started = self.log.read_text(errors="replace")
-                    if self.workers == 1 or (
+                    return self.workers == 1 or (
                         started.count("Application startup complete") >= self.workers
-                    ):
-                        return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start within {START_TIMEOUT} s:\n{self.output()}")
+                    )
+            return False
+
+        wait_for(ready, within=START_TIMEOUT, what=f"{self.name} started", explain=self.output)
 
     def processes(self) -> list[int]:
         """The server's process and its descendants (uvicorn's worker processes)."""

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
 
-from tests import live_server
+from tests import live_server, waiting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -102,13 +101,14 @@ class LiveServer(live_server.LiveServer):
     def wait_for(
         self, what: str, check: Callable[[], bool], *, within: float = 20.0, every: float = 0.1
     ) -> None:
-        deadline = time.monotonic() + within
-        while not check():
+        def holds() -> bool:
+            if check():
+                return True
             if not self.running:
                 raise AssertionError(f"the server died waiting for {what}:\n{self.log()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: still not true after {within} s")
-            time.sleep(every)
+            return False
+
+        waiting.wait_for(holds, within=within, every=every, what=what)
 
     def stop(self) -> int | None:
         if self.http is not None:

@@ -17,13 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 import httpx
 
 from config import Settings
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -186,15 +186,13 @@ class LiveServer:
             *(["--workers", str(self.workers)] if self.workers > 1 else []),
             log=self.log_path,
         )
-        deadline = time.monotonic() + START_TIMEOUT
         try:
-            while not self._healthy():
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"{self.url}/ready did not answer within {START_TIMEOUT} s:\n"
-                        f"{tail(self.log_path)}"
-                    )
-                time.sleep(0.1)
+            wait_for(
+                self._healthy,
+                within=START_TIMEOUT,
+                what=f"{self.url}/ready answering",
+                explain=lambda: tail(self.log_path),
+            )
         except BaseException:
             self.stop()
             raise

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from simulator.state import classify
 from tests.conftest import TEST_JWT_SECRET
 from tests.live_server import environ_without_settings
 from tests.store_order import paid_store_order
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -228,11 +228,7 @@ class Run:
         self, check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float
     ) -> None:
         """Poll `check` until it holds; fail with every worker's output when it does not."""
-        deadline = time.monotonic() + within
-        while not await check():
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what}: still not so after {within} s\n{await self.why()}")
-            await asyncio.sleep(every)
+        await eventually(check, within=within, every=every, what=what, explain=self.why)
 
     async def kill_when(
         self,
