@@ -8,7 +8,6 @@ import json
 import os
 import re
 import resource
-import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from throughput_ops import (
     Operation,
 )
 
+from tests.live_server import run
 from tests.waiting import wait_for
 
 if TYPE_CHECKING:
@@ -145,7 +145,9 @@ def run_wrk(url: str, script: Path, seconds: int, concurrency: int) -> Load:
         str(script),
         url,
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    done = run(argv, timeout=seconds + 120)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}{done.stderr}")
     if done.stderr.strip():
         # A broken script is only reported on stderr: wrk then sends bare GETs instead.
         raise RuntimeError(f"wrk complained:\n{done.stderr}")

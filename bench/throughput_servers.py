@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +22,11 @@ from throughput_ops import (
     STOP_TIMEOUT,
 )
 
-from tests.live_server import end_process_group, environ_without_settings, free_port
+from tests.live_server import end_process_group, environ_without_settings, free_port, spawn
 from tests.waiting import wait_for
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
 
     from simulator import SimulatorServer
@@ -113,16 +113,8 @@ def running(
     name: str, argv: list[str], env: dict[str, str], port: int, workdir: Path, workers: int = 1
 ) -> Iterator[Server]:
     log = workdir / f"{name.replace(' ', '-')}-{secrets.token_hex(3)}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv,
-            cwd=workdir,  # no developer's .env is read, no ./data is made
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # In `workdir`: no developer's .env is read, no ./data is made.
+    proc = spawn(argv, cwd=workdir, env=env, log=log)
     server = Server(name, f"http://127.0.0.1:{port}", proc, log, workers)
     try:
         server.wait_ready()

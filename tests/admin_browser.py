@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -60,13 +59,11 @@ def ensure_chromium() -> str:
         unavailable(f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = [apt_get, "install", "-y", "-q", "chromium"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+    done = live_server.run(install, env=env, timeout=900)
     if done.returncode != 0:
         # A fresh machine may have no package lists yet.
-        subprocess.run(
-            [apt_get, "update", "-q"], env=env, capture_output=True, text=True, timeout=600
-        )
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+        live_server.run([apt_get, "update", "-q"], env=env, timeout=600)
+        done = live_server.run(install, env=env, timeout=900)
     if done.returncode != 0 or not CHROMIUM.exists():
         tail = (done.stderr or done.stdout)[-1500:]
         unavailable(f"`apt-get install chromium` failed (exit {done.returncode}): {tail}")

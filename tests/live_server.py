@@ -1,4 +1,6 @@
-"""The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box.
+"""The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box;
+and the one way tests and benches run a child process: `run` (to its end) and `spawn` (in the
+background, in a process group of its own that `end_process_group` ends).
 
 Used by the GraphQL-over-HTTP audit, the fuzz run, the admin UI tests (with a key and a client
 on top, tests/admin_browser.py) and the Medusa end-to-end test: all talk to the real process
@@ -18,7 +20,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
@@ -26,7 +28,7 @@ from config import Settings
 from tests.waiting import wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 __all__ = [
@@ -37,6 +39,8 @@ __all__ = [
     "environ_without_settings",
     "free_port",
     "require_tool",
+    "run",
+    "spawn",
     "tail",
 ]
 
@@ -84,6 +88,45 @@ def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_G
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=grace)
     return process.returncode
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    log: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `argv` to its end (killed after `timeout` s): its output captured as text, or
+    appended to `log`. The exit code is the caller's to judge."""
+    common: dict[str, Any] = {"cwd": cwd, "env": env, "timeout": timeout, "check": False}
+    if log is None:
+        return subprocess.run(argv, capture_output=True, text=True, **common)
+    with log.open("ab") as out:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, **common)
+    return subprocess.CompletedProcess(done.args, done.returncode, "", "")
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in the background, output appended to `log`, in a process group of its own
+    (so `end_process_group` ends whatever it starts too)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def environ_without_settings() -> dict[str, str]:
@@ -135,15 +178,7 @@ class LiveServer:
 
     def cli(self, *args: str) -> str:
         """Run one `qikink-graphql` command on this server's database; its stdout."""
-        done = subprocess.run(
-            [self.executable, *args],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run([self.executable, *args], cwd=self.workdir, env=self.env)
         if done.returncode != 0:
             raise RuntimeError(
                 f"qikink-graphql {' '.join(args)} exited {done.returncode}:\n"
@@ -155,16 +190,7 @@ class LiveServer:
         """Start one long-running `qikink-graphql` command on this server's database and
         settings, output to `log`, in its own process group (so `end_process_group` ends
         whatever it started too)."""
-        with log.open("ab") as out:
-            return subprocess.Popen(
-                [self.executable, *args],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return spawn([self.executable, *args], cwd=self.workdir, env=self.env, log=log)
 
     def create_api_key(self, name: str) -> str:
         """A new admin API key (`create-api-key` prints it alone on its last line)."""

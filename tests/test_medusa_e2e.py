@@ -39,7 +39,7 @@ from tests.waiting import wait_for
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 ROOT = Path(__file__).resolve().parent.parent
