@@ -1,6 +1,7 @@
 """The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box;
 and the one way tests and benches run a child process: `run` (to its end) and `spawn` (in the
-background, in a process group of its own that `end_process_group` ends).
+background, in a process group of its own that `end_process_group` ends), or from async code
+`spawn_async` and `end_process_group_async`.
 
 Used by the GraphQL-over-HTTP audit, the fuzz run, the admin UI tests (with a key and a client
 on top, tests/admin_browser.py) and the Medusa end-to-end test: all talk to the real process
@@ -12,6 +13,7 @@ settings, it runs against its built-in simulator.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -36,11 +38,13 @@ __all__ = [
     "LiveServer",
     "cli_executable",
     "end_process_group",
+    "end_process_group_async",
     "environ_without_settings",
     "free_port",
     "require_tool",
     "run",
     "spawn",
+    "spawn_async",
     "tail",
 ]
 
@@ -127,6 +131,47 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+async def spawn_async(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    talk: bool = False,
+) -> asyncio.subprocess.Process:
+    """`spawn` for async code, in a process group of its own: output appended to `log`; with
+    `talk`, stdin and stdout are pipes the caller speaks over (stderr still to `log`); with no
+    `log`, stdout is a pipe that stderr joins, to read as it comes."""
+    pipe = asyncio.subprocess.PIPE
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log is not None else None
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=pipe if talk else asyncio.subprocess.DEVNULL,
+            stdout=pipe if talk or out is None else out,
+            stderr=asyncio.subprocess.STDOUT if out is None else out,
+            start_new_session=True,
+        )
+
+
+async def end_process_group_async(
+    process: asyncio.subprocess.Process, *, grace: float = STOP_GRACE
+) -> int | None:
+    """`end_process_group` for a process `spawn_async` started, awaited."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+    return process.returncode
 
 
 def environ_without_settings() -> dict[str, str]:

@@ -26,7 +26,7 @@ from services.orders.outbox import submit_store_order
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
 from tests.conftest import TEST_JWT_SECRET
-from tests.live_server import environ_without_settings
+from tests.live_server import environ_without_settings, spawn_async
 from tests.store_order import paid_store_order
 from tests.waiting import eventually
 
@@ -118,19 +118,13 @@ class Worker:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> Worker:
-        with self.log.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "cli",
-                "worker",
-                # Its own directory: no developer's `.env` is read and no ./data is made.
-                cwd=self.tmp_path,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        self.proc = await spawn_async(
+            [sys.executable, "-m", "cli", "worker"],
+            # Its own directory: no developer's `.env` is read and no ./data is made.
+            cwd=self.tmp_path,
+            env=self.env,
+            log=self.log,
+        )
         return self
 
     @property

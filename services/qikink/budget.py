@@ -31,6 +31,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from config import QIKINK_RATE_WINDOW_SECONDS
 from models import QikinkCall, QikinkWaiter
 from services.qikink.lanes import LOWEST_PRIORITY, Lane, rate_limit_message, whole_seconds
 from services.shared.clock import SYSTEM, Clock, utc_now
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WINDOW_SECONDS", "RateBudget", "budget_key"]
 
-# Qikink's window, a minute (QIKINK_RATE_WINDOW_SECONDS; shorter only in tests).
-WINDOW_SECONDS = 60.0
+# Qikink's window, a minute (QIKINK_RATE_WINDOW_SECONDS may shorten it, in tests only).
+WINDOW_SECONDS = QIKINK_RATE_WINDOW_SECONDS
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
 # than a later one would let Qikink see one too many. A second of slack absorbs that, and
 # small clock differences between hosts, for a budget about 2% lower.
