@@ -43,15 +43,22 @@ run: $(STAMP) $(GRAPHIQL)
 # The suite runs once per database backend (Tortoise binds models to one dialect a process).
 # Without a reachable PostgreSQL its run is skipped with the reason; QKG_REQUIRE_POSTGRES=1
 # (set by .ci/run) makes that a failure.
+# The twenty slowest tests of each pass are listed at its end; PYTEST_ARGS adds to them.
+PYTEST_ARGS ?=
 test: $(STAMP) $(GRAPHIQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest --db sqlite $(PYTEST_ARGS)
-	$(BIN)/python -m pytest --db postgres $(PYTEST_ARGS)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_imports.py
+	$(BIN)/python -m pytest --db sqlite --durations=20 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --db postgres --durations=20 $(PYTEST_ARGS)
 
+# The import rules of pyproject.toml's [tool.importlinter], and no import circle anywhere.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_imports.py
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

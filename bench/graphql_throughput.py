@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ from throughput_servers import Server, bare_server, child_env, graphql_server
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import make_jwt
+from tests.live_server import run
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -56,7 +56,7 @@ def fresh_database(backend: str, workdir: Path) -> Iterator[str]:
 
 def last_line(argv: list[str], workdir: Path, env: dict[str, str], what: str) -> str:
     """The last line `argv` printed; its output in the error when it fails."""
-    done = subprocess.run(argv, cwd=workdir, env=env, capture_output=True, text=True)
+    done = run(argv, cwd=workdir, env=env, timeout=3600)
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed:\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
     return done.stdout.strip().splitlines()[-1]

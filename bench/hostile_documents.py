@@ -30,7 +30,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ from typing import Any
 import httpx
 from common import PROJECT_ROOT, print_table
 
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, run
 
 PUBLISHABLE_KEY = "pk_bench_hostile"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -171,13 +170,10 @@ async def measure(shape: str, wait: float) -> dict[str, Any]:
 def run_in(checkout: Path, shape: str, timeout: float) -> dict[str, Any]:
     """One shape measured by this script under `checkout`'s own Python (so its code serves)."""
     python = checkout / ".venv" / "bin" / "python"
-    done = subprocess.run(
+    done = run(
         [str(python), __file__, "--measure", shape, "--timeout", str(timeout)],
         cwd=checkout,
-        capture_output=True,
-        text=True,
         timeout=timeout * 3 + 120,
-        check=False,
     )
     if done.returncode != 0:
         raise SystemExit(f"{shape} under {checkout} failed:\n{done.stdout}\n{done.stderr}")

@@ -13,6 +13,7 @@ from sale_day_setup import VARIANT
 
 from models import OrderMappingStatus
 from tests.graphql_client import store_order_input
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     import httpx
@@ -117,13 +118,15 @@ async def watch_until_submitted(
     batches = [
         live[start : start + ORDERS_PER_POLL] for start in range(0, len(live), ORDERS_PER_POLL)
     ]
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+
+    async def none_pending() -> bool:
         waiting = [batch for batch in batches if any(o.status == "PENDING" for o in batch)]
         if not waiting:
-            return
+            return True
         await asyncio.gather(*(poll_statuses(http, batch) for batch in waiting))
-        await asyncio.sleep(POLL_SECONDS)
+        return False
+
+    await eventually(none_pending, within=within, every=POLL_SECONDS, fail=False)
 
 
 def match_creates(sim: QikinkSimulator, orders: list[PaidOrder]) -> None:

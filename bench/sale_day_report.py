@@ -12,6 +12,7 @@ from common import print_table
 from sale_day_setup import METRICS_TOKEN
 
 from models import OrderMappingStatus
+from services.qikink.budget import WINDOW_SECONDS
 
 if TYPE_CHECKING:
     import argparse
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 WAIT_BAR_SECONDS = 5.0
 SLOWDOWN_BAR = 1.3
-WINDOW_SECONDS = 60.0
 METRIC_LINE = re.compile(r"^qikink_calls_total\{(?P<labels>[^}]*)\}\s+(?P<value>\S+)$", re.M)
 
 

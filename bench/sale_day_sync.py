@@ -4,18 +4,15 @@ the source it started from, and the quiet minute between two runs."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
-import os
 import re
-import signal
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from common import PROJECT_ROOT
 
-from tests.live_server import cli_executable
+from tests.live_server import cli_executable, end_process_group_async, spawn_async
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -67,37 +64,14 @@ class SyncRun:
         return int(found[-1]) if found else None
 
 
-async def end_group(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM the process group `process` leads, then SIGKILL after a grace (what
-    tests.live_server.end_process_group does for a `subprocess.Popen`, awaited here)."""
-    if process.returncode is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        await asyncio.wait_for(process.wait(), timeout=10)
-    except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        await process.wait()
-
-
 async def run_sync(run: SyncRun, env: dict[str, str], cwd: Path, at_most: float) -> SyncRun:
     """`qikink-graphql sync` to its end, its lines printed as they come."""
     run.code = code_digest()
     started = time.perf_counter()
     run.started_at = time.time()
-    process = await asyncio.create_subprocess_exec(
-        cli_executable(),
-        "sync",
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        # Its own group: a Ctrl-C meant for the bench reaches it only through end_group.
-        start_new_session=True,
-    )
+    # Its own group: a Ctrl-C meant for the bench reaches it only through
+    # end_process_group_async. Its output, stderr too, is read as it comes.
+    process = await spawn_async([cli_executable(), "sync"], cwd=cwd, env=env)
     run.spawned.set()
     try:
         async with asyncio.timeout(at_most):
@@ -111,7 +85,7 @@ async def run_sync(run: SyncRun, env: dict[str, str], cwd: Path, at_most: float)
             run.returncode = await process.wait()
         run.seconds = time.perf_counter() - started
     finally:
-        await end_group(process)
+        await end_process_group_async(process)
     return run
 
 

@@ -47,6 +47,7 @@ from services.qikink.budget import SAFETY_MARGIN_SECONDS
 from simulator import QikinkSimulator, SimulatorServer
 from tests.qikink_process import connected_qikink_client
 from tests.store_order import paid_store_order
+from tests.waiting import eventually
 
 # Qikink's window; ours is longer by the budget's safety margin.
 WINDOW = 60.0
@@ -120,11 +121,12 @@ async def bench(args: argparse.Namespace) -> bool:
             )
             queued = time.time()
             numbers = [r.mapping.qikink_order_number for r in results if r.mapping]
-            deadline = time.monotonic() + DONE_TIMEOUT
-            while await OrderMapping.filter(submit_state=SubmitState.DONE).count() < count:
-                if time.monotonic() > deadline or running.done():
-                    break
-                await asyncio.sleep(0.05)
+
+            async def done_or_stopped() -> bool:
+                submitted = OrderMapping.filter(submit_state=SubmitState.DONE)
+                return running.done() or await submitted.count() >= count
+
+            await eventually(done_or_stopped, within=DONE_TIMEOUT, every=0.05, fail=False)
             finished = time.time()
             stop.set()
             await running

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import resource
-import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -27,6 +26,9 @@ from throughput_ops import (
     WARMUP_SECONDS,
     Operation,
 )
+
+from tests.live_server import run
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
     import argparse
@@ -143,7 +145,9 @@ def run_wrk(url: str, script: Path, seconds: int, concurrency: int) -> Load:
         str(script),
         url,
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    done = run(argv, timeout=seconds + 120)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk exited {done.returncode}:\n{done.stdout}{done.stderr}")
     if done.stderr.strip():
         # A broken script is only reported on stderr: wrk then sends bare GETs instead.
         raise RuntimeError(f"wrk complained:\n{done.stderr}")
@@ -192,14 +196,17 @@ def database_backends(database_url: str) -> list[int]:
 
 def wait_for_quiet(limit: float = QUIET_TIMEOUT) -> float:
     """Wait (at most `limit` s) until others use under QUIET_CORES; returns what they used."""
-    deadline = time.monotonic() + limit
-    while True:
+    used: list[float] = []
+
+    def quiet() -> bool:
         busy0, total0 = _machine_ticks()
         time.sleep(1.0)
         busy1, total1 = _machine_ticks()
-        cores = (os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1)
-        if cores < QUIET_CORES or time.monotonic() > deadline:
-            return cores
+        used.append((os.cpu_count() or 1) * (busy1 - busy0) / max(total1 - total0, 1))
+        return used[-1] < QUIET_CORES
+
+    wait_for(quiet, within=limit, every=0, what="a quiet machine", fail=False)
+    return used[-1]
 
 
 def measure(

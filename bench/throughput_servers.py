@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import re
 import secrets
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +22,11 @@ from throughput_ops import (
     STOP_TIMEOUT,
 )
 
-from tests.live_server import end_process_group, environ_without_settings, free_port
+from tests.live_server import end_process_group, environ_without_settings, free_port, spawn
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterator
 
     from simulator import SimulatorServer
@@ -52,19 +52,18 @@ class Server:
         return self.log.read_text(errors="replace")[-4000:]
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start:\n{self.output()}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     started = self.log.read_text(errors="replace")
-                    if self.workers == 1 or (
+                    return self.workers == 1 or (
                         started.count("Application startup complete") >= self.workers
-                    ):
-                        return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not start within {START_TIMEOUT} s:\n{self.output()}")
+                    )
+            return False
+
+        wait_for(ready, within=START_TIMEOUT, what=f"{self.name} started", explain=self.output)
 
     def processes(self) -> list[int]:
         """The server's process and its descendants (uvicorn's worker processes)."""
@@ -114,16 +113,8 @@ def running(
     name: str, argv: list[str], env: dict[str, str], port: int, workdir: Path, workers: int = 1
 ) -> Iterator[Server]:
     log = workdir / f"{name.replace(' ', '-')}-{secrets.token_hex(3)}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            argv,
-            cwd=workdir,  # no developer's .env is read, no ./data is made
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # In `workdir`: no developer's .env is read, no ./data is made.
+    proc = spawn(argv, cwd=workdir, env=env, log=log)
     server = Server(name, f"http://127.0.0.1:{port}", proc, log, workers)
     try:
         server.wait_ready()

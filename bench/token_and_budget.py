@@ -51,7 +51,7 @@ from common import fresh_database
 
 from simulator import QikinkSimulator, SimulatorServer
 from tests.graphql_client import make_jwt
-from tests.live_server import LiveServer
+from tests.live_server import LiveServer, spawn_async
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -176,16 +176,9 @@ def _percentiles(outcomes: list[list[Any]], kind: str) -> str:
 async def _spawn(workdir: Path, *args: str) -> tuple[asyncio.subprocess.Process, Path]:
     """This script in a child process, its stderr kept in a file for failure messages."""
     log = workdir / f"{args[0]}-{secrets.token_hex(4)}.stderr"
-    with log.open("wb") as stderr:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(THIS_SCRIPT),
-            *args,
-            cwd=PROJECT_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=stderr,
-        )
+    proc = await spawn_async(
+        [sys.executable, str(THIS_SCRIPT), *args], cwd=PROJECT_ROOT, log=log, talk=True
+    )
     return proc, log
 
 

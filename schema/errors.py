@@ -25,7 +25,7 @@ from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.pyutils import inspect
 from strawberry.utils.str_converters import to_camel_case
 
-from services.shared.errors import ServiceError
+from services.shared.errors import ErrorCode, ServiceError
 
 if TYPE_CHECKING:
     from services.shared.errors import FieldPath
@@ -59,7 +59,7 @@ def field_path(path: FieldPath) -> str:
 
 def _coded(
     error: GraphQLError,
-    code: str,
+    code: ErrorCode,
     message: str | None = None,
     *,
     kept: dict[str, Any] | None = None,
@@ -91,10 +91,10 @@ def _present(
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # About the request itself, not one field: the caller's document or variables.
         if isinstance(error, GraphQLSyntaxError):
-            return _coded(error, "GRAPHQL_PARSE_FAILED")
+            return _coded(error, ErrorCode.GRAPHQL_PARSE_FAILED)
         if not executed:
-            return _coded(error, "GRAPHQL_VALIDATION_FAILED")
-        return _coded(error, "BAD_USER_INPUT", _as_json(error.message, variables))
+            return _coded(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+        return _coded(error, ErrorCode.BAD_USER_INPUT, _as_json(error.message, variables))
     # Anything else at a field, graphql-core's own checks of a result included (a null for a
     # non-null field): the service's fault, not the caller's.
     logger.error(
@@ -103,7 +103,9 @@ def _present(
         request_id,
         exc_info=original,
     )
-    return _coded(error, "INTERNAL_SERVER_ERROR", INTERNAL_ERROR_MESSAGE, requestId=request_id)
+    return _coded(
+        error, ErrorCode.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE, requestId=request_id
+    )
 
 
 def _as_json(message: str, variables: dict[str, Any]) -> str:

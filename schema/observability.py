@@ -12,6 +12,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from schema.errors import present_errors
+from services.shared.errors import ErrorCode
 from services.shared.metrics import GRAPHQL_DURATION, GRAPHQL_REQUESTS
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def record_outcome(
     refused = getattr(context, "refused", False)
     label = "refused" if refused else _label(document, operation_name, errors)
     codes = sorted(
-        {(error.extensions or {}).get("code", "GRAPHQL_ERROR") for error in errors or ()}
+        {(error.extensions or {}).get("code", ErrorCode.GRAPHQL_ERROR) for error in errors or ()}
     )
     outcome = codes[0] if codes else "ok"
     requests, durations = _metrics(label, outcome)

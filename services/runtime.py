@@ -63,7 +63,8 @@ class Runtime:
             from simulator import QikinkSimulator, create_simulator_app
 
             runtime.simulator = QikinkSimulator(
-                rate_limit_per_minute=settings.qikink_rate_limit_requests_per_minute
+                rate_limit_per_minute=settings.qikink_rate_limit_requests_per_minute,
+                rate_window_seconds=settings.qikink_rate_window_seconds,
             )
             runtime.simulator_app = create_simulator_app(runtime.simulator)
         return runtime
@@ -122,6 +123,7 @@ class Runtime:
             storefront_per_minute=settings.qikink_storefront_calls_per_minute,
             postgres=is_postgres(settings.database_url),
             clock=self.clock,
+            rate_window_seconds=settings.qikink_rate_window_seconds,
         )
 
     def wake_worker(self) -> None:

@@ -263,6 +263,7 @@ class QikinkSimulator:
         known_skus: set[str] | None = None,
         latency_seconds: float = 0.0,
         clock: Callable[[], float] = time.time,
+        rate_window_seconds: float = RATE_WINDOW_SECONDS,
     ) -> None:
         if latency_seconds < 0:
             raise ValueError("latency cannot be negative")
@@ -270,6 +271,8 @@ class QikinkSimulator:
         self.client_secret = client_secret
         self.account_number = account_number
         self.rate_limit_per_minute = rate_limit_per_minute
+        # Qikink's minute; a test may shorten it together with QIKINK_RATE_WINDOW_SECONDS.
+        self.rate_window_seconds = rate_window_seconds
         self.token_expires_in = token_expires_in
         self.known_skus = set(known_skus) if known_skus is not None else None
         # How long every reply takes once the request has arrived (Qikink's own pace).
@@ -325,8 +328,11 @@ class QikinkSimulator:
         found = self.orders_with_number(order_number)
         return found[-1] if found else None
 
-    def max_requests_in_window(self, seconds: float = RATE_WINDOW_SECONDS) -> int:
-        """The most Qikink requests (refused ones included) seen in any rolling window."""
+    def max_requests_in_window(self, seconds: float | None = None) -> int:
+        """The most Qikink requests (refused ones included) seen in any rolling window (of
+        the limiter's length unless `seconds` says)."""
+        if seconds is None:
+            seconds = self.rate_window_seconds
         with self._lock:
             times = sorted(request.at for request in self.requests)
         best = 0
@@ -549,7 +555,7 @@ class QikinkSimulator:
             )
             self.requests.append(record)
             window = self._windows.setdefault(client_id, deque())
-            while window and window[0] <= now - RATE_WINDOW_SECONDS:
+            while window and window[0] <= now - self.rate_window_seconds:
                 window.popleft()
             if self.rate_limit_per_minute and len(window) >= self.rate_limit_per_minute:
                 record.counted = False

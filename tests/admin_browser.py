@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import httpx
 import pytest
 
-from tests import live_server
+from tests import live_server, waiting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -61,13 +59,11 @@ def ensure_chromium() -> str:
         unavailable(f"{CHROMIUM} is missing and there is no apt-get to install Debian's chromium")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = [apt_get, "install", "-y", "-q", "chromium"]
-    done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+    done = live_server.run(install, env=env, timeout=900)
     if done.returncode != 0:
         # A fresh machine may have no package lists yet.
-        subprocess.run(
-            [apt_get, "update", "-q"], env=env, capture_output=True, text=True, timeout=600
-        )
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
+        live_server.run([apt_get, "update", "-q"], env=env, timeout=600)
+        done = live_server.run(install, env=env, timeout=900)
     if done.returncode != 0 or not CHROMIUM.exists():
         tail = (done.stderr or done.stdout)[-1500:]
         unavailable(f"`apt-get install chromium` failed (exit {done.returncode}): {tail}")
@@ -102,13 +98,14 @@ class LiveServer(live_server.LiveServer):
     def wait_for(
         self, what: str, check: Callable[[], bool], *, within: float = 20.0, every: float = 0.1
     ) -> None:
-        deadline = time.monotonic() + within
-        while not check():
+        def holds() -> bool:
+            if check():
+                return True
             if not self.running:
                 raise AssertionError(f"the server died waiting for {what}:\n{self.log()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: still not true after {within} s")
-            time.sleep(every)
+            return False
+
+        waiting.wait_for(holds, within=within, every=every, what=what)
 
     def stop(self) -> int | None:
         if self.http is not None:

@@ -75,7 +75,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if config.getoption("--db") != "postgres":
         return
-    keep = [item for item in items if DB_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    # The PostgreSQL pass runs what the backend can change: tests on a database, less those
+    # marked `any_db` (they hold a database only because the app they serve needs one).
+    keep = [
+        item
+        for item in items
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("any_db") is None
+    ]
     deselected = [item for item in items if item not in keep]
     if deselected:
         config.hook.pytest_deselected(items=deselected)

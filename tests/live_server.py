@@ -1,4 +1,7 @@
-"""The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box.
+"""The service as a merchant runs it, `qikink-graphql serve` on a loopback port, black-box;
+and the one way tests and benches run a child process: `run` (to its end) and `spawn` (in the
+background, in a process group of its own that `end_process_group` ends), or from async code
+`spawn_async` and `end_process_group_async`.
 
 Used by the GraphQL-over-HTTP audit, the fuzz run, the admin UI tests (with a key and a client
 on top, tests/admin_browser.py) and the Medusa end-to-end test: all talk to the real process
@@ -10,6 +13,7 @@ settings, it runs against its built-in simulator.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -17,16 +21,16 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
 from config import Settings
+from tests.waiting import wait_for
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
 
 __all__ = [
@@ -34,9 +38,13 @@ __all__ = [
     "LiveServer",
     "cli_executable",
     "end_process_group",
+    "end_process_group_async",
     "environ_without_settings",
     "free_port",
     "require_tool",
+    "run",
+    "spawn",
+    "spawn_async",
     "tail",
 ]
 
@@ -83,6 +91,86 @@ def end_process_group(process: subprocess.Popen[bytes], *, grace: float = STOP_G
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=grace)
+    return process.returncode
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    log: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `argv` to its end (killed after `timeout` s): its output captured as text, or
+    appended to `log`. The exit code is the caller's to judge."""
+    common: dict[str, Any] = {"cwd": cwd, "env": env, "timeout": timeout, "check": False}
+    if log is None:
+        return subprocess.run(argv, capture_output=True, text=True, **common)
+    with log.open("ab") as out:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, **common)
+    return subprocess.CompletedProcess(done.args, done.returncode, "", "")
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in the background, output appended to `log`, in a process group of its own
+    (so `end_process_group` ends whatever it starts too)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def spawn_async(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+    talk: bool = False,
+) -> asyncio.subprocess.Process:
+    """`spawn` for async code, in a process group of its own: output appended to `log`; with
+    `talk`, stdin and stdout are pipes the caller speaks over (stderr still to `log`); with no
+    `log`, stdout is a pipe that stderr joins, to read as it comes."""
+    pipe = asyncio.subprocess.PIPE
+    with contextlib.ExitStack() as files:
+        out = files.enter_context(log.open("ab")) if log is not None else None
+        return await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=pipe if talk else asyncio.subprocess.DEVNULL,
+            stdout=pipe if talk or out is None else out,
+            stderr=asyncio.subprocess.STDOUT if out is None else out,
+            start_new_session=True,
+        )
+
+
+async def end_process_group_async(
+    process: asyncio.subprocess.Process, *, grace: float = STOP_GRACE
+) -> int | None:
+    """`end_process_group` for a process `spawn_async` started, awaited."""
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=grace)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
     return process.returncode
 
 
@@ -135,15 +223,7 @@ class LiveServer:
 
     def cli(self, *args: str) -> str:
         """Run one `qikink-graphql` command on this server's database; its stdout."""
-        done = subprocess.run(
-            [self.executable, *args],
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = run([self.executable, *args], cwd=self.workdir, env=self.env)
         if done.returncode != 0:
             raise RuntimeError(
                 f"qikink-graphql {' '.join(args)} exited {done.returncode}:\n"
@@ -155,16 +235,7 @@ class LiveServer:
         """Start one long-running `qikink-graphql` command on this server's database and
         settings, output to `log`, in its own process group (so `end_process_group` ends
         whatever it started too)."""
-        with log.open("ab") as out:
-            return subprocess.Popen(
-                [self.executable, *args],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return spawn([self.executable, *args], cwd=self.workdir, env=self.env, log=log)
 
     def create_api_key(self, name: str) -> str:
         """A new admin API key (`create-api-key` prints it alone on its last line)."""
@@ -186,15 +257,13 @@ class LiveServer:
             *(["--workers", str(self.workers)] if self.workers > 1 else []),
             log=self.log_path,
         )
-        deadline = time.monotonic() + START_TIMEOUT
         try:
-            while not self._healthy():
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"{self.url}/ready did not answer within {START_TIMEOUT} s:\n"
-                        f"{tail(self.log_path)}"
-                    )
-                time.sleep(0.1)
+            wait_for(
+                self._healthy,
+                within=START_TIMEOUT,
+                what=f"{self.url}/ready answering",
+                explain=lambda: tail(self.log_path),
+            )
         except BaseException:
             self.stop()
             raise

@@ -18,7 +18,6 @@ import atexit
 import json
 import os
 import secrets
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,11 +29,12 @@ import httpx
 
 from scripts.medusa_plugin import build_plugin, install_plugin
 from scripts.npm_ci import npm_ci
-from tests.live_server import LiveServer, end_process_group, free_port, tail
+from tests.live_server import LiveServer, end_process_group, free_port, run, spawn, tail
 from tests.postgres import ThrowawayDatabase
 from tests.waiting import wait_for
 
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Mapping, Sequence
     from types import TracebackType
 
@@ -143,16 +143,9 @@ class MedusaBackend:
     def _cli(self, *args: str, env: dict[str, str], timeout: float = 180) -> None:
         with self.setup_log_path.open("ab") as log:
             log.write(f"\n$ medusa {args[0]}\n".encode())
-            log.flush()
-            done = subprocess.run(
-                [*CLI, *args],
-                cwd=self.project,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-            )
+        done = run(
+            [*CLI, *args], cwd=self.project, env=env, timeout=timeout, log=self.setup_log_path
+        )
         if done.returncode != 0:
             raise RuntimeError(
                 f"medusa {args[0]} failed ({done.returncode}):\n{tail(self.setup_log_path)}"
@@ -190,15 +183,13 @@ class MedusaBackend:
             self._migrate(env, started)
 
         started = time.monotonic()
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                [*CLI, "start", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=self.project,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.log_path.write_bytes(b"")
+        self._process = spawn(
+            [*CLI, "start", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=self.project,
+            env=env,
+            log=self.log_path,
+        )
         wait_for(self._healthy, within=90, every=0.2, what=f"Medusa at {self.url}/health")
         self._timed("start", started)
 

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
     from simulator import SimulatorServer
 
+pytestmark = pytest.mark.e2e
+
+
 PUBLISHABLE_KEY = "pk_store_front_1"
 CUSTOMER_A = "cus_01ASHA"
 CUSTOMER_B = "cus_01BINA"

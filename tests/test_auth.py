@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import traceback
 from typing import TYPE_CHECKING
 
@@ -135,7 +136,7 @@ async def test_a_remembered_admin_token_is_refused_once_it_expires() -> None:
             publishable_key=None,
             jwt_secret=TEST_JWT_SECRET,
             publishable_keys=[],
-            now=now,
+            clock=lambda: now,
         )
 
     assert (await caller_at(expires_at - 1)).is_admin
@@ -145,6 +146,29 @@ async def test_a_remembered_admin_token_is_refused_once_it_expires() -> None:
     assert expired.auth_error is not None
     assert expired.auth_error.message == auth.REFUSED
     assert expired.refused_because == "an expired token"
+
+
+async def test_a_token_is_judged_by_the_service_clock_not_the_wall_clock() -> None:
+    """A token that expired an hour ago by the wall clock is good while the service's clock
+    says it is earlier, and one not valid yet (`nbf`) is refused until its time comes."""
+    now = time.time()
+    expired = make_jwt(TEST_JWT_SECRET, expires_in=-3600)
+    claims = {"actor_id": "user_01", "actor_type": "user", "nbf": now + 60, "exp": now + 600}
+    early = jwt.encode(claims, TEST_JWT_SECRET, algorithm="HS256")
+
+    async def caller(token: str, at: float) -> auth.Caller:
+        return await auth.authenticate(
+            authorization=f"Bearer {token}",
+            publishable_key=None,
+            jwt_secret=TEST_JWT_SECRET,
+            publishable_keys=[],
+            clock=lambda: at,
+        )
+
+    assert (await caller(expired, now - 7200)).is_admin
+    assert (await caller(expired, now)).refused_because == "an expired token"
+    assert (await caller(early, now)).refused_because == "a token not valid yet"
+    assert (await caller(early, now + 61)).is_admin
 
 
 async def test_a_token_verified_under_one_secret_proves_nothing_under_another() -> None:

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from models import ApiKey
 from services.shared import auth
+from tests.live_server import run
+
+if TYPE_CHECKING:
+    import subprocess
+
+pytestmark = pytest.mark.e2e
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_in(cwd: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     """`python -m cli ARGS` in `cwd`, with `settings` added to this environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
-        cwd=cwd,
-        env={**os.environ, **settings},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run([sys.executable, "-m", "cli", *args], cwd=cwd, env={**os.environ, **settings})
 
 
 def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -21,6 +21,7 @@ ENV_VARS = (
     "QIKINK_CLIENT_SECRET",
     "QIKINK_RATE_LIMIT_REQUESTS_PER_MINUTE",
     "QIKINK_RATE_RESERVE",
+    "QIKINK_RATE_WINDOW_SECONDS",
     "QIKINK_PUBLISHABLE_KEYS",
     "STOREFRONT_QIKINK_PROXY",
     "QIKINK_STOREFRONT_CALLS_PER_MINUTE",
@@ -244,6 +245,29 @@ def test_the_sync_leaves_a_fifth_of_the_budget_unless_told_and_never_all_of_it(
     assert load_settings(env_file=None).rate_reserve == 0
 
 
+@pytest.mark.parametrize("app_env", [None, "development"])
+def test_a_rate_window_other_than_a_minute_is_refused_outside_tests(
+    monkeypatch: pytest.MonkeyPatch, app_env: str | None
+) -> None:
+    if app_env is not None:
+        monkeypatch.setenv("APP_ENV", app_env)
+    assert load_settings(env_file=None).qikink_rate_window_seconds == 60
+    monkeypatch.setenv("QIKINK_RATE_WINDOW_SECONDS", "60")
+    assert load_settings(env_file=None).qikink_rate_window_seconds == 60
+    monkeypatch.setenv("QIKINK_RATE_WINDOW_SECONDS", "5")
+    with pytest.raises(ConfigError, match="QIKINK_RATE_WINDOW_SECONDS may differ from 60 only"):
+        load_settings(env_file=None)
+
+
+def test_tests_may_shorten_the_rate_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("QIKINK_RATE_WINDOW_SECONDS", "2.5")
+    assert load_settings(env_file=None).qikink_rate_window_seconds == 2.5
+    monkeypatch.setenv("QIKINK_RATE_WINDOW_SECONDS", "0")
+    with pytest.raises(ConfigError, match="QIKINK_RATE_WINDOW_SECONDS"):
+        load_settings(env_file=None)
+
+
 LIVE_CREDENTIALS = {"QIKINK_CLIENT_ID": "123456789012345", "QIKINK_CLIENT_SECRET": "live-secret"}
 
 
@@ -329,3 +353,20 @@ def test_a_medusa_backend_refuses_a_weak_jwt_secret_beside_the_simulator(
     settings = load_settings(env_file=None)
     assert (settings.uses_simulator, settings.guards_simulator) == (True, True)
     assert load_settings(env_file=None, medusa_backend_url=None).guards_simulator is False
+
+
+def test_an_override_of_create_app_is_held_to_the_rules_of_the_environment() -> None:
+    from web.app import create_app
+
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError, match="QIKINK_RATE_RESERVE must be less than"):
+        create_app(settings, qikink_rate_reserve=30)
+    with pytest.raises(ConfigError, match="QIKINK_RATE_WINDOW_SECONDS may differ"):
+        create_app(settings, qikink_rate_window_seconds=5)
+    with pytest.raises(ConfigError, match="LOG_LEVEL: must be one of"):
+        create_app(settings, log_level="LOUD")
+    with pytest.raises(ConfigError, match="QIKINK_RESERVE: no such setting"):
+        create_app(settings, qikink_reserve=3)
+    app = create_app(settings, qikink_rate_reserve=2, jwt_secret=STRONG_SECRET)
+    assert app.state.settings.rate_reserve == 2
+    assert app.state.settings.jwt_secret.get_secret_value() == STRONG_SECRET

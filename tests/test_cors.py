@@ -28,6 +28,9 @@ except ImportError:  # pragma: no cover - the dev extra installs it
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.e2e
+
+
 STOREFRONT = "http://shop.example"
 CLIENT_HEADERS = {
     "x-request-id": "storefront-req-1",

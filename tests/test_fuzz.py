@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from schemathesis.generation.case import Case
     from schemathesis.schemas import APIOperation
 
+pytestmark = pytest.mark.e2e
+
+
 OPERATIONS_PER_MODE = 1250
 REQUEST_TIMEOUT = 30.0
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -410,6 +413,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         ID_POOL.clear()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["admin", "anonymous"])
 def test_no_generated_operation_breaks_the_server(target: Target, mode: str) -> None:
     headers = {"authorization": f"Bearer {target.admin_key}"} if mode == "admin" else {}

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
     import httpx
 
+# The page and its files are the same whichever database the service uses.
+pytestmark = pytest.mark.any_db
+
 HTML = {"accept": "text/html"}
 # Every address a page element loads from: scripts, styles, icons.
 _LOADED = re.compile(r'(?:src|href)="([^"]+)"')
@@ -90,6 +93,7 @@ def test_missing_files_are_named_instead_of_loading_forever(tmp_path: Path) -> N
     assert b"scripts/npm_ci.py web/static/graphiql" in response.body
 
 
+@pytest.mark.e2e
 def test_graphiql_runs_a_query_with_no_request_leaving_the_service_under_a_strict_csp(
     tmp_path: Path,
 ) -> None:

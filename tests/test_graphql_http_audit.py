@@ -9,7 +9,6 @@ the committed package-lock.json, installed here when they are missing or stale.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections import Counter
 from typing import Any
@@ -17,7 +16,10 @@ from typing import Any
 import pytest
 
 from scripts.npm_ci import npm_ci
-from tests.live_server import PROJECT_ROOT, LiveServer, require_tool
+from tests.live_server import PROJECT_ROOT, LiveServer, require_tool, run
+
+pytestmark = pytest.mark.e2e
+
 
 AUDIT_DIR = PROJECT_ROOT / "tests" / "graphql_http_audit"
 AUDIT_TIMEOUT = 120.0
@@ -39,14 +41,7 @@ def audit_results(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, An
         pytest.fail(str(exc), pytrace=False)
     with LiveServer(tmp_path_factory.mktemp("graphql_http_audit")) as server:
         started = time.monotonic()
-        done = subprocess.run(
-            [node, "audit.mjs", server.graphql_url],
-            cwd=AUDIT_DIR,
-            capture_output=True,
-            text=True,
-            timeout=AUDIT_TIMEOUT,
-            check=False,
-        )
+        done = run([node, "audit.mjs", server.graphql_url], cwd=AUDIT_DIR, timeout=AUDIT_TIMEOUT)
         elapsed = time.monotonic() - started
         lines = [line for line in done.stdout.splitlines() if line.strip()]
         # 0: everything required passed; 1: some MUST or SHOULD failed (reported below).

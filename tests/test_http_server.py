@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 # A storefront's request just past the large-body threshold, taking turns with other large ones.
+pytestmark = pytest.mark.e2e
+
+
 NINE_KB = json.dumps({"query": "{ __typename }" + " " * (LARGE_BODY_BYTES + 800)}).encode()
 JSON = {"content-type": "application/json"}
 
@@ -147,6 +150,7 @@ def test_a_stalled_body_holds_up_no_one_and_loses_its_own_connection(
     assert b'"code": "REQUEST_TIMEOUT"' in refused
 
 
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_or_half_a_head_is_closed(server: LiveServer) -> None:
     with connect(server) as silent, connect(server) as half:
         half.sendall(b"POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\n")

@@ -14,6 +14,8 @@ import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.waiting import eventually
 from web.guards import LARGE_BODY_BYTES, MAX_LARGE_WAITING, CallerMiddleware
 
@@ -138,6 +140,7 @@ async def test_a_caller_gone_while_waiting_gives_up_its_place(
     assert answered.json() == {"data": {"__typename": "Query"}}
 
 
+@pytest.mark.slow
 async def test_a_body_still_arriving_takes_no_turn_and_is_refused_408_when_it_stalls(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:

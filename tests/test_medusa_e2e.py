@@ -39,6 +39,8 @@ from tests.waiting import wait_for
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 QIKINK_SKU = "MVnHs-Wh-S"
 AWB = "DLV1234567890"
 TRACKING_LINK = f"https://www.delhivery.com/track/package/{AWB}"

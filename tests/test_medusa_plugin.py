@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from playwright.sync_api import Browser, Locator, Page
 
-pytestmark = [postgres_pass, pytest.mark.postgres]
+pytestmark = [postgres_pass, pytest.mark.postgres, pytest.mark.e2e, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 INSTALLED = PROJECT / "node_modules" / "qikink-graphql-medusa"

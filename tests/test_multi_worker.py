@@ -47,6 +47,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
 WORKERS = 3
 BUDGET = 30
 ORDERS = 10

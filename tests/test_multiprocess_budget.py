@@ -22,10 +22,14 @@ from services.qikink.budget import RateBudget, budget_key
 from services.qikink.lanes import rate_limit_message
 from services.shared import db
 from simulator import QikinkSimulator, SimulatorServer
+from tests.live_server import spawn_async
 from tests.markers import postgres_pass
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+pytestmark = pytest.mark.e2e
+
 
 PROCESSES = 4
 CALLS_PER_PROCESS = 20
@@ -67,17 +71,12 @@ class Workers:
         for index in range(count):
             path = self.tmp_path / f"worker-{index}.stderr"
             self.stderr_paths.append(path)
-            with path.open("wb") as stderr:
-                proc = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "tests.budget_worker",
-                    *args,
-                    cwd=PROJECT_ROOT,
-                    stdin=asyncio.subprocess.PIPE,
-                    stdout=asyncio.subprocess.PIPE,
-                    stderr=stderr,
-                )
+            proc = await spawn_async(
+                [sys.executable, "-m", "tests.budget_worker", *args],
+                cwd=PROJECT_ROOT,
+                log=path,
+                talk=True,
+            )
             self.procs.append(proc)
 
     async def _ready(self, index: int, proc: asyncio.subprocess.Process) -> None:

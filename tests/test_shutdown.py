@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 
 from tests.conftest import TEST_JWT_SECRET
 from tests.graphql_client import codes, gql, store_order_input
@@ -20,6 +21,9 @@ from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+pytestmark = pytest.mark.e2e
+
 
 FREEZE = "{ a: qikinkOrders(page: 0) { orderId } b: qikinkOrders(page: 1) { orderId } }"
 CREATE_MAPPING = """mutation($input: ProductMappingInput!) {
@@ -53,6 +57,7 @@ class SilentQikink:
             connection.close()
 
 
+@pytest.mark.slow
 async def test_sigterm_ends_the_service_while_its_work_is_stuck(
     database_url: str, tmp_path: Path
 ) -> None:

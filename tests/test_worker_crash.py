@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +26,17 @@ from services.orders.outbox import submit_store_order
 from simulator import QikinkSimulator, SimulatorServer
 from simulator.state import classify
 from tests.conftest import TEST_JWT_SECRET
-from tests.live_server import environ_without_settings
+from tests.live_server import environ_without_settings, spawn_async
 from tests.store_order import paid_store_order
+from tests.waiting import eventually
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
     from simulator.state import Admission, Call
+
+pytestmark = pytest.mark.e2e
+
 
 ORDERS = 5
 PREFIX = "MD"
@@ -115,19 +118,13 @@ class Worker:
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> Worker:
-        with self.log.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "cli",
-                "worker",
-                # Its own directory: no developer's `.env` is read and no ./data is made.
-                cwd=self.tmp_path,
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+        self.proc = await spawn_async(
+            [sys.executable, "-m", "cli", "worker"],
+            # Its own directory: no developer's `.env` is read and no ./data is made.
+            cwd=self.tmp_path,
+            env=self.env,
+            log=self.log,
+        )
         return self
 
     @property
@@ -225,11 +222,7 @@ class Run:
         self, check: Callable[[], Awaitable[bool]], *, within: float, what: str, every: float
     ) -> None:
         """Poll `check` until it holds; fail with every worker's output when it does not."""
-        deadline = time.monotonic() + within
-        while not await check():
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what}: still not so after {within} s\n{await self.why()}")
-            await asyncio.sleep(every)
+        await eventually(check, within=within, every=every, what=what, explain=self.why)
 
     async def kill_when(
         self,

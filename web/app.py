@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from config import Settings, configure_logging, load_settings
+from config import Settings, configure_logging, load_settings, with_overrides
 from schema import build_schema
 from services.runtime import Runtime
 from services.shared import db
@@ -86,8 +86,9 @@ class AdminOnly:
     """`app` for admins alone (an admin's JWT or an API key, as /graphql takes them); anyone
     else is refused in JSON, 401 without admin credentials and 403 with another kind."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, *, clock: Clock = SYSTEM) -> None:
         self.app = app
+        self.clock = clock
         self.jwt_secret = settings.jwt_secret.get_secret_value()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,6 +101,7 @@ class AdminOnly:
             publishable_key=None,
             jwt_secret=self.jwt_secret,
             publishable_keys=[],
+            clock=self.clock,
         )
         if caller.is_admin:
             await self.app(scope, receive, send)
@@ -130,7 +132,7 @@ def create_app(
     if settings is None:
         settings = load_settings(**overrides)
     elif overrides:
-        settings = settings.model_copy(update=overrides)
+        settings = with_overrides(settings, **overrides)
     configure_logging(settings)
 
     runtime = Runtime.for_settings(settings, clock=clock)
@@ -158,7 +160,7 @@ def create_app(
     )
     # A public answer kept within its max-age is served before anyone is authenticated: only a
     # storefront that was answered 200 with its key left it there, and no body is read.
-    get_cache = GetCache(CallerMiddleware(graphql, settings))
+    get_cache = GetCache(CallerMiddleware(graphql, settings, clock=clock), clock=clock)
     middleware = [Middleware(Compression)]
     if settings.cors_origins:
         # Outside the guards, so a browser can read their refusals (413, 503) too.
@@ -195,7 +197,7 @@ def create_app(
         # shipment email), and it lists their names and phones: admins only then.
         simulator: ASGIApp = runtime.simulator_app
         if settings.guards_simulator:
-            simulator = AdminOnly(simulator, settings)
+            simulator = AdminOnly(simulator, settings, clock=clock)
         routes.append(Mount("/simulator", app=BodyLimitMiddleware(simulator)))
     app = Starlette(
         routes=routes,

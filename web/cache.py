@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -33,9 +32,9 @@ from typing import TYPE_CHECKING
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.gzip import GZipMiddleware
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from services.shared.clock import SYSTEM, Clock
 
+if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
@@ -93,7 +92,7 @@ def _matches(if_none_match: bytes | None, etag: bytes) -> bool:
 class GetCache:
     """Validators and 304s for GraphQL GET answers; public ones answered from a micro-cache."""
 
-    def __init__(self, app: ASGIApp, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, app: ASGIApp, *, clock: Clock = SYSTEM) -> None:
         self.app = app
         self.clock = clock
         self.entries: OrderedDict[tuple[bytes, bytes, bytes], _Answer] = OrderedDict()

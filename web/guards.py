@@ -18,6 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 
 from config import ADMIN_MAX_BODY_BYTES
 from services.shared.auth import authenticate, same_secret
+from services.shared.clock import SYSTEM, Clock
+from services.shared.errors import ErrorCode
 from services.shared.metrics import render as render_metrics
 
 if TYPE_CHECKING:
@@ -72,7 +74,7 @@ ADMIN_PAGE_HEADERS = (
 def graphql_refusal(
     status: int,
     message: str,
-    code: str,
+    code: ErrorCode,
     *,
     headers: Mapping[str, str] | None = None,
     media_type: str = "application/json",
@@ -150,7 +152,7 @@ class _BodyReader:
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.max_bytes:
-                raise _BodyRefused(graphql_refusal(413, self.refusal, "PAYLOAD_TOO_LARGE"))
+                raise _BodyRefused(graphql_refusal(413, self.refusal, ErrorCode.PAYLOAD_TOO_LARGE))
             self.complete = not message.get("more_body", False)
         return message
 
@@ -168,7 +170,7 @@ def _body_timed_out() -> Response:
         f"The request body did not arrive in time: the whole of it within "
         f"{BODY_TIMEOUT_SECONDS:g} s, at {BODY_MIN_BYTES_PER_SECOND} bytes a second or more "
         f"after the first {BODY_GRACE_SECONDS:g} s.",
-        "REQUEST_TIMEOUT",
+        ErrorCode.REQUEST_TIMEOUT,
         # The rest of the body may still be on its way: the connection cannot take another.
         headers={"connection": "close"},
     )
@@ -203,7 +205,7 @@ async def limit_body(
     as it streams) refused 413 with `refusal`, too slow 408, cut off by the client a quiet
     access log line."""
     if _declared_over(scope, max_bytes):
-        await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
+        await graphql_refusal(413, refusal, ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
         return
     started = False
 
@@ -245,9 +247,10 @@ class CallerMiddleware:
     ones are parsed and answered one at a time, and a sender that stalls or trickles holds
     up nobody but itself."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, *, clock: Clock = SYSTEM) -> None:
         self.app = app
         self.settings = settings
+        self.clock = clock
         self.jwt_secret = settings.jwt_secret.get_secret_value()
         limit = settings.storefront_max_body_bytes
         self.refusal = (
@@ -266,6 +269,7 @@ class CallerMiddleware:
             publishable_key=headers.get("x-publishable-api-key"),
             jwt_secret=self.jwt_secret,
             publishable_keys=self.settings.qikink_publishable_keys,
+            clock=self.clock,
         )
         state = scope.setdefault("state", {})
         state["caller"] = caller
@@ -280,7 +284,7 @@ class CallerMiddleware:
         else:
             limit, refusal = self.settings.storefront_max_body_bytes, self.refusal
         if _declared_over(scope, limit):
-            await graphql_refusal(413, refusal, "PAYLOAD_TOO_LARGE")(scope, receive, send)
+            await graphql_refusal(413, refusal, ErrorCode.PAYLOAD_TOO_LARGE)(scope, receive, send)
             return
         reader = _BodyReader(receive, limit, refusal)
         try:
@@ -296,7 +300,7 @@ class CallerMiddleware:
             busy = graphql_refusal(
                 503,
                 "Too many large requests are waiting; try again shortly.",
-                "SERVICE_UNAVAILABLE",
+                ErrorCode.SERVICE_UNAVAILABLE,
                 headers={"retry-after": "1"},
             )
             await busy(scope, receive, send)

@@ -21,6 +21,7 @@ from strawberry.http import process_result
 from strawberry.types.unset import UNSET
 
 from schema.context import Context
+from services.shared.errors import ErrorCode
 from web.graphiql import GraphiQLPage
 from web.guards import graphql_refusal
 
@@ -45,11 +46,11 @@ _SURROGATE_BYTES = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 ALLOWED_METHODS = ("GET", "POST")
 # The code of each refusal Strawberry raises with a status alone.
 _REFUSAL_CODES = {
-    400: "BAD_REQUEST",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    406: "NOT_ACCEPTABLE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
+    400: ErrorCode.BAD_REQUEST,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -57,7 +58,7 @@ class Refusal(HTTPException):
     """A request refused before any operation ran, with the code clients branch on and the
     methods that would have been allowed (for a 405's `Allow`)."""
 
-    def __init__(self, status_code: int, reason: str, code: str, *, allow: str = "") -> None:
+    def __init__(self, status_code: int, reason: str, code: ErrorCode, *, allow: str = "") -> None:
         super().__init__(status_code, reason)
         self.code = code
         self.allow = allow
@@ -137,7 +138,7 @@ class GraphQLApp(GraphQL[Context, None]):
                 raise Refusal(
                     405,
                     f"/graphql answers {' and '.join(ALLOWED_METHODS)} only.",
-                    "METHOD_NOT_ALLOWED",
+                    ErrorCode.METHOD_NOT_ALLOWED,
                     allow=", ".join(ALLOWED_METHODS),
                 )
             response = await self.run(request)
@@ -146,7 +147,9 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     def _refusal(self, request: Request, exc: HTTPException) -> Response:
-        code = getattr(exc, "code", None) or _REFUSAL_CODES.get(exc.status_code, "BAD_REQUEST")
+        code = getattr(exc, "code", None) or _REFUSAL_CODES.get(
+            exc.status_code, ErrorCode.BAD_REQUEST
+        )
         allow = getattr(exc, "allow", "")
         media = request.scope.get("state", {}).get("graphql_media") or JSON
         return graphql_refusal(
@@ -171,7 +174,7 @@ class GraphQLApp(GraphQL[Context, None]):
             raise Refusal(
                 400,
                 "Batched operations (a JSON list) are not supported: send one operation a request.",
-                "BATCHING_NOT_SUPPORTED",
+                ErrorCode.BATCHING_NOT_SUPPORTED,
             )
         if isinstance(data, bytes) and not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object.")
@@ -205,7 +208,7 @@ class GraphQLApp(GraphQL[Context, None]):
         waits = [
             wait
             for error in result.errors or ()
-            if (error.extensions or {}).get("code") == "RATE_LIMITED"
+            if (error.extensions or {}).get("code") == ErrorCode.RATE_LIMITED
             and isinstance(wait := error.extensions.get("retryAfter"), int)
         ]
         if waits:
@@ -250,7 +253,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as exc:
             if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
                 # A mutation over GET: the method, not the request, is wrong.
-                raise Refusal(405, exc.reason, "METHOD_NOT_ALLOWED", allow="POST") from exc
+                raise Refusal(405, exc.reason, ErrorCode.METHOD_NOT_ALLOWED, allow="POST") from exc
             raise
         if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
             response.headers["content-type"] = f"{media}; charset=utf-8"

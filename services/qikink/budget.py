@@ -31,6 +31,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from config import QIKINK_RATE_WINDOW_SECONDS
 from models import QikinkCall, QikinkWaiter
 from services.qikink.lanes import LOWEST_PRIORITY, Lane, rate_limit_message, whole_seconds
 from services.shared.clock import SYSTEM, Clock, utc_now
@@ -43,23 +44,18 @@ if TYPE_CHECKING:
 
     from tortoise.backends.base.client import BaseDBAsyncClient
 
-__all__ = ["SATURATED_WAIT_SECONDS", "WINDOW_SECONDS", "RateBudget", "budget_key"]
+__all__ = ["WINDOW_SECONDS", "RateBudget", "budget_key"]
 
-WINDOW_SECONDS = 60.0
+# Qikink's window, a minute (QIKINK_RATE_WINDOW_SECONDS may shorten it, in tests only).
+WINDOW_SECONDS = QIKINK_RATE_WINDOW_SECONDS
 # We count a call when it leaves, Qikink when it arrives; a call that took longer to arrive
 # than a later one would let Qikink see one too many. A second of slack absorbs that, and
 # small clock differences between hosts, for a budget about 2% lower.
 SAFETY_MARGIN_SECONDS = 1.0
-# Rows older than this are no longer needed by any window and are deleted as we go.
-_KEEP_SECONDS = 2 * WINDOW_SECONDS
 # A waiter counts this long past its next try; one whose process died stops counting then.
 _WAITER_GRACE_SECONDS = 5.0
 # How often a lower lane looks again while higher waiters hold every slot that will free.
 _YIELD_POLL_SECONDS = 0.5
-
-
-# How long a window filled by `saturate` stays full: its calls leave it all at once.
-SATURATED_WAIT_SECONDS = math.ceil(WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
 
 
 def budget_key(client_id: str) -> str:
@@ -87,6 +83,7 @@ class RateBudget:
         reserve: int = 0,
         storefront_per_minute: int | None = None,
         clock: Clock = SYSTEM,
+        window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         if per_minute and not 0 <= reserve < per_minute:
             raise ValueError("the reserve must leave the sync at least one call a minute")
@@ -96,10 +93,18 @@ class RateBudget:
         self.reserve = reserve if per_minute else 0
         self.storefront_per_minute = storefront_per_minute
         self.clock = clock
+        self.window_seconds = window_seconds
+        # Rows older than this are no longer needed by any window and are deleted as we go.
+        self._keep_seconds = 2 * window_seconds
         self._lock_id = int(key[:15], 16)
         self.waits = 0
         self.refusals = 0
         self._queues: dict[Lane, asyncio.Lock] = {}
+
+    @property
+    def saturated_wait_seconds(self) -> int:
+        """How long a window filled by `saturate` stays full: its calls leave it all at once."""
+        return math.ceil(self.window_seconds + SAFETY_MARGIN_SECONDS)
 
     @property
     def enabled(self) -> bool:
@@ -138,7 +143,7 @@ class RateBudget:
         # Read the clock once the lock is ours: time spent queueing for it must not make
         # a call look older than it is.
         now = self._now()
-        window_start = now - timedelta(seconds=WINDOW_SECONDS + SAFETY_MARGIN_SECONDS)
+        window_start = now - timedelta(seconds=self.window_seconds + SAFETY_MARGIN_SECONDS)
         if not self.postgres:
             # The write takes SQLite's write lock, so the count below cannot go stale.
             await QikinkCall.create(budget_key=self.key, at=now, lane=lane, using_db=conn)
@@ -167,7 +172,9 @@ class RateBudget:
         if waiter is not None:
             await QikinkWaiter.filter(id=waiter).using_db(conn).delete()
         await (
-            QikinkCall.filter(budget_key=self.key, at__lt=now - timedelta(seconds=_KEEP_SECONDS))
+            QikinkCall.filter(
+                budget_key=self.key, at__lt=now - timedelta(seconds=self._keep_seconds)
+            )
             .using_db(conn)
             .delete()
         )
@@ -269,7 +276,7 @@ class RateBudget:
             await conn.execute_query("SELECT pg_advisory_xact_lock($1)", [self._lock_id])
         count = (
             await QikinkCall.filter(
-                budget_key=self.key, at__gt=now - timedelta(seconds=WINDOW_SECONDS)
+                budget_key=self.key, at__gt=now - timedelta(seconds=self.window_seconds)
             )
             .using_db(conn)
             .count()

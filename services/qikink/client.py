@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from services.qikink.budget import SATURATED_WAIT_SECONDS, RateBudget, budget_key
+from services.qikink.budget import WINDOW_SECONDS, RateBudget, budget_key
 from services.qikink.lanes import Lane, rate_limit_message
 from services.qikink.token import TokenGrant, TokenStore, token_key
 from services.shared.clock import SYSTEM, Clock
@@ -123,6 +123,7 @@ class QikinkClient:
         storefront_per_minute: int | None = None,
         lane: Lane = Lane.INTERACTIVE,
         clock: Clock = SYSTEM,
+        rate_window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         self.http = http
         self.api_url = api_url.rstrip("/")
@@ -137,6 +138,7 @@ class QikinkClient:
             reserve=rate_reserve,
             storefront_per_minute=storefront_per_minute,
             clock=clock,
+            window_seconds=rate_window_seconds,
         )
         self.tokens = TokenStore(token_key(self.api_url, client_id), self._mint_token, clock=clock)
         # (endpoint, outcome) -> count, for benchmarks; /metrics has them by lane too.
@@ -198,12 +200,11 @@ class QikinkClient:
             self._count(lane, endpoint, "rate_limited")
             await self.budget.saturate()
             # Callers hear the same refusal whether our budget or Qikink's said no.
+            wait = self.budget.saturated_wait_seconds
             raise QikinkRateLimited(
-                rate_limit_message(
-                    self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE, SATURATED_WAIT_SECONDS
-                ),
+                rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE, wait),
                 qikink_message=exc.message,
-                retry_after=SATURATED_WAIT_SECONDS,
+                retry_after=wait,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
             self._count(lane, endpoint, type(exc).__name__)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -172,8 +171,9 @@ class TokenStore:
 
     async def _wait_for_change(self, generation: int) -> None:
         """Another process holds the mint lease: wait for its token or for the lease to lapse."""
-        deadline = time.monotonic() + MINT_LEASE_SECONDS + 1
-        while time.monotonic() < deadline:
+        # On the service's clock, like the lease it waits out: a test moving it moves both.
+        deadline = self.clock() + MINT_LEASE_SECONDS + 1
+        while self.clock() < deadline:
             await asyncio.sleep(_POLL_SECONDS)
             row = await QikinkToken.get(key=self.key)
             now = self._now()

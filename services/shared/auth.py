@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from tortoise.exceptions import IntegrityError
 
 from models import ApiKey
+from services.shared.clock import SYSTEM, Clock
 from services.shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from services.shared.validation import clean_text
 
@@ -113,28 +113,44 @@ class _Actor(NamedTuple):
 
 
 @lru_cache(maxsize=JWT_CACHE_SIZE)
-def _verify_jwt(token: str, secret: str) -> tuple[_Actor | _Refusal, float]:
-    """The actor a well-signed token names (or why it names none), and when it expires.
+def _verify_jwt(token: str, secret: str) -> tuple[_Actor | _Refusal, float, float]:
+    """The actor a well-signed token names (or why it names none), when it becomes valid and
+    when it expires.
 
     Verifying a signature and parsing claims costs more than the rest of a small query, and an
     admin page sends the same token with every request: the outcome of a good signature is
-    kept, keyed by the token and the secret, and `exp` is checked again on each use. A token
-    that fails to verify raises, which is never cached.
+    kept, keyed by the token and the secret, and `nbf` and `exp` are checked on each use,
+    against the service's clock rather than PyJWT's reading of the wall clock. A token that
+    fails to verify raises, which is never cached.
     """
     with warnings.catch_warnings():
         # Medusa's development default ("supersecret") is short; production refuses it at
         # start-up, so a warning on every request would say nothing new.
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
-    expires_at = float(claims["exp"])
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            options={
+                "require": ["exp"],
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+            },
+        )
+    try:
+        expires_at = float(claims["exp"])
+        not_before = float(claims.get("nbf", 0))
+    except (TypeError, ValueError):
+        raise jwt.DecodeError("exp and nbf must be numbers") from None
     actor_type = claims.get("actor_type")
     if actor_type not in ("user", "customer"):
         reason = f"a token of actor_type {str(actor_type)[:40]!r}"
-        return _Refusal(Forbidden, reason), expires_at
+        return _Refusal(Forbidden, reason), not_before, expires_at
     actor_id = claims.get("actor_id")
     if not isinstance(actor_id, str) or not actor_id.strip():
-        return _Refusal(Unauthenticated, "a token without actor_id"), expires_at
-    return _Actor(actor_type, actor_id.strip()), expires_at
+        return _Refusal(Unauthenticated, "a token without actor_id"), not_before, expires_at
+    return _Actor(actor_type, actor_id.strip()), not_before, expires_at
 
 
 def _refusal(error: type[Unauthenticated | Forbidden], reason: str) -> _Refused:
@@ -144,14 +160,14 @@ def _refusal(error: type[Unauthenticated | Forbidden], reason: str) -> _Refused:
 
 def _decode_jwt(token: str, secret: str, now: float) -> _Actor:
     try:
-        actor, expires_at = _verify_jwt(token, secret)
-    except jwt.ExpiredSignatureError:
-        raise _refusal(Unauthenticated, "an expired token") from None
+        actor, not_before, expires_at = _verify_jwt(token, secret)
     except jwt.InvalidTokenError as exc:
         # The kind of failure (InvalidSignatureError, DecodeError, ...), nothing of the token.
         raise _refusal(Unauthenticated, f"an invalid token ({type(exc).__name__})") from None
     if expires_at <= now:  # as PyJWT decides it, with no leeway
         raise _refusal(Unauthenticated, "an expired token")
+    if not_before > now:
+        raise _refusal(Unauthenticated, "a token not valid yet")
     if isinstance(actor, _Refusal):
         raise _refusal(actor.error, actor.reason)
     return actor
@@ -180,10 +196,10 @@ async def authenticate(
     publishable_key: str | None,
     jwt_secret: str,
     publishable_keys: list[str],
-    now: float | None = None,
+    clock: Clock = SYSTEM,
 ) -> Caller:
-    """Work out who is calling from the request's headers (at `now`, seconds since the epoch,
-    by default the clock's); never raises.
+    """Work out who is calling from the request's headers, at `clock`'s time (the runtime's);
+    never raises.
 
     A Medusa admin's JWT or an API key makes an admin. A Medusa customer's JWT (signed with the
     same secret) names the customer, who is still a storefront caller: a publishable key is
@@ -203,7 +219,7 @@ async def authenticate(
                 )
             if credential.startswith(API_KEY_PREFIX):
                 return Caller(kind=CallerKind.ADMIN, admin=await _check_api_key(credential))
-            actor = _decode_jwt(credential, jwt_secret, time.time() if now is None else now)
+            actor = _decode_jwt(credential, jwt_secret, clock())
             if actor.type == "user":
                 return Caller(kind=CallerKind.ADMIN, admin=f"user:{actor.id}")
             customer_id = actor.id
