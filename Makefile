@@ -41,12 +41,15 @@ run: $(STAMP) $(GRAPHIQL)
 test: $(STAMP) $(GRAPHIQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest --db sqlite $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --db postgres $(PYTEST_ARGS)
 
+# mypy's files and strictness are in pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -32,7 +32,7 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     weak_helpers: GraphQLResolveInfoHelpers
 
-    @property  # type: ignore[override]
+    @property
     def async_helpers(self) -> GraphQLResolveInfoHelpers:
         return self.weak_helpers
 

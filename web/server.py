@@ -171,9 +171,10 @@ class AccessLogWithoutQuery(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
-        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        if isinstance(args, tuple) and len(args) == 5:
             client, method, path, version, status = args
-            record.args = (client, method, path.split("?", 1)[0], version, status)
+            if isinstance(path, str):
+                record.args = (client, method, path.split("?", 1)[0], version, status)
         return True
 
 

@@ -42,7 +42,7 @@ P = ParamSpec("P")
 # Set by the schema for an operation of one root field (the usual poll): nothing cancels it.
 ALONE: contextvars.ContextVar[bool] = contextvars.ContextVar("qkg_alone", default=False)
 # Work `to_the_end` runs whose callers may be gone: the database closes only after it.
-_UNFINISHED: set[asyncio.Task[Any]] = set()
+_UNFINISHED: set[asyncio.Future[Any]] = set()
 # Shutdown's share for that work, then for closing the connections: a stuck query or a
 # connection some task never gave back must not keep the process from exiting.
 _FINISH_SECONDS = 2.0
