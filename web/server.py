@@ -63,7 +63,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
     the limit; a head that arrives whole is measured from its parsed fields.
     """
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(  # type: ignore[override]  # uvicorn types it BaseTransport, gives Transport
+        self, transport: asyncio.Transport
+    ) -> None:
         self._in_head = True
         self._head_bytes = 0
         self._heads_done = 0
