@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import set_global_context
 from tortoise.transactions import in_transaction
 
 from config import sqlite_file
@@ -136,7 +137,9 @@ async def _migrate(database_url: str) -> list[str]:
 async def connect_db(database_url: str) -> None:
     """Connect for the life of the process; usable from every task (requests, workers)."""
     _ensure_sqlite_dir(database_url)
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    # Every task (requests, workers) sees the one context, not only the lifespan's task that
+    # made it; `close_connections` clears it again.
+    set_global_context(await Tortoise.init(config=tortoise_config(database_url)))
     # Tortoise opens SQLite's connection inside the first query, holding the connection lock:
     # a first query cancelled there would keep the lock forever. Opened now, nothing later
     # opens it under the lock. A database that does not answer yet is /ready's to report.
