@@ -43,4 +43,5 @@ class StampedManager(Manager):
     """The manager of a model with an `updated_at` (`Meta.manager = StampedManager()`)."""
 
     def get_queryset(self) -> QuerySet[Any]:
-        return StampedQuerySet(self._model)
+        # Tortoise's documented override, and the model its queryset is for.
+        return StampedQuerySet(super().get_queryset().model)
