@@ -152,18 +152,14 @@ async def connect_db(database_url: str) -> None:
 async def close_db() -> None:
     """Close the connections, once the work of cancelled callers has finished (or given up)."""
     await unfinished_work(_FINISH_SECONDS)
-    for client in connections.all():
-        # asyncpg's close waits for every pooled connection to come back: one stuck in a hung
-        # query would hold shutdown for good. SQLite's close waits at most its busy timeout.
-        pool = getattr(client, "_pool", None)
-        if pool is None:
-            continue
-        try:
-            await asyncio.wait_for(pool.close(), _CLOSE_SECONDS)
-        except TimeoutError:
-            logger.warning("Database connections still busy after %s s: cut.", _CLOSE_SECONDS)
-            pool.terminate()
-    await Tortoise.close_connections()
+    # asyncpg's close waits for every pooled connection to come back: one stuck in a hung
+    # query would hold shutdown for good. Cancelled, asyncpg terminates the pool (its documented
+    # behaviour, with `wait_for` its advice); what is left then closes at once.
+    try:
+        await asyncio.wait_for(Tortoise.close_connections(), _CLOSE_SECONDS)
+    except TimeoutError:
+        logger.warning("Database connections still busy after %s s: cut.", _CLOSE_SECONDS)
+        await Tortoise.close_connections()
 
 
 async def unfinished_work(within: float) -> bool:
