@@ -207,6 +207,7 @@ class GraphQLApp:
 
     def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
         self.view = GraphQLView(*args, runtime=runtime, **kwargs)
+        self.schema = self.view.schema
         self.settings = runtime.settings
         self.graphiql = self.view.graphiql
 
