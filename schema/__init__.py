@@ -15,7 +15,6 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.documents import DocumentCache
-from schema.executor import ExecutionContext
 from schema.gate import RootFields
 from schema.naming import CachedNameConverter
 from schema.observability import Outcome
@@ -25,6 +24,7 @@ from schema.product_mappings import ProductMappingMutation, ProductMappingQuerie
 from schema.qikink import QikinkMutation, QikinkQueries
 
 if TYPE_CHECKING:
+    from graphql import Executor
     from strawberry.types import ExecutionContext as Operation
     from strawberry.types.scalar import ScalarDefinition
 
@@ -99,16 +99,22 @@ class Schema(strawberry.Schema):
                 error.message = _SUGGESTION.sub("", error.message)
 
 
-def build_schema(*, introspection: bool = True, suggestions: bool = True) -> Schema:
+def build_schema(
+    *,
+    introspection: bool = True,
+    suggestions: bool = True,
+    execution_context_class: type[Executor] | None = None,
+) -> Schema:
     """The service's schema: document checks and cache, admission of each operation by its
-    root fields, then the outcome of each operation."""
+    root fields, then the outcome of each operation; `execution_context_class` is the web
+    layer's (web.compat), which serves it."""
     documents = DocumentCache(introspection=introspection)
     root_fields = RootFields()
     schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[documents.extension(), root_fields.extension(), Outcome],
-        execution_context_class=ExecutionContext,
+        execution_context_class=execution_context_class,
         config=StrawberryConfig(
             disable_field_suggestions=not suggestions,
             name_converter=CachedNameConverter(),
