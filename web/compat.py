@@ -1,6 +1,10 @@
 """The framework internals the service still relies on, all here, each with its canary in
 tests/test_compat.py (which fails naming the internal when an upgrade breaks it) and kept for
-the figure given with it. Everything else uses the frameworks' documented ways.
+the figure given with it. Everything else uses the frameworks' documented ways (Strawberry's
+`StrawberryConfig` and `NameConverter` from the modules its documentation imports them from)
+but one: schema/input_limits.py tells list and optional argument types apart by Strawberry's
+`StrawberryList` and `StrawberryOptional` (strawberry.types.base), read once when the schema
+is built; a Strawberry upgrade that moves them fails at start-up, naming the import.
 
 1. uvicorn's httptools protocol (`uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`),
    subclassed by `BoundedHeadProtocol`, which reads its `cycle`, `pipeline`, `transport`,
