@@ -48,15 +48,18 @@ PYTEST_ARGS ?=
 test: $(STAMP) $(GRAPHIQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_imports.py
 	$(BIN)/python -m pytest --db sqlite --durations=20 $(PYTEST_ARGS)
 	$(BIN)/python -m pytest --db postgres --durations=20 $(PYTEST_ARGS)
 
-# The import rules of pyproject.toml's [tool.importlinter], and no import circle anywhere.
+# mypy's files and strictness are in pyproject.toml ([tool.mypy]); the import rules are its
+# [tool.importlinter], and no import circle anywhere.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_imports.py
 

@@ -461,7 +461,7 @@ def _variable(loc: tuple[int | str, ...]) -> str:
 def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
     """Read settings from the environment and `env_file`; `overrides` win over both."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         raise _config_error(exc) from None
 

@@ -37,10 +37,10 @@ def floor_app(database_url: str) -> Starlette:
     from schema import SCALARS, Mutation, Query
     from schema.context import Context
     from schema.documents import DocumentCache
-    from schema.executor import ExecutionContext
     from schema.naming import CachedNameConverter
     from services.runtime import Runtime
     from services.shared.auth import authenticate
+    from web.compat import ExecutionContext
 
     settings = load_settings(
         env_file=None,

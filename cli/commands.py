@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -85,7 +85,7 @@ def serve(
     # uvicorn re-raises the SIGTERM it stopped on once its shutdown is complete: handled here,
     # a stop asked for and done in good order exits 0 rather than "killed by SIGTERM".
     signal.signal(signal.SIGTERM, _stopped_as_asked)
-    http = {
+    http: dict[str, Any] = {
         "http": BoundedHeadProtocol,
         "log_config": log_config(),
         "log_level": "info",  # uvicorn's start and stop lines

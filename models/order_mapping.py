@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -90,7 +91,7 @@ class OrderMapping(Model):
     last_synced_at = fields.DatetimeField(null=True)
 
     # The outbox: the exact Qikink payload is stored before Qikink is ever called.
-    payload = fields.JSONField(null=True)
+    payload: fields.JSONField[Any] = fields.JSONField(null=True)
     submit_state = fields.CharEnumField(SubmitState, max_length=16, default=SubmitState.QUEUED)
     attempts = fields.IntField(default=0)
     last_error = fields.TextField(null=True)
@@ -104,7 +105,7 @@ class OrderMapping(Model):
     # The write-back to Medusa: the store's variants Qikink prints (and how many), the
     # fulfillment made for them, how far it has got, when the next step is due (none: up to
     # date), and the store's refusal, kept for the merchant.
-    printed_items = fields.JSONField(null=True)
+    printed_items: fields.JSONField[Any] = fields.JSONField(null=True)
     medusa_fulfillment_id = fields.CharField(max_length=64, null=True)
     medusa_synced_state = fields.CharEnumField(
         MedusaSyncedState, max_length=16, default=MedusaSyncedState.NONE

@@ -32,10 +32,11 @@ class StampedQuerySet(QuerySet[M]):
 
 @functools.cache
 def _auto_now_fields(model: type[Model]) -> tuple[str, ...]:
+    # Model.describe is Tortoise's public account of a model's fields.
     return tuple(
-        name
-        for name, field in model._meta.fields_map.items()
-        if isinstance(field, DatetimeField) and field.auto_now
+        field["name"]
+        for field in model.describe(serializable=False)["data_fields"]
+        if issubclass(field["field_type"], DatetimeField) and field.get("auto_now")
     )
 
 
@@ -43,4 +44,5 @@ class StampedManager(Manager):
     """The manager of a model with an `updated_at` (`Meta.manager = StampedManager()`)."""
 
     def get_queryset(self) -> QuerySet[Any]:
-        return StampedQuerySet(self._model)
+        # Tortoise's documented override, and the model its queryset is for.
+        return StampedQuerySet(super().get_queryset().model)

@@ -94,4 +94,6 @@ def list_query(
             for index, item in enumerate(value):
                 if isinstance(item, str):
                     check_filter(item, field=("filter", name, index))
-    return query(**values, order=order.value, descending=direction.descending)
+    # A service's query dataclass, called with its own fields by name.
+    make: Callable[..., D] = query
+    return make(**values, order=order.value, descending=direction.descending)

@@ -148,7 +148,7 @@ class Documents(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
-        context.parse_options.update(PARSE_OPTIONS)  # type: ignore[typeddict-item]
+        context.parse_options.update(PARSE_OPTIONS)  # type: ignore[typeddict-item]  # graphql-core parse options Strawberry does not type
         context.validation_rules = self.cache.rules
         yield
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from graphql.error import GraphQLError, GraphQLSyntaxError
 from graphql.pyutils import inspect
-from strawberry.utils.str_converters import to_camel_case
 
+from schema.naming import camel_case
 from services.shared.errors import ErrorCode, ServiceError
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def present_errors(
 
 def field_path(path: FieldPath) -> str:
     """A service's path as the caller spells it: `order.shippingAddress.phone`."""
-    return ".".join(str(part) if isinstance(part, int) else to_camel_case(part) for part in path)
+    return ".".join(str(part) if isinstance(part, int) else camel_case(part) for part in path)
 
 
 def _coded(
@@ -84,7 +84,7 @@ def _present(
     if isinstance(original, ServiceError):
         # Services name their details in Python's words (`retry_after`); the API in its own.
         # graphql-core copied them onto the located error as they were: none is kept.
-        details = {to_camel_case(key): value for key, value in original.extensions.items()}
+        details = {camel_case(key): value for key, value in original.extensions.items()}
         if original.field:
             details["field"] = field_path(original.field)
         return _coded(error, original.code, original.message, kept={}, **details)

@@ -170,11 +170,11 @@ class RootFields:
                     by_quota.setdefault(field.quota, []).append(key)
             for quota, keys in by_quota.items():
                 if len(keys) > quota.most:
-                    refused = InvalidInput(
+                    over_quota = InvalidInput(
                         quota.refusal.format(count=len(keys), fields=", ".join(keys))
                     )
                     over = keys[quota.most]
-                    return [_error(refused, selected[over][0], over)]
+                    return [_error(over_quota, selected[over][0], over)]
         for key, (field_node, field) in selected.items():
             for argument in field_node.arguments or ():
                 limit = field.limits.get(argument.name.value)

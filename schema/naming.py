@@ -9,11 +9,18 @@ from __future__ import annotations
 from functools import cache
 
 from strawberry.schema.name_converter import NameConverter
-from strawberry.utils.str_converters import to_camel_case
 
-__all__ = ["CachedNameConverter"]
+__all__ = ["CachedNameConverter", "camel_case"]
 
-_camel_case = cache(to_camel_case)
+
+def camel_case(name: str) -> str:
+    """A Python name as GraphQL spells it, as Strawberry's `auto_camel_case` does:
+    `line_items` is `lineItems`, and a doubled underscore keeps one (`a__b` is `a_B`)."""
+    first, *rest = name.split("_")
+    return first + "".join(part.capitalize() if part else "_" for part in rest)
+
+
+_camel_case = cache(camel_case)
 
 
 class CachedNameConverter(NameConverter):

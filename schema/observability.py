@@ -124,7 +124,7 @@ class Outcome(SchemaExtension):
         if result is None or not hasattr(result, "errors"):
             return  # incremental delivery, which this schema does not enable
         record_outcome(
-            result,  # type: ignore[arg-type]
+            result,  # type: ignore[arg-type]  # an ExecutionResult: the incremental kind left above
             document=context.graphql_document,
             context=context.context,
             operation_name=context.operation_name,

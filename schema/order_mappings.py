@@ -63,7 +63,7 @@ class OrderMapping:
     )
     qikink_order_id: str | None
     qikink_order_number: str | None
-    status: OrderMappingStatus  # type: ignore[valid-type]
+    status: OrderMappingStatus  # type: ignore[valid-type]  # strawberry.enum(Enum) is a value to mypy
     qikink_status: str | None = strawberry.field(description="Qikink's status text, as given.")
     tracking_number: str | None
     courier: str | None
@@ -81,7 +81,7 @@ class OrderMapping:
     medusa_fulfillment_id: str | None = strawberry.field(
         description="The store's fulfillment holding the items Qikink prints."
     )
-    medusa_synced_state: MedusaSyncedState  # type: ignore[valid-type]
+    medusa_synced_state: MedusaSyncedState  # type: ignore[valid-type]  # strawberry.enum(Enum) is a value to mypy
     medusa_sync_error: str | None = strawberry.field(
         permission_classes=[IsAdmin],
         description="Admin only: why the store refused the last write-back, in its words.",
@@ -134,7 +134,7 @@ class OrderMappingOrderField(Enum):
 class OrderMappingFilter:
     qikink_order_id: str | None = None
     medusa_order_id: str | None = None
-    status: OrderMappingStatus | None = None  # type: ignore[valid-type]
+    status: OrderMappingStatus | None = None  # type: ignore[valid-type]  # strawberry.enum(Enum) is a value to mypy
     search: str | None = strawberry.field(
         default=None,
         description=(

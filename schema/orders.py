@@ -122,7 +122,7 @@ class RefreshPlan:
 @strawberry.type(description="A mapping whose status a refresh changed.")
 class OrderMappingChange:
     mapping: OrderMapping = strawberry.field(description="The mapping, as it is now.")
-    previous_status: OrderMappingStatus = strawberry.field(  # type: ignore[valid-type]
+    previous_status: OrderMappingStatus = strawberry.field(  # type: ignore[valid-type]  # strawberry.enum(Enum) is a value to mypy
         description="Its status before the refresh."
     )
 
@@ -168,7 +168,7 @@ CancelOutcome = strawberry.enum(
 
 @strawberry.type(description="What canceling a store order did.")
 class CancelMedusaOrderPayload:
-    outcome: CancelOutcome  # type: ignore[valid-type]
+    outcome: CancelOutcome  # type: ignore[valid-type]  # strawberry.enum(Enum) is a value to mypy
     mapping: OrderMapping | None
 
 

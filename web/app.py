@@ -24,6 +24,7 @@ from services.shared.auth import NOT_AN_ADMIN, REFUSED, authenticate
 from services.shared.clock import SYSTEM, Clock
 from services.shared.errors import Forbidden
 from web.cache import Compression, GetCache
+from web.compat import ExecutionContext
 from web.graphiql import ASSET_ROUTE
 from web.guards import (
     ADMIN_PAGE_HEADERS,
@@ -154,7 +155,11 @@ def create_app(
             await db.close_db()
 
     graphql = GraphQLApp(
-        build_schema(introspection=settings.introspection, suggestions=settings.suggestions),
+        build_schema(
+            introspection=settings.introspection,
+            suggestions=settings.suggestions,
+            execution_context_class=ExecutionContext,
+        ),
         runtime=runtime,
         graphql_ide="graphiql" if settings.graphiql else None,
     )

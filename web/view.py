@@ -15,10 +15,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.asgi import GraphQL
 from strawberry.http import process_result
-from strawberry.types.unset import UNSET
 
 from schema.context import Context
 from services.shared.errors import ErrorCode
@@ -26,11 +27,10 @@ from web.graphiql import GraphiQLPage
 from web.guards import graphql_refusal
 
 if TYPE_CHECKING:
-    from graphql import ExecutionResult
-    from starlette.responses import Response
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import Message, Receive, Scope, Send
     from starlette.websockets import WebSocket
     from strawberry.http import GraphQLHTTPResponse
+    from strawberry.types import ExecutionResult
 
     from services.runtime import Runtime
     from services.shared.auth import Caller
@@ -54,12 +54,15 @@ _REFUSAL_CODES = {
 }
 
 
-class Refusal(HTTPException):
+class Refusal(Exception):
     """A request refused before any operation ran, with the code clients branch on and the
-    methods that would have been allowed (for a 405's `Allow`)."""
+    methods that would have been allowed (for a 405's `Allow`). Not an `HTTPException`, which
+    Strawberry answers in plain text itself: this one reaches `GraphQLApp`, which answers it."""
 
     def __init__(self, status_code: int, reason: str, code: ErrorCode, *, allow: str = "") -> None:
-        super().__init__(status_code, reason)
+        super().__init__(reason)
+        self.status_code = status_code
+        self.reason = reason
         self.code = code
         self.allow = allow
 
@@ -112,12 +115,14 @@ def _is_request_error(result: ExecutionResult) -> bool:
     return (
         result.data is None
         and bool(result.errors)
-        and all(error.path is None for error in result.errors)
+        and all(error.path is None for error in result.errors or ())
     )
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI app with our context and the GraphQL-over-HTTP rules."""
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view, customised through its documented hooks only: our context, our
+    GraphiQL page, the JSON body's checks, and what each answer tells `GraphQLApp` (in the
+    request's state)."""
 
     def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -125,40 +130,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self.settings = runtime.settings
         self.graphiql = GraphiQLPage(self.graphql_ide_html)
 
-    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+    async def render_graphql_ide(self, request: Request) -> Response:
         return self.graphiql.page()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            if request.method not in ALLOWED_METHODS:
-                raise Refusal(
-                    405,
-                    f"/graphql answers {' and '.join(ALLOWED_METHODS)} only.",
-                    ErrorCode.METHOD_NOT_ALLOWED,
-                    allow=", ".join(ALLOWED_METHODS),
-                )
-            response = await self.run(request)
-        except HTTPException as exc:
-            response = self._refusal(request, exc)
-        await response(scope, receive, send)
-
-    def _refusal(self, request: Request, exc: HTTPException) -> Response:
-        code = getattr(exc, "code", None) or _REFUSAL_CODES.get(
-            exc.status_code, ErrorCode.BAD_REQUEST
-        )
-        allow = getattr(exc, "allow", "")
-        media = request.scope.get("state", {}).get("graphql_media") or JSON
-        return graphql_refusal(
-            exc.status_code,
-            exc.reason,
-            code,
-            headers={"allow": allow} if allow else None,
-            media_type=media,
-        )
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry turns only JSONDecodeError into a 400: bytes that are not UTF-8
@@ -178,29 +151,33 @@ class GraphQLApp(GraphQL[Context, None]):
             )
         if isinstance(data, bytes) and not isinstance(value, dict):
             raise HTTPException(400, "The request body must be a JSON object.")
-        surrogate = _SURROGATE_BYTES if isinstance(data, bytes) else _SURROGATE
-        if surrogate.search(data) and _lone_surrogate(value):  # type: ignore[arg-type]
+        escaped = (
+            _SURROGATE_BYTES.search(data) if isinstance(data, bytes) else _SURROGATE.search(data)
+        )
+        if escaped and _lone_surrogate(value):
             raise HTTPException(
                 400, "The request holds a lone UTF-16 surrogate (\\uD800-\\uDFFF): no character."
             )
         return value
 
-    async def get_context(  # type: ignore[override]
+    async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         # Authenticated once, before the body was read (web.guards.CallerMiddleware, which
         # picks the body limit by it).
+        if not isinstance(request, Request) or not isinstance(response, Response):
+            raise TypeError("/graphql is served over HTTP only")
         state = request.scope["state"]
         return Context(
-            request=request,  # type: ignore[arg-type]
-            response=response,  # type: ignore[arg-type]
+            request=request,
+            response=response,
             settings=self.settings,
             caller=state["caller"],
             request_id=state.get("request_id", "-"),
             runtime=self.runtime,
         )
 
-    async def process_result(  # type: ignore[override]
+    async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response = process_result(result)
@@ -209,7 +186,7 @@ class GraphQLApp(GraphQL[Context, None]):
             wait
             for error in result.errors or ()
             if (error.extensions or {}).get("code") == ErrorCode.RATE_LIMITED
-            and isinstance(wait := error.extensions.get("retryAfter"), int)
+            and isinstance(wait := (error.extensions or {}).get("retryAfter"), int)
         ]
         if waits:
             # The same whole seconds as `extensions.retryAfter`, for clients and proxies that
@@ -222,15 +199,46 @@ class GraphQLApp(GraphQL[Context, None]):
             response.pop("data", None)
         return response
 
-    async def run(  # type: ignore[override]
-        self,
-        request: Request | WebSocket,
-        context: Context = UNSET,
-        root_value: None = UNSET,
-    ) -> Response | WebSocket:
-        if request.scope["type"] != "http":
-            return await super().run(request, context, root_value)
-        state = request.scope.setdefault("state", {})
+
+class GraphQLApp:
+    """/graphql: Strawberry's view (`GraphQLView`) inside the GraphQL-over-HTTP rules, as an
+    ASGI app around it: the method, Accept and Content-Type are checked before the view runs,
+    its plain-text refusals become GraphQL JSON errors with a code, and its JSON answers get
+    the negotiated media type, their status, `Retry-After` and the GET caching headers."""
+
+    def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
+        self.view = GraphQLView(*args, runtime=runtime, **kwargs)
+        self.schema = self.view.schema
+        self.settings = runtime.settings
+        self.graphiql = self.view.graphiql
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.view(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        request = Request(scope, receive)
+        answer = _Answer(self, request, send)
+        try:
+            self._admit(request, state)
+            await self.view(scope, receive, answer)
+        except Refusal as refused:
+            if answer.started:
+                raise
+            refusal = self._refusal(request, refused.status_code, refused.reason, refused.code)
+            if refused.allow:
+                refusal.headers["allow"] = refused.allow
+            await refusal(scope, receive, send)
+
+    def _admit(self, request: Request, state: dict[str, Any]) -> None:
+        """Raises `Refusal` for a request no operation may come of."""
+        if request.method not in ALLOWED_METHODS:
+            raise Refusal(
+                405,
+                f"/graphql answers {' and '.join(ALLOWED_METHODS)} only.",
+                ErrorCode.METHOD_NOT_ALLOWED,
+                allow=", ".join(ALLOWED_METHODS),
+            )
         accept = request.headers.get("accept")
         # Strawberry shows GraphiQL to a browser's GET without a query; one with a query runs it.
         wants_ide = (
@@ -240,33 +248,49 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         media = negotiate(accept)
         if media is None and not wants_ide:
-            raise HTTPException(
-                406, f"Accept {GRAPHQL_RESPONSE} or {JSON}: no other response type is served."
+            raise Refusal(
+                406,
+                f"Accept {GRAPHQL_RESPONSE} or {JSON}: no other response type is served.",
+                ErrorCode.NOT_ACCEPTABLE,
             )
         state["graphql_media"] = media
         if request.method == "POST":
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
             if content_type != JSON:
-                raise HTTPException(415, f"Send the GraphQL request as {JSON}.")
-        try:
-            response = await super().run(request, context, root_value)
-        except HTTPException as exc:
-            if exc.status_code == 400 and request.method == "GET" and "GET" in exc.reason:
-                # A mutation over GET: the method, not the request, is wrong.
-                raise Refusal(405, exc.reason, ErrorCode.METHOD_NOT_ALLOWED, allow="POST") from exc
-            raise
-        if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
-            response.headers["content-type"] = f"{media}; charset=utf-8"
-            if state.get("graphql_request_error"):
-                response.status_code = 400
-            if state.get("retry_after"):
-                response.headers["retry-after"] = str(state["retry_after"])
-            if request.method == "GET":
-                response.headers["cache-control"] = self._cache_control(request, response)
-                response.headers["vary"] = "Accept, Authorization, X-Publishable-Api-Key"
-        return response
+                raise Refusal(
+                    415, f"Send the GraphQL request as {JSON}.", ErrorCode.UNSUPPORTED_MEDIA_TYPE
+                )
 
-    def _cache_control(self, request: Request | WebSocket, response: Response) -> str:
+    def _refusal(self, request: Request, status: int, reason: str, code: ErrorCode) -> Response:
+        media = request.scope.get("state", {}).get("graphql_media") or JSON
+        return graphql_refusal(status, reason, code, media_type=media)
+
+    def answered(self, request: Request, status: int, headers: MutableHeaders) -> int:
+        """The status of the view's JSON answer, its headers set to what the request asked."""
+        state = request.scope["state"]
+        headers["content-type"] = f"{state.get('graphql_media')}; charset=utf-8"
+        if state.get("graphql_request_error"):
+            status = 400
+        if state.get("retry_after"):
+            headers["retry-after"] = str(state["retry_after"])
+        if request.method == "GET":
+            headers["cache-control"] = self._cache_control(request, status)
+            headers["vary"] = "Accept, Authorization, X-Publishable-Api-Key"
+        return status
+
+    def refused(self, request: Request, status: int, reason: str) -> Response:
+        """The view's plain-text refusal (an `HTTPException` Strawberry answered) as a GraphQL
+        JSON error with its code."""
+        if status == 400 and request.method == "GET" and "GET" in reason:
+            # A mutation over GET: the method, not the request, is wrong.
+            refusal = self._refusal(request, 405, reason, ErrorCode.METHOD_NOT_ALLOWED)
+            refusal.headers["allow"] = "POST"
+            return refusal
+        return self._refusal(
+            request, status, reason, _REFUSAL_CODES.get(status, ErrorCode.BAD_REQUEST)
+        )
+
+    def _cache_control(self, request: Request, status: int) -> str:
         """How a GET answer may be kept (web.cache keeps the public ones): never an
         error or an admin's answer; privately what depends on the caller's credentials;
         publicly what any storefront with the same key would get."""
@@ -276,10 +300,40 @@ class GraphQLApp(GraphQL[Context, None]):
             seconds <= 0
             or caller is None
             or caller.is_admin
-            or response.status_code != 200
+            or status != 200
             or request.scope["state"].get("graphql_errors", True)
         ):
             return "no-store"
         if "authorization" in request.headers:
             return f"private, max-age={seconds}"
         return f"public, max-age={seconds}"
+
+
+class _Answer:
+    """The `send` the view answers through: a JSON answer's start gets `GraphQLApp.answered`'s
+    status and headers; a plain-text refusal is held whole and sent as `GraphQLApp.refused`."""
+
+    def __init__(self, app: GraphQLApp, request: Request, send: Send) -> None:
+        self.app, self.request, self.send = app, request, send
+        self.started = False
+        self.refusal: tuple[int, list[bytes]] | None = None
+
+    async def __call__(self, message: Message) -> None:
+        self.started = True
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            media = headers.get("content-type", "")
+            if media.startswith(JSON):
+                message["status"] = self.app.answered(self.request, message["status"], headers)
+            elif message["status"] >= 400 and media.startswith("text/plain"):
+                self.refusal = (message["status"], [])
+                return
+        elif message["type"] == "http.response.body" and self.refusal is not None:
+            status, chunks = self.refusal
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                reason = b"".join(chunks).decode("utf-8", "replace")
+                response = self.app.refused(self.request, status, reason)
+                await response(self.request.scope, self.request.receive, self.send)
+            return
+        await self.send(message)

@@ -229,7 +229,8 @@ async def variant_details(client: MedusaClient, variant_id: str) -> VariantDetai
         ) from None
     if found is None:
         raise InvalidInput(f"No variant {variant_id} in Medusa.", field="variant_id")
-    product = found.get("product") if isinstance(found.get("product"), dict) else {}
+    product = found.get("product")
+    product = product if isinstance(product, dict) else {}
     return VariantDetails(
         product_id=_text(found.get("product_id") or product.get("id")),
         product_title=_text(product.get("title")),

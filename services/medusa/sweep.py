@@ -14,7 +14,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from models import OrderMapping
 from services.medusa.client import PAGE_SIZE, submit_placed_order
@@ -94,9 +94,13 @@ async def reconcile(
             if not orders:
                 break
             ids = [str(order.get("id")) for order in orders]
+            # Tortoise types a flat `values_list` as tuples; it is the column's values.
             known = set(
-                await OrderMapping.filter(medusa_order_id__in=ids).values_list(
-                    "medusa_order_id", flat=True
+                cast(
+                    "list[str]",
+                    await OrderMapping.filter(medusa_order_id__in=ids).values_list(
+                        "medusa_order_id", flat=True
+                    ),
                 )
             )
             for order in orders:
@@ -138,9 +142,13 @@ async def _sweep_canceled(client: MedusaClient, since: datetime) -> int:
         ids, total = await client.list_canceled(updated_since=since, offset=offset)
         if not ids:
             return canceled
-        unaware = await OrderMapping.filter(
-            medusa_order_id__in=ids, cancel_requested=False
-        ).values_list("medusa_order_id", flat=True)
+        # Tortoise types a flat `values_list` as tuples; it is the column's values.
+        unaware = cast(
+            "list[str]",
+            await OrderMapping.filter(medusa_order_id__in=ids, cancel_requested=False).values_list(
+                "medusa_order_id", flat=True
+            ),
+        )
         for order_id in unaware:
             outcome, _ = await cancel_store_order(order_id)
             canceled += 1

@@ -63,7 +63,8 @@ def differences(found: dict[str, Any], payload: dict[str, Any]) -> list[str]:
     """What differs between Qikink's order `found` and the create `payload` we stored, in a
     merchant's words; empty when it is the order we sent."""
     order = QikinkOrderView.from_qikink(found)
-    sent_items = payload.get("line_items") if isinstance(payload.get("line_items"), list) else []
+    sent_items = payload.get("line_items")
+    sent_items = sent_items if isinstance(sent_items, list) else []
     address = payload.get("shipping_address")
     address = address if isinstance(address, dict) else {}
     shipping = found.get("shipping")
@@ -315,7 +316,8 @@ def _print_type(item: dict[str, Any], *, sent: dict[str, Any] | None) -> object:
 
 def _line_details(found: dict[str, Any], sent_items: list[Any]) -> list[str]:
     """The print type and designs of lines whose SKU, quantity and price already match."""
-    echoed = found.get("line_items") if isinstance(found.get("line_items"), list) else []
+    echoed = found.get("line_items")
+    echoed = echoed if isinstance(echoed, list) else []
     ours = [item for item in sent_items if isinstance(item, dict)]
     theirs = [item for item in echoed if isinstance(item, dict)]
 

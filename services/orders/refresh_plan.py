@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from models import OrderMapping
 from services.qikink.proxy import PAGE_SIZE, created_on_of
@@ -93,11 +93,13 @@ async def positions(rows: list[OrderMapping]) -> list[int]:
     rows sorted to match); rows further back than any walk would go are placed at the end."""
     # Past 10 places per due row a walk always costs more than GETting every row.
     reach = PAGE_SIZE * (len(rows) + 1)
-    newest = await (
-        OrderMapping.filter(qikink_order_id__isnull=False)
+    # Tortoise types a flat `values_list` as tuples; it is the column's values.
+    newest = cast(
+        "list[str]",
+        await OrderMapping.filter(qikink_order_id__isnull=False)
         .order_by("-created_at", "-id")
         .limit(reach)
-        .values_list("id", flat=True)
+        .values_list("id", flat=True),
     )
     place = {row_id: index for index, row_id in enumerate(newest)}
     rows.sort(key=lambda row: (place.get(row.id, reach), -row.created_at.timestamp()))

@@ -200,11 +200,11 @@ class QikinkClient:
             self._count(lane, endpoint, "rate_limited")
             await self.budget.saturate()
             # Callers hear the same refusal whether our budget or Qikink's said no.
-            wait = self.budget.saturated_wait_seconds
+            seconds = self.budget.saturated_wait_seconds
             raise QikinkRateLimited(
-                rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE, wait),
+                rate_limit_message(self.budget.per_minute or QIKINK_REQUESTS_PER_MINUTE, seconds),
                 qikink_message=exc.message,
-                retry_after=wait,
+                retry_after=seconds,
             ) from None
         except (QikinkRejected, QikinkUnavailable) as exc:
             self._count(lane, endpoint, type(exc).__name__)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from services.shared.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from services.qikink.client import QikinkClient
 
@@ -71,7 +71,7 @@ def created_on_of(order: dict[str, Any]) -> datetime | None:
 
 async def walk_pages(
     client: QikinkClient, *, back_to: datetime, max_pages: int, wait: bool
-) -> AsyncIterator[list[dict[str, Any]]]:
+) -> AsyncGenerator[list[dict[str, Any]]]:
     """Qikink's pages, newest first, until one is short (the end), older than `back_to` (by
     `CREATED_ON_SLACK`) or `max_pages` were read; the caller stops early when it has enough.
 
@@ -173,7 +173,8 @@ class QikinkOrderView:
 
     @classmethod
     def from_qikink(cls, raw: dict[str, Any]) -> QikinkOrderView:
-        items = raw.get("line_items") if isinstance(raw.get("line_items"), list) else []
+        items = raw.get("line_items")
+        items = items if isinstance(items, list) else []
         return cls(
             order_id=str(raw.get("order_id", "")),
             number=_str(raw.get("number")),

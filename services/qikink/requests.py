@@ -70,7 +70,7 @@ def check_date(value: str | None, *, field: str | FieldPath, label: str) -> str 
     return value
 
 
-def _money(value: Decimal, *, field: FieldPath, label: str) -> str:
+def _money(value: Decimal, *, field: str | FieldPath, label: str) -> str:
     try:
         if not value.is_finite() or value < 0:
             raise InvalidOperation

@@ -40,4 +40,4 @@ async def repeat(
 def backoff(attempts: int, *, base: float, cap: float) -> float:
     """Seconds before the next try after `attempts` failed ones: doubling from `base` up to
     `cap`, with jitter so the retries of many rows spread out."""
-    return min(base * 2 ** max(attempts - 1, 0), cap) * random.uniform(0.5, 1.0)
+    return min(base * 2.0 ** max(attempts - 1, 0), cap) * random.uniform(0.5, 1.0)

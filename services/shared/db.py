@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aerich import Command
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import set_global_context
 from tortoise.transactions import in_transaction
 
 from config import sqlite_file
@@ -37,7 +38,7 @@ __all__ = [
 logger = logging.getLogger("qikink_graphql")
 T = TypeVar("T")
 # Work `to_the_end` runs whose callers may be gone: the database closes only after it.
-_UNFINISHED: set[asyncio.Task[Any]] = set()
+_UNFINISHED: set[asyncio.Future[Any]] = set()
 # Shutdown's share for that work, then for closing the connections: a stuck query or a
 # connection some task never gave back must not keep the process from exiting.
 _FINISH_SECONDS = 2.0
@@ -131,7 +132,9 @@ async def _migrate(database_url: str) -> list[str]:
 async def connect_db(database_url: str) -> None:
     """Connect for the life of the process; usable from every task (requests, workers)."""
     _ensure_sqlite_dir(database_url)
-    await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    # Every task (requests, workers) sees the one context, not only the lifespan's task that
+    # made it; `close_connections` clears it again.
+    set_global_context(await Tortoise.init(config=tortoise_config(database_url)))
     # Tortoise opens SQLite's connection inside the first query, holding the connection lock:
     # a first query cancelled there would keep the lock forever. Opened now, nothing later
     # opens it under the lock. A database that does not answer yet is /ready's to report.
@@ -144,18 +147,14 @@ async def connect_db(database_url: str) -> None:
 async def close_db() -> None:
     """Close the connections, once the work of cancelled callers has finished (or given up)."""
     await unfinished_work(_FINISH_SECONDS)
-    for client in connections.all():
-        # asyncpg's close waits for every pooled connection to come back: one stuck in a hung
-        # query would hold shutdown for good. SQLite's close waits at most its busy timeout.
-        pool = getattr(client, "_pool", None)
-        if pool is None:
-            continue
-        try:
-            await asyncio.wait_for(pool.close(), _CLOSE_SECONDS)
-        except TimeoutError:
-            logger.warning("Database connections still busy after %s s: cut.", _CLOSE_SECONDS)
-            pool.terminate()
-    await Tortoise.close_connections()
+    # asyncpg's close waits for every pooled connection to come back: one stuck in a hung
+    # query would hold shutdown for good. Cancelled, asyncpg terminates the pool (its documented
+    # behaviour, with `wait_for` its advice); what is left then closes at once.
+    try:
+        await asyncio.wait_for(Tortoise.close_connections(), _CLOSE_SECONDS)
+    except TimeoutError:
+        logger.warning("Database connections still busy after %s s: cut.", _CLOSE_SECONDS)
+        await Tortoise.close_connections()
 
 
 async def unfinished_work(within: float) -> bool:

@@ -64,7 +64,9 @@ class Lease:
         abandoned, which is how its job finds it again. `when` is not asked again then: the
         changes may have made it false.
         """
-        free = Q(**{f"{self.until}__isnull": True}) | Q(**{f"{self.until}__lt": now})
+        lapsed: dict[str, Any] = {f"{self.until}__isnull": True}
+        expired: dict[str, Any] = {f"{self.until}__lt": now}
+        free = Q(**lapsed) | Q(**expired)
         if reentrant:
             free |= Q(**{self.owner: holder})
         take = self.model.filter(row, when or Q(), free).update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -36,10 +37,22 @@ def check_page(limit: int, offset: int, *, max_limit: int = MAX_PAGE_SIZE) -> Pa
     return Page(limit=limit, offset=offset)
 
 
+@functools.cache
+def _max_lengths(model: type[Model]) -> dict[str, int]:
+    # Model.describe is Tortoise's public account of a model's fields and their constraints.
+    described = model.describe(serializable=False)
+    fields = [described["pk_field"], *described["data_fields"]]
+    return {
+        field["name"]: field["constraints"]["max_length"]
+        for field in fields
+        if "max_length" in field.get("constraints", {})
+    }
+
+
 def fits(model: type[Model], **values: str | None) -> bool:
     """Whether each given filter value fits its column; a longer one can match no row."""
     for name, value in values.items():
-        limit = getattr(model._meta.fields_map[name], "max_length", None)
+        limit = _max_lengths(model).get(name)
         if value is not None and limit is not None and len(value) > limit:
             return False
     return True
