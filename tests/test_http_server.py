@@ -173,6 +173,20 @@ def test_an_answer_sent_before_the_body_arrived_closes_the_connection(
             pass  # closed before the byte came: the server answered it with a reset
 
 
+def test_a_body_over_its_limit_sent_whole_is_answered_413_not_reset(server: LiveServer) -> None:
+    # Refused by its Content-Length before a byte of it is read; the 300 KB already sent sit
+    # unread in the server's socket. Closed there and then, the kernel would answer with a
+    # reset that can overtake the 413; the answer must reach the client all the same.
+    with connect(server) as sock:
+        sock.sendall(
+            b"POST /graphql HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"content-length: 1000000\r\n\r\n" + b"[" * 300_000
+        )
+        answer = until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 413 Request Entity Too Large\r\n"), answer[:200]
+    assert b'"code": "PAYLOAD_TOO_LARGE"' in answer
+
+
 def test_a_client_that_hangs_up_mid_body_is_one_quiet_400_in_the_access_log(
     server: LiveServer,
 ) -> None:

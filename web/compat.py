@@ -62,6 +62,8 @@ __all__ = [
 MAX_HEADER_BYTES = 8 * 1024
 # The request target; a GraphQL GET holds its document there (1,000 tokens at most).
 MAX_URL_BYTES = 32 * 1024
+# How long a connection closed after its answer still takes (and drops) what the client sends.
+LINGER_SECONDS = 2.0
 # From a connection's opening, or from the first byte of a later request, to the end of the
 # head: a client sends its head at once (a whole 8 KiB one arrives in milliseconds), so 10 s
 # leaves room for any network and none for a sender that holds connections open by trickling.
@@ -103,11 +105,14 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self._refused = False
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_begun = False
+        self._linger: asyncio.TimerHandle | None = None
         super().connection_made(transport)
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_head_timer()
+        if self._linger is not None:
+            self._linger.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -161,7 +166,7 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         # No request parsed after this one, and its body still arriving: answered without it
         # (a refusal, a route that takes no body).
         if not self.pipeline and self.cycle.more_body and not self.transport.is_closing():
-            self.transport.close()
+            self._close_after_answer()
 
     def _arm_head_timer(self) -> None:
         self._head_timer = self.loop.call_later(HEAD_TIMEOUT_SECONDS, self._head_timed_out)
@@ -195,7 +200,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         self.logger.warning("Refused a request: %s", message)
         if not self.transport.is_closing():
             self.transport.write(_refusal(status, message, self.server_state.default_headers))
+            self._close_after_answer()
+
+    def _close_after_answer(self) -> None:
+        """Close once the answer is out, whatever the client is still sending. A socket closed
+        with unread input makes the kernel reset the connection, and the reset can overtake
+        the answer (a client sending a body over its limit would read no 413): so the answer
+        goes out with an end of file, what still arrives is dropped, and the connection closes
+        when the client closes it or LINGER_SECONDS later."""
+        self._refused = True  # what still arrives is dropped (data_received)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        else:
             self.transport.close()
+            return
+        self._linger = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
 
 def uvicorn_logging_config() -> dict[str, Any]:
