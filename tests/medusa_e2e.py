@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from types import TracebackType
 
+    from simulator import SimulatorServer
+
 __all__ = [
     "PROJECT",
     "MedusaAdmin",
@@ -585,3 +587,31 @@ class ServiceProcess(LiveServer):
     Medusa's subscriber calls it with; `stop()` then `start()` restarts the same service."""
 
     api_key = ""
+
+    @classmethod
+    def against(
+        cls,
+        workdir: Path,
+        simulator: SimulatorServer,
+        *,
+        jwt_secret: str,
+        reconcile_seconds: float = 0,
+    ) -> ServiceProcess:
+        """The service on `simulator`'s Qikink, not started, with the API key made for Medusa:
+        its worker quick to pick orders up, no periodic sync, and a sweep every
+        `reconcile_seconds` (none at 0)."""
+        process = cls(
+            workdir,
+            {
+                "JWT_SECRET": jwt_secret,
+                "QIKINK_API_URL": simulator.url,
+                "QIKINK_CLIENT_ID": simulator.sim.client_id,
+                "QIKINK_CLIENT_SECRET": simulator.sim.client_secret,
+                "WORKER_POLL_SECONDS": "0.2",
+                "SYNC_INTERVAL_SECONDS": "0",
+                "RECONCILE_INTERVAL_SECONDS": str(reconcile_seconds),
+                "LOG_LEVEL": "INFO",
+            },
+        )
+        process.api_key = process.create_api_key("medusa-backend")
+        return process

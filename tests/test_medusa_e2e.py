@@ -89,20 +89,12 @@ def service(
     simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """This service, not started yet (the test starts and stops it), with an API key made."""
-    process = ServiceProcess(
+    process = ServiceProcess.against(
         tmp_path_factory.mktemp("qikink-service"),
-        {
-            "JWT_SECRET": TEST_JWT_SECRET,
-            "QIKINK_API_URL": simulator.url,
-            "QIKINK_CLIENT_ID": simulator.sim.client_id,
-            "QIKINK_CLIENT_SECRET": simulator.sim.client_secret,
-            "WORKER_POLL_SECONDS": "0.2",
-            "SYNC_INTERVAL_SECONDS": "0",
-            "RECONCILE_INTERVAL_SECONDS": str(RECONCILE_INTERVAL),
-            "LOG_LEVEL": "INFO",
-        },
+        simulator,
+        jwt_secret=TEST_JWT_SECRET,
+        reconcile_seconds=RECONCILE_INTERVAL,
     )
-    process.api_key = process.create_api_key("medusa-backend")
     try:
         yield process
     finally:

@@ -90,20 +90,9 @@ def service(
     simulator: SimulatorServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     """This service with the API key the plugin calls it with; started once Medusa is up."""
-    process = ServiceProcess(
-        tmp_path_factory.mktemp("qikink-service"),
-        {
-            "JWT_SECRET": TEST_JWT_SECRET,
-            "QIKINK_API_URL": simulator.url,
-            "QIKINK_CLIENT_ID": simulator.sim.client_id,
-            "QIKINK_CLIENT_SECRET": simulator.sim.client_secret,
-            "WORKER_POLL_SECONDS": "0.2",
-            "SYNC_INTERVAL_SECONDS": "0",
-            "RECONCILE_INTERVAL_SECONDS": "0",
-            "LOG_LEVEL": "INFO",
-        },
+    process = ServiceProcess.against(
+        tmp_path_factory.mktemp("qikink-service"), simulator, jwt_secret=TEST_JWT_SECRET
     )
-    process.api_key = process.create_api_key("medusa-backend")
     try:
         yield process
     finally:
