@@ -1,40 +1,10 @@
 // The dashboard's calls to this plugin's admin routes: same origin, the admin's session cookie.
 // The service's API key stays on the Medusa server; nothing here knows it.
 
-export type ProductMapping = {
-  id: string
-  qikinkSkuId: string
-  variantId: string
-  createdAt: string
-  updatedAt: string
-}
-
-export type OrderMapping = {
-  id: string
-  medusaOrderId: string
-  medusaDisplayId: string | null
-  qikinkOrderId: string | null
-  qikinkOrderNumber: string | null
-  status: string
-  qikinkStatus: string | null
-  trackingNumber: string | null
-  courier: string | null
-  trackingUrl: string | null
-  createdAt: string
-  updatedAt: string
-  cancelRequested: boolean
-  lastError: string | null
-  medusaSyncError: string | null
-  printedItems: { variantId: string; quantity: number }[]
-}
-
-export type RowOutcome = {
-  variant_id: string
-  qikink_sku_id: string | null
-  outcome: "created" | "updated" | "deleted" | "unchanged" | "refused"
-  mapping: ProductMapping | null
-  message?: string
-}
+// What the routes answer, as the server side types it (types only: no server code is bundled).
+export type { ProductMapping, RowOutcome } from "../../lib/mappings"
+export type { OrderMapping } from "../../lib/orders"
+import type { OrderMapping } from "../../lib/orders"
 
 export type OrderCard = {
   order_id: string
